@@ -1,0 +1,48 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+# Everything else here is a step they use, or a developer convenience.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The oldest Python we support (the kernel doc toolchain's floor), from pyenv when present.
+PY39 ?= $(firstword $(wildcard /root/.pyenv/versions/3.9*/bin/python3) $(shell command -v python3.9))
+EXTRAS ?= test,sphinx,lint,bench
+
+.PHONY: demo test lint test-py39 bench clean
+
+$(BIN)/balloon-conform: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	@touch $@
+
+## demo: create .venv, install, run the checker on the bundled samples
+demo: $(BIN)/balloon-conform
+	$(BIN)/balloon-conform --version
+	$(BIN)/balloon-conform schema list
+	$(BIN)/balloon-conform parse --meta tests/data/hv-balloon/template-6.0-x86_64-hot-add.txt
+	@for f in tests/data/*/*.txt; do \
+	  printf '%-90s ' "$$f"; \
+	  $(BIN)/balloon-conform parse --format $$(basename $$(dirname $$f)) $$f >/dev/null 2>demo-stderr.txt \
+	    && echo ok || { echo "exit $$?: $$(head -1 demo-stderr.txt)"; }; \
+	done; rm -f demo-stderr.txt
+
+## test: create .venv, install with test extras, run the whole test suite
+test: $(BIN)/balloon-conform
+	$(BIN)/python -m pytest -q
+
+lint: $(BIN)/balloon-conform
+	$(BIN)/ruff check conformance sphinxext_balloon tests benchmarks
+	$(BIN)/ruff format --check conformance sphinxext_balloon tests benchmarks
+	$(BIN)/mypy
+
+## test-py39: the unit tests under the oldest supported Python
+test-py39:
+	@test -n "$(PY39)" || { echo "no Python 3.9 found (set PY39=...)"; exit 1; }
+	$(MAKE) test PYTHON=$(PY39) VENV=.venv-py39 EXTRAS=test
+
+bench: $(BIN)/balloon-conform
+	$(BIN)/python benchmarks/parse.py
+
+clean:
+	rm -rf $(VENV) .venv-py39 build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

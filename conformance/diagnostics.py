@@ -1,0 +1,97 @@
+"""Diagnostics: the one kind of finding every step of the pipeline produces.
+
+A parser, the schema validator and the rules never raise on bad input; they return
+:class:`Diagnostic` values that point at a file, line and column and name the check
+(its stable id) that produced them. Reporters and the Sphinx extension only read them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from typing import Iterable
+
+
+class Severity(enum.Enum):
+    """How bad a finding is. Ordered: ``NOTE < WARNING < ERROR``."""
+
+    NOTE = "note"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank < other.rank
+
+
+_RANK = {Severity.NOTE: 0, Severity.WARNING: 1, Severity.ERROR: 2}
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A place in a text: 1-based line and column; ``path`` names the file if known."""
+
+    path: str = ""
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        where = self.path or "<input>"
+        if self.line:
+            where += f":{self.line}"
+            if self.column:
+                where += f":{self.column}"
+        return where
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One finding.
+
+    ``id`` is stable and documented (``layout.whitespace``, ``hv-balloon.state-name``,
+    ``schema.maximum`` ...); tools filter on it. ``pointer`` is the JSON pointer of the
+    instance value the finding is about, when there is one.
+    """
+
+    id: str
+    severity: Severity
+    message: str
+    location: Location = Location()
+    hint: str = ""
+    pointer: str = ""
+
+    def at(self, path: str) -> Diagnostic:
+        """The same finding, located in file ``path``."""
+        return replace(self, location=replace(self.location, path=path))
+
+    def with_severity(self, severity: Severity) -> Diagnostic:
+        return replace(self, severity=severity)
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        loc = self.location
+        return (loc.path, loc.line, loc.column, self.id, self.message)
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.severity.value}: {self.message} [{self.id}]"
+
+
+def sorted_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Diagnostics in a stable order (file, line, column, id), duplicates dropped."""
+    seen: set[Diagnostic] = set()
+    unique = []
+    for diagnostic in diagnostics:
+        if diagnostic not in seen:
+            seen.add(diagnostic)
+            unique.append(diagnostic)
+    return sorted(unique, key=Diagnostic.sort_key)
+
+
+def worst(diagnostics: Iterable[Diagnostic]) -> Severity | None:
+    """The highest severity among ``diagnostics``, or None when there are none."""
+    ranks = [d.severity for d in diagnostics]
+    return max(ranks, key=lambda s: s.rank) if ranks else None

@@ -1,0 +1,247 @@
+"""Text handling shared by every parser: decoding, lines, numbers, layout comparison.
+
+The kernel prints these files with fixed printf templates, so the exact-layout check is
+the same for every format: a parser reads a line leniently, renders the values it read
+back through the kernel's template, and :meth:`ParseBuilder.layout` compares the two,
+reporting the first column where they differ. Parsers collect their findings and source
+map in a :class:`ParseBuilder` instead of threading lists through every function.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Union
+
+from .diagnostics import Diagnostic, Location, Severity
+from .model import JSON, Layout, ParseResult
+
+MAX_DIGITS = 40
+"""No C type the kernel prints needs more digits; longer runs are refused unread."""
+
+BITS_MAX = {32: 2**32 - 1, 64: 2**64 - 1}
+
+_ANNOTATION = re.compile(r"\s*//")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of input: its 1-based number and its text without the line end."""
+
+    number: int
+    text: str
+    annotation: str = ""
+    """A ``// ...`` comment removed from the end of the line (documentation samples)."""
+
+
+class ParseBuilder:
+    """Collects the diagnostics and source map of one parse, then makes the result."""
+
+    def __init__(self, format_id: str, layout: Layout) -> None:
+        self.format_id = format_id
+        self.layout_mode = layout
+        self.diagnostics: list[Diagnostic] = []
+        self.source_map: dict[str, tuple[int, int]] = {}
+        self.annotations: list[tuple[int, str]] = []
+
+    # -- findings ---------------------------------------------------------------
+    def add(
+        self,
+        id: str,
+        severity: Severity,
+        message: str,
+        line: int = 0,
+        column: int = 0,
+        hint: str = "",
+        pointer: str = "",
+    ) -> None:
+        location = Location(line=line, column=column)
+        self.diagnostics.append(Diagnostic(id, severity, message, location, hint, pointer))
+
+    def error(self, id: str, message: str, line: int = 0, column: int = 0, **kw: str) -> None:
+        self.add(id, Severity.ERROR, message, line, column, **kw)
+
+    def warning(self, id: str, message: str, line: int = 0, column: int = 0, **kw: str) -> None:
+        self.add(id, Severity.WARNING, message, line, column, **kw)
+
+    def note(self, id: str, message: str, line: int = 0, column: int = 0, **kw: str) -> None:
+        self.add(id, Severity.NOTE, message, line, column, **kw)
+
+    def unreadable(self, line: Line, what: str) -> None:
+        """A line that does not have the shape of any line of this format."""
+        self.error(
+            "parse.unreadable-line",
+            f"cannot read this line as {what}: {_clip(line.text)!r}",
+            line.number,
+            1,
+        )
+
+    # -- values -----------------------------------------------------------------
+    def map(self, pointer: str, line: int, column: int) -> None:
+        self.source_map.setdefault(pointer, (line, column))
+
+    def number(
+        self, digits: str, line: int, column: int, pointer: str, bits: int = 64, signed: bool = False
+    ) -> int | None:
+        """``digits`` as an integer of a C type of ``bits`` bits, or None with an error."""
+        value = parse_int(digits, bits, signed)
+        if value is None:
+            kind = f"{'s' if signed else 'u'}{bits}"
+            self.error(
+                "parse.bad-number",
+                f"{_clip(digits)!r} is not a {kind} decimal number",
+                line,
+                column,
+                pointer=pointer,
+            )
+            return None
+        self.map(pointer, line, column)
+        return value
+
+    # -- layout -----------------------------------------------------------------
+    @property
+    def exact(self) -> bool:
+        return self.layout_mode is Layout.EXACT
+
+    def layout(self, line: Line, expected: str) -> None:
+        """In exact mode, report where ``line`` first differs from ``expected``."""
+        if not self.exact or line.text == expected:
+            return
+        index = first_difference(line.text, expected)
+        self.warning(
+            "layout.whitespace" if _same_but_space(line.text, expected) else "layout.text",
+            f"differs from the kernel's layout at column {index + 1}: expected "
+            f"{_clip(expected[index:index + 24])!r}, found {_clip(line.text[index:index + 24])!r}",
+            line.number,
+            index + 1,
+            hint=f"the kernel prints: {expected!r}",
+        )
+
+    def result(self, dialect: str, instance: JSON) -> ParseResult:
+        return ParseResult(
+            format=self.format_id,
+            dialect=dialect,
+            instance=instance,
+            source_map=dict(self.source_map),
+            diagnostics=tuple(self.diagnostics),
+            annotations=tuple(self.annotations),
+        )
+
+
+def parse_int(digits: str, bits: int = 64, signed: bool = False) -> int | None:
+    """A decimal integer that fits the C type, else None. Never slow on huge input."""
+    body = digits[1:] if signed and digits[:1] == "-" else digits
+    if not body or len(body) > MAX_DIGITS or not body.isascii() or not body.isdigit():
+        return None
+    value = int(digits)
+    limit = BITS_MAX[bits] >> 1 if signed else BITS_MAX[bits]
+    if value > limit or value < -limit - 1:
+        return None
+    return value
+
+
+def first_difference(a: str, b: str) -> int:
+    """Index of the first character where ``a`` and ``b`` differ."""
+    for index, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return index
+    return min(len(a), len(b))
+
+
+def _same_but_space(a: str, b: str) -> bool:
+    return a.split() == b.split()
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+Source = Union[str, bytes]
+
+
+def decode(data: Source, builder: ParseBuilder) -> str:
+    """Text from ``data``; invalid UTF-8 is replaced and reported at its line and column."""
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        builder.error(
+            "text.invalid-utf8",
+            f"byte 0x{data[exc.start]:02x} is not valid UTF-8; the kernel prints ASCII",
+            line,
+            column,
+        )
+        return data.decode("utf-8", errors="replace")
+
+
+def split_lines(data: Source, builder: ParseBuilder, annotations: bool = True) -> list[Line]:
+    """The lines of ``data``, with the text-level findings recorded in ``builder``.
+
+    A byte-order mark, NUL bytes and invalid UTF-8 are errors or warnings in both
+    layouts; CRLF line ends and a missing final newline are layout findings in exact
+    mode only. With ``annotations``, ``// ...`` comments (documentation samples) are
+    taken off the lines and kept in ``builder.annotations``; lines that hold only a
+    comment disappear.
+    """
+    text = decode(data, builder)
+    if text.startswith("\ufeff"):
+        builder.warning("text.bom", "a byte-order mark precedes the text", 1, 1)
+        text = text[1:]
+    if not text.strip():
+        builder.error("text.empty", "the input is empty", 1, 1)
+        return []
+    raw = text.split("\n")
+    ends_with_newline = raw[-1] == ""
+    if ends_with_newline:
+        raw.pop()
+    elif builder.exact:
+        builder.warning(
+            "layout.trailing-newline",
+            "the last line has no newline; the kernel ends every line with one",
+            len(raw),
+            len(raw[-1]) + 1,
+        )
+    lines = []
+    crlf = 0
+    for number, content in enumerate(raw, start=1):
+        if content.endswith("\r"):
+            content = content[:-1]
+            crlf += 1
+            if crlf == 1 and builder.exact:
+                builder.warning(
+                    "layout.line-ending",
+                    "CRLF line end; the kernel ends lines with LF alone",
+                    number,
+                    len(content) + 1,
+                )
+        nul = content.find("\0")
+        if nul >= 0:
+            builder.error("text.nul", "NUL byte in the text", number, nul + 1)
+        if annotations and "//" in content:
+            match = _ANNOTATION.search(content)
+            if match:
+                note = content[match.end():].strip()
+                builder.annotations.append((number, note))
+                if builder.exact:
+                    builder.warning(
+                        "layout.annotation",
+                        "a '//' annotation is not kernel output",
+                        number,
+                        match.start() + 1,
+                    )
+                content = content[: match.start()]
+                if not content.strip():
+                    continue
+                lines.append(Line(number, content, note))
+                continue
+        lines.append(Line(number, content))
+    return lines
+
+
+def pointer_token(key: str) -> str:
+    """``key`` escaped as one JSON pointer reference token (RFC 6901)."""
+    return key.replace("~", "~0").replace("/", "~1")
