@@ -1,0 +1,81 @@
+"""Helpers for files made of ``label: value`` lines in a fixed order.
+
+hv-balloon, vmmemctl and the virtio-balloon debugfs file print a fixed list of labels;
+what goes wrong with them is always one of: a label the kernel never prints, a label
+twice, a label missing, or labels out of order. :func:`check_sequence` reports all four
+the same way for every such format.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from ..text import Line, ParseBuilder
+
+LABEL_VALUE = re.compile(r"^\s*(?P<label>[^:]*?)\s*:\s*(?P<value>.*?)\s*$")
+"""Lenient ``label : value``: any whitespace around the first colon."""
+
+
+def split_label(line: Line) -> tuple[str, str, int] | None:
+    """``(label, value, value_column)`` of a ``label: value`` line, or None."""
+    match = LABEL_VALUE.match(line.text)
+    if not match:
+        return None
+    return match["label"], match["value"], match.start("value") + 1
+
+
+def check_sequence(
+    builder: ParseBuilder,
+    found: Sequence[tuple[str, Line]],
+    expected: Sequence[str],
+    what: str,
+    after_line: int = 0,
+) -> None:
+    """Report unknown, duplicated, missing and out-of-order labels.
+
+    ``found`` lists ``(label, line)`` in input order; ``expected`` is the kernel's order.
+    A missing label is reported where it should have stood: on the line after the last
+    expected label before it that was present (``after_line`` when none was).
+    """
+    order = {label: index for index, label in enumerate(expected)}
+    seen: dict[str, Line] = {}
+    highest = -1
+    for label, line in found:
+        if label not in order:
+            builder.error(
+                "parse.unknown-label",
+                f"{what} has no line {label!r}",
+                line.number,
+                1,
+                hint="known labels: " + ", ".join(expected),
+            )
+            continue
+        if label in seen:
+            builder.error(
+                "parse.duplicate-line",
+                f"{label!r} appears twice (first on line {seen[label].number})",
+                line.number,
+                1,
+            )
+            continue
+        seen[label] = line
+        if order[label] < highest:
+            builder.error(
+                "parse.order",
+                f"{label!r} is out of order: the kernel prints it before {expected[highest]!r}",
+                line.number,
+                1,
+            )
+        highest = max(highest, order[label])
+    last = after_line
+    for label in expected:
+        if label in seen:
+            last = seen[label].number
+            continue
+        builder.error(
+            "parse.missing-line",
+            f"{what} lacks the line {label!r}",
+            last + 1,
+            1,
+        )

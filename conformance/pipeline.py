@@ -1,0 +1,90 @@
+"""Text to checked instance: detection, parsing and schema validation in one call.
+
+:func:`parse` is the library's front door. It picks the format (from ``format``, else from
+the guest ``path``, else from the content), the dialect (given, else detected), runs the
+format's parser and validates the instance against the dialect's schema. It never raises
+on bad input; it raises :class:`~conformance.errors.UsageError` for unknown ids and
+:class:`~conformance.errors.DetectionError` when the format cannot be told.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import replace
+from typing import Mapping
+
+from . import schemas
+from .diagnostics import sorted_diagnostics
+from .errors import DetectionError
+from .formats import FORMATS, get_format
+from .model import FormatSpec, Layout, ParseResult
+from .text import Source
+
+
+def format_for_path(path: str) -> FormatSpec | None:
+    """The format whose guest path ``path`` ends with, if any (``/proc/meminfo``,
+    ``capture/sys/kernel/debug/vmmemctl``, ``sys/bus/virtio/devices/virtio0/features``)."""
+    clean = path.replace("\\", "/").strip("/")
+    for spec in FORMATS:
+        for pattern in spec.paths:
+            depth = pattern.count("/") + 1
+            tail = "/".join(clean.split("/")[-depth:])
+            if fnmatch.fnmatchcase(tail, pattern):
+                return spec
+    name = clean.rsplit("/", 1)[-1]
+    for spec in FORMATS:
+        if name in (spec.id, spec.id + ".txt"):
+            return spec
+    return None
+
+
+def detect(text: str, path: str | None = None) -> tuple[FormatSpec, str]:
+    """``(format, dialect)`` of ``text``: from ``path`` when it names a guest file,
+    otherwise from the content alone."""
+    if path:
+        spec = format_for_path(path)
+        if spec is not None:
+            return spec, spec.detect(text) or spec.dialects[0].id
+    claims = [(spec, dialect) for spec in FORMATS if (dialect := spec.detect(text))]
+    if len(claims) == 1:
+        return claims[0]
+    if not claims:
+        raise DetectionError(
+            "cannot tell the format of this text; name it with --format "
+            f"(known: {', '.join(spec.id for spec in FORMATS)})"
+        )
+    candidates = ", ".join(f"{spec.id} ({dialect})" for spec, dialect in claims)
+    raise DetectionError(f"the text fits several formats: {candidates}; name one with --format")
+
+
+def parse(
+    text: Source,
+    format: str | None = None,
+    dialect: str | None = None,
+    layout: Layout | str = Layout.LENIENT,
+    path: str | None = None,
+    context: Mapping[str, str] | None = None,
+    validate: bool = True,
+) -> ParseResult:
+    """Parse ``text`` into an instance and check it against its schema.
+
+    ``format`` and ``dialect`` are ids (``meminfo``, ``6.0`` ...); when left out they are
+    detected. ``path`` is where the text came from: it helps detection and is recorded in
+    every diagnostic's location. ``context`` passes neighbouring files a format may need
+    (``{"device": "0x0005"}`` for virtio features).
+    """
+    layout = Layout(layout)
+    if format is None:
+        as_text = text if isinstance(text, str) else text.decode("utf-8", errors="replace")
+        spec, detected = detect(as_text, path)
+    else:
+        spec, detected = get_format(format), None
+    if dialect is not None:
+        spec.dialect(dialect)  # raises UnknownFormatError for a wrong id
+    result = spec.parse(text, dialect or detected, layout, dict(context or {}))
+    diagnostics = list(result.diagnostics)
+    if validate:
+        diagnostics += schemas.validate(result, spec.dialect(result.dialect).schema)
+    if path:
+        diagnostics = [d.at(path) for d in diagnostics]
+    return replace(result, diagnostics=tuple(sorted_diagnostics(diagnostics)))

@@ -1,0 +1,218 @@
+"""The JSON Schemas: loading them offline, validating instances, exporting them.
+
+Every ``*.schema.json`` file is one resource in a single :class:`referencing.Registry`,
+keyed by its ``$id`` (``https://sphinxext-balloon.github.io/schemas/<file>``), so the
+relative ``$ref`` between files resolve without any network access. One validator is
+built per schema file and reused for every instance (:func:`validator`).
+
+Schema failures become diagnostics located through the parser's source map; a failure at
+a value the parser already reported an error for is not reported twice.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+
+from .diagnostics import Diagnostic, Severity
+from .errors import SchemaError
+from .model import ParseResult
+
+BASE_URI = "https://sphinxext-balloon.github.io/schemas/"
+META_SCHEMA = "meta/balloon-meta.schema.json"
+SUFFIX = ".schema.json"
+
+
+def schema_dir() -> Path:
+    """Where the schema files are: inside the installed package, or the source tree."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "schema_files", here.parent / "schemas"):
+        if (candidate / META_SCHEMA).is_file():
+            return candidate
+    raise SchemaError(f"schema files not found next to {here}; the installation is incomplete")
+
+
+@lru_cache(maxsize=None)
+def _documents(extra: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
+    """Every schema document by its file name relative to its folder."""
+    documents: dict[str, dict[str, Any]] = {}
+    for folder in (schema_dir(), *map(Path, extra)):
+        for path in sorted(folder.rglob("*" + SUFFIX)):
+            name = path.relative_to(folder).as_posix()
+            try:
+                documents[name] = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise SchemaError(f"cannot load schema {path}: {exc}") from exc
+    return documents
+
+
+def names(extra: tuple[str, ...] = ()) -> list[str]:
+    """File names of all schemas (the meta-schema included), sorted."""
+    return sorted(_documents(extra))
+
+
+def document(name: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The schema document stored in file ``name`` (e.g. ``hv-balloon.6.0.schema.json``)."""
+    try:
+        return _documents(extra)[name]
+    except KeyError:
+        raise SchemaError(f"no schema file {name!r}") from None
+
+
+@lru_cache(maxsize=None)
+def registry(extra: tuple[str, ...] = ()) -> Registry:
+    """One registry holding every schema as a resource under its ``$id``."""
+    resources = [
+        (doc.get("$id", BASE_URI + name), Resource.from_contents(doc))
+        for name, doc in _documents(extra).items()
+    ]
+    return Registry().with_resources(resources).crawl()
+
+
+@lru_cache(maxsize=None)
+def validator(name: str, extra: tuple[str, ...] = ()) -> Draft202012Validator:
+    """The validator for schema file ``name``, built once and reused."""
+    return Draft202012Validator(document(name, extra), registry=registry(extra))
+
+
+def iter_errors(name: str, instance: Any, extra: tuple[str, ...] = ()) -> Iterator[ValidationError]:
+    return validator(name, extra).iter_errors(instance)
+
+
+def validate(result: ParseResult, schema_name: str, extra: tuple[str, ...] = ()) -> list[Diagnostic]:
+    """Schema findings for a parse result, located through its source map."""
+    parsed_errors = [
+        d.pointer for d in result.diagnostics if d.severity is Severity.ERROR and d.pointer
+    ]
+    findings = []
+    for error in iter_errors(schema_name, result.instance, extra):
+        pointer = "".join(f"/{_escape(part)}" for part in error.absolute_path)
+        if any(_within(pointer, known) for known in parsed_errors):
+            continue
+        findings.append(_diagnostic(error, pointer, result, document(schema_name, extra)))
+    return findings
+
+
+def _diagnostic(
+    error: ValidationError, pointer: str, result: ParseResult, root: dict[str, Any]
+) -> Diagnostic:
+    invariant = _invariant(error, root)
+    message = invariant or _plain(error)
+    where = pointer or "/"
+    return Diagnostic(
+        id=f"schema.{error.validator}",
+        severity=Severity.ERROR,
+        message=f"{where}: {message}",
+        location=result.locate(pointer),
+        hint="schema path: " + "/".join(str(p) for p in error.absolute_schema_path),
+        pointer=pointer,
+    )
+
+
+def _invariant(error: ValidationError, root: dict[str, Any]) -> str:
+    """The ``x-invariant`` sentence that best explains ``error``: the failing subschema's
+    own, else the deepest one on the schema path inside the root document."""
+    own = error.schema.get("x-invariant") if isinstance(error.schema, dict) else None
+    if isinstance(own, str):
+        return own
+    found = ""
+    node: Any = root
+    for step in error.absolute_schema_path:
+        if isinstance(node, dict) and isinstance(node.get("x-invariant"), str):
+            found = node["x-invariant"]
+        if step == "$ref" or not isinstance(node, (dict, list)):
+            break
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            break
+    return found
+
+
+def _plain(error: ValidationError) -> str:
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        deepest = max(error.context, key=lambda e: len(e.absolute_path))
+        return deepest.message
+    return error.message
+
+
+def _escape(part: object) -> str:
+    return str(part).replace("~", "~0").replace("/", "~1")
+
+
+def _within(pointer: str, parent: str) -> bool:
+    return pointer == parent or pointer.startswith(parent + "/")
+
+
+def check_schemas(extra: tuple[str, ...] = ()) -> list[str]:
+    """Problems with the schema files themselves: draft 2020-12 and our meta-schema."""
+    problems = []
+    meta = validator(META_SCHEMA, extra)
+    for name, doc in _documents(extra).items():
+        try:
+            Draft202012Validator.check_schema(doc)
+        except Exception as exc:  # noqa: BLE001 - any failure is a problem to report
+            problems.append(f"{name}: not a valid draft 2020-12 schema: {exc}")
+        if name != META_SCHEMA and not name.startswith("meta/"):
+            problems.extend(f"{name}: {e.json_path}: {e.message}" for e in meta.iter_errors(doc))
+        if doc.get("$id") != BASE_URI + name:
+            problems.append(f"{name}: $id should be {BASE_URI + name}")
+    return problems
+
+
+def bundle(name: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A self-contained compound document: ``name`` with every schema it refers to
+    embedded in ``$defs`` under its own ``$id`` (JSON Schema 2020-12, section 9.3)."""
+    root = dict(document(name, extra))
+    wanted = sorted(_referenced(name, extra) - {name})
+    defs = dict(root.get("$defs", {}))
+    for other in wanted:
+        defs[f"bundled:{other}"] = document(other, extra)
+    if defs:
+        root["$defs"] = defs
+    return root
+
+
+def _referenced(name: str, extra: tuple[str, ...], seen: set[str] | None = None) -> set[str]:
+    seen = set() if seen is None else seen
+    if name in seen:
+        return seen
+    seen.add(name)
+    for ref in _refs(document(name, extra)):
+        target = ref.split("#", 1)[0]
+        if target:
+            _referenced(target.rsplit("/", 1)[-1] if target.startswith("http") else target, extra, seen)
+    return seen
+
+
+def _refs(node: Any) -> Iterable[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+def export(directory: Path, extra: tuple[str, ...] = ()) -> list[Path]:
+    """Write every schema to ``directory`` (``$id``-relative layout, so relative
+    ``$ref`` resolve from there) and a self-contained copy of each under ``bundled/``."""
+    written = []
+    for name in names(extra):
+        for target, doc in (
+            (directory / name, document(name, extra)),
+            (directory / "bundled" / name, bundle(name, extra)),
+        ):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            written.append(target)
+    return written
