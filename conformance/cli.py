@@ -1,0 +1,190 @@
+"""The ``balloon-conform`` command line: the output edge of the library.
+
+Exit status: 0 when the input conforms, 1 when a diagnostic of error severity was found,
+2 for a usage error or an input that cannot be read. No traceback reaches the user unless
+``--debug`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence, TextIO
+
+from . import __version__, schemas
+from .diagnostics import Diagnostic, Severity
+from .errors import BalloonError, InputError, UsageError
+from .formats import FORMATS, get_format
+from .model import Layout
+from .pipeline import parse
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+MAX_INPUT_BYTES = 16 * 1024 * 1024
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return handler(args)
+    except BalloonError as exc:
+        print(f"balloon-conform: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug: say so plainly, keep the traceback for --debug
+        if args.debug:
+            raise
+        print(f"balloon-conform: internal error: {exc!r} (run with --debug)", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="balloon-conform",
+        description="Parse and check the guest-visible statistics of Linux balloon drivers.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    parse_cmd = commands.add_parser("parse", help="print the instance a file parses to, as JSON")
+    parse_cmd.add_argument("file", metavar="FILE", help="the file to parse, or - for stdin")
+    parse_cmd.add_argument("--format", metavar="ID", help="format id (default: detected)")
+    parse_cmd.add_argument("--dialect", metavar="ID", help="dialect id (default: detected)")
+    parse_cmd.add_argument(
+        "--layout",
+        choices=[m.value for m in Layout],
+        default=Layout.LENIENT.value,
+        help="exact: also check the kernel's byte layout (default: lenient)",
+    )
+    parse_cmd.add_argument(
+        "--meta",
+        action="store_true",
+        help="print {format, dialect, schema, instance, diagnostics} instead of the instance",
+    )
+    parse_cmd.set_defaults(handler=_cmd_parse)
+
+    schema_cmd = commands.add_parser("schema", help="list, show or export the JSON Schemas")
+    schema_sub = schema_cmd.add_subparsers(title="schema commands", metavar="ACTION")
+    listing = schema_sub.add_parser("list", help="formats, dialects, $id and title of each schema")
+    listing.set_defaults(handler=_cmd_schema_list)
+    show = schema_sub.add_parser("show", help="print one schema")
+    show.add_argument("id", metavar="ID[/DIALECT]", help="a format id, format/dialect, or file name")
+    show.set_defaults(handler=_cmd_schema_show)
+    export = schema_sub.add_parser("export", help="write every schema into DIR for other tools")
+    export.add_argument("directory", metavar="DIR")
+    export.set_defaults(handler=_cmd_schema_export)
+    return parser
+
+
+def read_input(name: str) -> bytes:
+    """The bytes of FILE (or stdin for ``-``), refusing what is not a readable file."""
+    if name == "-":
+        data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+    else:
+        path = Path(name)
+        if not path.is_file():
+            raise InputError(f"{name}: not a readable file")
+        try:
+            with path.open("rb") as stream:
+                data = stream.read(MAX_INPUT_BYTES + 1)
+        except OSError as exc:
+            raise InputError(f"{name}: {exc.strerror or exc}") from exc
+    if len(data) > MAX_INPUT_BYTES:
+        raise InputError(f"{name}: larger than {MAX_INPUT_BYTES} bytes; not a kernel statistics file")
+    return data
+
+
+def _cmd_parse(args: argparse.Namespace) -> int:
+    data = read_input(args.file)
+    path = "<stdin>" if args.file == "-" else args.file
+    result = parse(
+        data, format=args.format, dialect=args.dialect, layout=args.layout, path=path
+    )
+    spec = get_format(result.format)
+    if args.meta:
+        output: Any = {
+            "format": result.format,
+            "dialect": result.dialect,
+            "schema": schemas.BASE_URI + spec.dialect(result.dialect).schema,
+            "instance": result.instance,
+            "diagnostics": [diagnostic_json(d) for d in result.diagnostics],
+        }
+    else:
+        output = result.instance
+    _print_json(output, sys.stdout)
+    for diagnostic in result.diagnostics:
+        print(diagnostic, file=sys.stderr)
+    errors = any(d.severity is Severity.ERROR for d in result.diagnostics)
+    return EXIT_ERRORS if errors else EXIT_OK
+
+
+def diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:
+    """A diagnostic as the JSON object the CLI and reports print."""
+    loc = diagnostic.location
+    out: dict[str, Any] = {
+        "id": diagnostic.id,
+        "severity": diagnostic.severity.value,
+        "message": diagnostic.message,
+        "file": loc.path,
+        "line": loc.line,
+        "column": loc.column,
+    }
+    if diagnostic.hint:
+        out["hint"] = diagnostic.hint
+    if diagnostic.pointer:
+        out["pointer"] = diagnostic.pointer
+    return out
+
+
+def _print_json(value: Any, stream: TextIO) -> None:
+    stream.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+def _cmd_schema_list(args: argparse.Namespace) -> int:
+    rows = []
+    for spec in FORMATS:
+        rows.append((spec.id, ",".join(spec.dialect_ids), spec.schema))
+        rows.extend((f"{spec.id}/{d.id}", d.first_kernel, d.schema) for d in spec.dialects)
+    width = max(len(row[0]) for row in rows)
+    for ident, dialects, name in rows:
+        title = schemas.document(name).get("title", "")
+        print(f"{ident:<{width}}  {dialects:<12}  {schemas.BASE_URI + name}  {title}")
+    return EXIT_OK
+
+
+def _cmd_schema_show(args: argparse.Namespace) -> int:
+    _print_json(schemas.document(schema_name(args.id)), sys.stdout)
+    return EXIT_OK
+
+
+def schema_name(ident: str) -> str:
+    """The schema file for ``FORMAT``, ``FORMAT/DIALECT`` or a schema file name."""
+    if ident.endswith(schemas.SUFFIX):
+        return ident
+    if ident in ("report", "capture"):
+        return ident + schemas.SUFFIX
+    format_id, _, dialect = ident.partition("/")
+    spec = get_format(format_id)
+    return spec.dialect(dialect).schema if dialect else spec.schema
+
+
+def _cmd_schema_export(args: argparse.Namespace) -> int:
+    directory = Path(args.directory)
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"{directory} exists and is not a directory")
+    written = schemas.export(directory)
+    print(f"wrote {len(written)} schema files to {directory}", file=sys.stderr)
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
