@@ -93,6 +93,10 @@ def validate(result: ParseResult, schema_name: str, extra: tuple[str, ...] = ())
     findings = []
     for error in iter_errors(schema_name, result.instance, extra):
         pointer = "".join(f"/{_escape(part)}" for part in error.absolute_path)
+        if error.validator == "required" and isinstance(error.instance, dict):
+            # point at the missing member, so a parser's finding about it counts
+            missing = [p for p in error.validator_value if p not in error.instance]
+            pointer += f"/{_escape(missing[0])}" if missing else ""
         if any(_within(pointer, known) for known in parsed_errors):
             continue
         findings.append(_diagnostic(error, pointer, result, document(schema_name, extra)))

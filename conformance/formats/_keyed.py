@@ -9,7 +9,7 @@ the same way for every such format.
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from ..text import Line, ParseBuilder
 
@@ -31,12 +31,15 @@ def check_sequence(
     expected: Sequence[str],
     what: str,
     after_line: int = 0,
+    pointers: Mapping[str, str] | None = None,
 ) -> None:
     """Report unknown, duplicated, missing and out-of-order labels.
 
     ``found`` lists ``(label, line)`` in input order; ``expected`` is the kernel's order.
     A missing label is reported where it should have stood: on the line after the last
-    expected label before it that was present (``after_line`` when none was).
+    expected label before it that was present (``after_line`` when none was), with the
+    JSON pointer of its value (``pointers[label]``, default ``/label``) so the schema's
+    ``required`` failure for the same value is not reported again.
     """
     order = {label: index for index, label in enumerate(expected)}
     seen: dict[str, Line] = {}
@@ -78,4 +81,5 @@ def check_sequence(
             f"{what} lacks the line {label!r}",
             last + 1,
             1,
+            pointer=(pointers or {}).get(label, "/" + label),
         )
