@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence, TextIO
+from typing import Any, Callable, TextIO
 
 from . import __version__, schemas
 from .diagnostics import Diagnostic, Severity
@@ -77,7 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     listing = schema_sub.add_parser("list", help="formats, dialects, $id and title of each schema")
     listing.set_defaults(handler=_cmd_schema_list)
     show = schema_sub.add_parser("show", help="print one schema")
-    show.add_argument("id", metavar="ID[/DIALECT]", help="a format id, format/dialect, or file name")
+    show.add_argument(
+        "id", metavar="ID[/DIALECT]", help="a format id, format/dialect, or file name"
+    )
     show.set_defaults(handler=_cmd_schema_show)
     export = schema_sub.add_parser("export", help="write every schema into DIR for other tools")
     export.add_argument("directory", metavar="DIR")
@@ -99,16 +102,16 @@ def read_input(name: str) -> bytes:
         except OSError as exc:
             raise InputError(f"{name}: {exc.strerror or exc}") from exc
     if len(data) > MAX_INPUT_BYTES:
-        raise InputError(f"{name}: larger than {MAX_INPUT_BYTES} bytes; not a kernel statistics file")
+        raise InputError(
+            f"{name}: larger than {MAX_INPUT_BYTES} bytes; not a kernel statistics file"
+        )
     return data
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
     data = read_input(args.file)
     path = "<stdin>" if args.file == "-" else args.file
-    result = parse(
-        data, format=args.format, dialect=args.dialect, layout=args.layout, path=path
-    )
+    result = parse(data, format=args.format, dialect=args.dialect, layout=args.layout, path=path)
     spec = get_format(result.format)
     if args.meta:
         output: Any = {

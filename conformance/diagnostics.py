@@ -8,8 +8,8 @@ A parser, the schema validator and the rules never raise on bad input; they retu
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Iterable
 
 
 class Severity(enum.Enum):

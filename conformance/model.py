@@ -10,15 +10,16 @@ diagnostics found on the way.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional, Tuple
+from typing import Any, Callable, Optional
 
 from .diagnostics import Diagnostic, Location
 
 JSON = Any
 """A JSON-compatible value: dict, list, str, int, bool or None."""
 
-SourceMap = Mapping[str, Tuple[int, int]]
+SourceMap = Mapping[str, tuple[int, int]]
 """JSON pointer -> (line, column), both 1-based."""
 
 

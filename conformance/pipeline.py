@@ -10,8 +10,8 @@ on bad input; it raises :class:`~conformance.errors.UsageError` for unknown ids 
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Mapping
 
 from . import schemas
 from .diagnostics import sorted_diagnostics

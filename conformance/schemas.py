@@ -12,9 +12,10 @@ a value the parser already reported an error for is not reported twice.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from collections.abc import Iterable, Iterator
+from functools import cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
@@ -38,7 +39,7 @@ def schema_dir() -> Path:
     raise SchemaError(f"schema files not found next to {here}; the installation is incomplete")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _documents(extra: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
     """Every schema document by its file name relative to its folder."""
     documents: dict[str, dict[str, Any]] = {}
@@ -65,7 +66,7 @@ def document(name: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
         raise SchemaError(f"no schema file {name!r}") from None
 
 
-@lru_cache(maxsize=None)
+@cache
 def registry(extra: tuple[str, ...] = ()) -> Registry:
     """One registry holding every schema as a resource under its ``$id``."""
     resources = [
@@ -75,7 +76,7 @@ def registry(extra: tuple[str, ...] = ()) -> Registry:
     return Registry().with_resources(resources).crawl()
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator(name: str, extra: tuple[str, ...] = ()) -> Draft202012Validator:
     """The validator for schema file ``name``, built once and reused."""
     return Draft202012Validator(document(name, extra), registry=registry(extra))
@@ -85,7 +86,9 @@ def iter_errors(name: str, instance: Any, extra: tuple[str, ...] = ()) -> Iterat
     return validator(name, extra).iter_errors(instance)
 
 
-def validate(result: ParseResult, schema_name: str, extra: tuple[str, ...] = ()) -> list[Diagnostic]:
+def validate(
+    result: ParseResult, schema_name: str, extra: tuple[str, ...] = ()
+) -> list[Diagnostic]:
     """Schema findings for a parse result, located through its source map."""
     parsed_errors = [
         d.pointer for d in result.diagnostics if d.severity is Severity.ERROR and d.pointer
@@ -95,7 +98,8 @@ def validate(result: ParseResult, schema_name: str, extra: tuple[str, ...] = ())
         pointer = "".join(f"/{_escape(part)}" for part in error.absolute_path)
         if error.validator == "required" and isinstance(error.instance, dict):
             # point at the missing member, so a parser's finding about it counts
-            missing = [p for p in error.validator_value if p not in error.instance]
+            required: Any = error.validator_value
+            missing = [p for p in required if p not in error.instance]
             pointer += f"/{_escape(missing[0])}" if missing else ""
         if any(_within(pointer, known) for known in parsed_errors):
             continue
@@ -130,11 +134,13 @@ def _invariant(error: ValidationError, root: dict[str, Any]) -> str:
     for step in error.absolute_schema_path:
         if isinstance(node, dict) and isinstance(node.get("x-invariant"), str):
             found = node["x-invariant"]
-        if step == "$ref" or not isinstance(node, (dict, list)):
+        if step == "$ref":
             break
-        try:
+        if isinstance(node, dict) and step in node:
             node = node[step]
-        except (KeyError, IndexError, TypeError):
+        elif isinstance(node, list) and isinstance(step, int) and step < len(node):
+            node = node[step]
+        else:
             break
     return found
 
@@ -161,7 +167,7 @@ def check_schemas(extra: tuple[str, ...] = ()) -> list[str]:
     for name, doc in _documents(extra).items():
         try:
             Draft202012Validator.check_schema(doc)
-        except Exception as exc:  # noqa: BLE001 - any failure is a problem to report
+        except Exception as exc:
             problems.append(f"{name}: not a valid draft 2020-12 schema: {exc}")
         if name != META_SCHEMA and not name.startswith("meta/"):
             problems.extend(f"{name}: {e.json_path}: {e.message}" for e in meta.iter_errors(doc))
@@ -191,7 +197,9 @@ def _referenced(name: str, extra: tuple[str, ...], seen: set[str] | None = None)
     for ref in _refs(document(name, extra)):
         target = ref.split("#", 1)[0]
         if target:
-            _referenced(target.rsplit("/", 1)[-1] if target.startswith("http") else target, extra, seen)
+            _referenced(
+                target.rsplit("/", 1)[-1] if target.startswith("http") else target, extra, seen
+            )
     return seen
 
 
@@ -217,6 +225,8 @@ def export(directory: Path, extra: tuple[str, ...] = ()) -> list[Path]:
             (directory / "bundled" / name, bundle(name, extra)),
         ):
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            target.write_text(
+                json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
             written.append(target)
     return written

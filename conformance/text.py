@@ -81,7 +81,13 @@ class ParseBuilder:
         self.source_map.setdefault(pointer, (line, column))
 
     def number(
-        self, digits: str, line: int, column: int, pointer: str, bits: int = 64, signed: bool = False
+        self,
+        digits: str,
+        line: int,
+        column: int,
+        pointer: str,
+        bits: int = 64,
+        signed: bool = False,
     ) -> int | None:
         """``digits`` as an integer of a C type of ``bits`` bits, or None with an error."""
         value = parse_int(digits, bits, signed)
@@ -108,10 +114,11 @@ class ParseBuilder:
         if not self.exact or line.text == expected:
             return
         index = first_difference(line.text, expected)
+        want, got = expected[index : index + 24], line.text[index : index + 24]
         self.warning(
             "layout.whitespace" if _same_but_space(line.text, expected) else "layout.text",
             f"differs from the kernel's layout at column {index + 1}: expected "
-            f"{_clip(expected[index:index + 24])!r}, found {_clip(line.text[index:index + 24])!r}",
+            f"{want!r}, found {got!r}",
             line.number,
             index + 1,
             hint=f"the kernel prints: {expected!r}",
@@ -224,7 +231,7 @@ def split_lines(data: Source, builder: ParseBuilder, annotations: bool = True) -
         if annotations and "//" in content:
             match = _ANNOTATION.search(content)
             if match:
-                note = content[match.end():].strip()
+                note = content[match.end() :].strip()
                 builder.annotations.append((number, note))
                 if builder.exact:
                     builder.warning(

@@ -36,8 +36,8 @@ def golden_path(sample: Path) -> Path:
 
 
 def _line(diagnostic: Any) -> str:
-    loc = diagnostic.location
-    return f"{loc.line}:{loc.column}: {diagnostic.severity.value}: {diagnostic.message} [{diagnostic.id}]"
+    loc, severity = diagnostic.location, diagnostic.severity.value
+    return f"{loc.line}:{loc.column}: {severity}: {diagnostic.message} [{diagnostic.id}]"
 
 
 def compute(sample: Path) -> dict[str, Any]:

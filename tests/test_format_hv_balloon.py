@@ -100,7 +100,9 @@ def test_exact_layout_names_the_column() -> None:
 
 
 def test_capabilities_without_tokens_take_no_space() -> None:
-    text = GOOD.replace("enabled hot_add", "").replace("pages_ballooned       : 262144", "pages_ballooned       : 0")
+    text = GOOD.replace("enabled hot_add", "").replace(
+        "pages_ballooned       : 262144", "pages_ballooned       : 0"
+    )
     assert found(text, "exact") == [("layout.whitespace", 2, 24)]
 
 
@@ -140,7 +142,9 @@ def instances(draw: Any, dialect: str) -> dict[str, Any]:
     code = draw(st.integers(0, 5))
     instance: dict[str, Any] = {
         "host_version": {"major": version[0], "minor": version[1]},
-        "capabilities": draw(st.sampled_from([[], ["enabled"], ["hot_add"], ["enabled", "hot_add"]])),
+        "capabilities": draw(
+            st.sampled_from([[], ["enabled"], ["hot_add"], ["enabled", "hot_add"]])
+        ),
         "state": {"code": code, "name": hv_balloon.STATES[code]},
         "page_size": 4096,
     }
@@ -152,7 +156,9 @@ def instances(draw: Any, dialect: str) -> dict[str, Any]:
 @given(st.sampled_from(["6.0", "rfc"]).flatmap(lambda d: st.tuples(st.just(d), instances(d))))
 def test_rendered_instances_parse_back(case: tuple[str, dict[str, Any]]) -> None:
     dialect, instance = case
-    result = parse(hv_balloon.render(instance, dialect), format="hv-balloon", layout="exact", validate=False)
+    result = parse(
+        hv_balloon.render(instance, dialect), format="hv-balloon", layout="exact", validate=False
+    )
     assert result.dialect == dialect
     assert result.instance == instance
     assert result.diagnostics == ()

@@ -26,7 +26,9 @@ def test_every_dialect_has_a_sample() -> None:
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_sample_matches_golden(sample):  # type: ignore[no-untyped-def]
-    assert golden_path(sample).exists(), f"no golden file; run: python -m tests.golden {sample.name}"
+    assert golden_path(sample).exists(), (
+        f"no golden file; run: python -m tests.golden {sample.name}"
+    )
     assert compute(sample) == _golden(sample)
 
 

@@ -9,7 +9,7 @@ the same way for every such format.
 from __future__ import annotations
 
 import re
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from ..text import Line, ParseBuilder
 

@@ -31,7 +31,14 @@ STATES = {
     5: "Error",
 }
 
-_COMMON_HEAD = ("host_version", "capabilities", "state", "page_size", "pages_added", "pages_onlined")
+_COMMON_HEAD = (
+    "host_version",
+    "capabilities",
+    "state",
+    "page_size",
+    "pages_added",
+    "pages_onlined",
+)
 LABELS = {
     "6.0": (
         *_COMMON_HEAD,
@@ -113,7 +120,9 @@ def _read_value(
     if label == "host_version":
         match = _VERSION.match(value)
         if not match:
-            builder.error("parse.bad-value", f"host_version {value!r} is not MAJOR.MINOR", line.number, col)
+            builder.error(
+                "parse.bad-value", f"host_version {value!r} is not MAJOR.MINOR", line.number, col
+            )
             return
         major = builder.number(match[1], line.number, col, pointer + "/major", 32)
         minor = builder.number(match[2], line.number, col + match.start(2), pointer + "/minor", 32)

@@ -1,0 +1,76 @@
+"""The library's front door: detection, errors for misuse, paths in locations."""
+
+from __future__ import annotations
+
+import pytest
+
+import conformance
+from conformance import DetectionError, UnknownFormatError, format_for_path, parse
+
+from .golden import samples
+
+HV = (
+    "host_version          : 2.0\n"
+    "capabilities          : enabled hot_add\n"
+    "state                 : 1 (Initialized)\n"
+    "page_size             : 4096\n"
+    "pages_added           : 0\n"
+    "pages_onlined         : 0\n"
+    "pages_ballooned       : 0\n"
+    "total_pages_committed : 977790\n"
+    "max_dynamic_page_count: 0\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "format_id"),
+    [
+        ("/sys/kernel/debug/hv-balloon", "hv-balloon"),
+        ("capture/sys/kernel/debug/hv-balloon", "hv-balloon"),
+        ("flat/hv-balloon", "hv-balloon"),
+        ("flat/hv-balloon.txt", "hv-balloon"),
+        ("/etc/passwd", None),
+    ],
+)
+def test_format_from_path(path: str, format_id: str | None) -> None:
+    spec = format_for_path(path)
+    assert (spec.id if spec else None) == format_id
+
+
+def test_every_sample_is_detected_from_its_content_alone() -> None:
+    for sample in samples():
+        if sample.stem.startswith("bad-"):
+            continue
+        spec, _ = conformance.detect(sample.read_text(errors="replace"))
+        assert spec.id == sample.parent.name, sample
+
+
+def test_unknown_content_lists_the_known_formats() -> None:
+    with pytest.raises(DetectionError) as caught:
+        parse("hello world\n")
+    assert "hv-balloon" in str(caught.value)
+
+
+def test_unknown_format_and_dialect_ids() -> None:
+    with pytest.raises(UnknownFormatError, match=r"known: .*hv-balloon"):
+        parse(HV, format="nope")
+    with pytest.raises(UnknownFormatError, match=r"known: 6\.0, rfc"):
+        parse(HV, format="hv-balloon", dialect="7.0")
+
+
+def test_path_is_recorded_in_locations() -> None:
+    result = parse(HV.replace("4096", "8192"), path="cap/sys/kernel/debug/hv-balloon")
+    assert [str(d.location) for d in result.diagnostics] == ["cap/sys/kernel/debug/hv-balloon:4:25"]
+
+
+def test_bytes_and_text_give_the_same_result() -> None:
+    assert parse(HV.encode()) == parse(HV)
+
+
+def test_parse_without_validation_skips_the_schema() -> None:
+    assert parse(HV.replace("4096", "8192"), validate=False).diagnostics == ()
+
+
+def test_public_api_names() -> None:
+    for name in conformance.__all__:
+        assert hasattr(conformance, name), name

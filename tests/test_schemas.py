@@ -1,0 +1,111 @@
+"""The schema files: well formed, documented, self-consistent, usable by other tools."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+import pytest
+
+from conformance import format_ids, get_format, schemas
+from conformance.schemas import BASE_URI
+
+from .golden import golden_path, samples
+
+NAMES = [n for n in schemas.names() if not n.startswith("meta/")]
+
+
+def test_every_schema_passes_draft_2020_12_and_our_meta_schema() -> None:
+    assert schemas.check_schemas() == []
+
+
+def test_meta_schema_rejects_an_undocumented_property() -> None:
+    meta = schemas.validator(schemas.META_SCHEMA)
+    bad = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": BASE_URI + "x.schema.json",
+        "title": "x",
+        "description": "x",
+        "examples": [{}],
+        "properties": {"a": {"type": "integer", "description": "a"}, "b": {"type": "string"}},
+    }
+    messages = sorted(e.message for e in meta.iter_errors(bad))
+    assert messages == ["'description' is a required property", "'x-unit' is a required property"]
+
+
+def test_every_format_and_dialect_names_an_existing_schema() -> None:
+    for format_id in format_ids():
+        spec = get_format(format_id)
+        assert spec.schema in NAMES
+        for dialect in spec.dialects:
+            assert dialect.schema in NAMES
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_examples_validate(name: str) -> None:
+    for example in schemas.document(name)["examples"]:
+        assert [e.message for e in schemas.iter_errors(name, example)] == []
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("schemas")
+    schemas.export(directory)
+    return directory
+
+
+def _rs_bundled(exported: Path, name: str) -> Any:
+    """An independent (Rust) validator built from one exported, self-contained file."""
+    document = json.loads((exported / "bundled" / name).read_text())
+    return jsonschema_rs.validator_for(document, retriever=_no_network)
+
+
+def _no_network(uri: str) -> Any:
+    raise ValueError(f"the exported schema should not need {uri}")
+
+
+def _rs_from_directory(exported: Path, name: str) -> Any:
+    """An independent validator that resolves each $id to a file of the exported folder."""
+
+    def retrieve(uri: str) -> Any:
+        assert uri.startswith(BASE_URI), uri
+        return json.loads((exported / uri[len(BASE_URI) :]).read_text())
+
+    document = json.loads((exported / name).read_text())
+    return jsonschema_rs.validator_for(document, retriever=retrieve)
+
+
+def test_export_writes_every_schema_twice(exported: Path) -> None:
+    files = sorted(p.relative_to(exported).as_posix() for p in exported.rglob("*.json"))
+    assert files == sorted(schemas.names() + ["bundled/" + n for n in schemas.names()])
+
+
+PARSED = [
+    (s, json.loads(golden_path(s).read_text())) for s in samples() if not s.stem.startswith("bad-")
+]
+
+
+@pytest.mark.parametrize("sample,golden", PARSED, ids=lambda v: getattr(v, "name", ""))
+def test_independent_validator_accepts_every_parsed_instance(
+    exported: Path, sample: Path, golden: Any
+) -> None:
+    spec = get_format(golden["format"])
+    for name in (spec.schema, spec.dialect(golden["dialect"]).schema):
+        for validator in (_rs_bundled(exported, name), _rs_from_directory(exported, name)):
+            errors = [e.message for e in validator.iter_errors(golden["instance"])]
+            assert errors == [], (name, errors)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_independent_validator_agrees_on_examples_and_a_broken_copy(
+    exported: Path, name: str
+) -> None:
+    validator = _rs_bundled(exported, name)
+    for example in schemas.document(name)["examples"]:
+        assert validator.is_valid(example)
+        if isinstance(example, dict) and example:
+            broken = {**example, next(iter(example)): "not a value any kernel prints"}
+            python_says = not list(schemas.iter_errors(name, broken))
+            assert validator.is_valid(broken) == python_says
