@@ -21,18 +21,20 @@ from .model import FormatSpec, Layout, ParseResult
 from .text import Source
 
 
-def format_for_path(path: str) -> FormatSpec | None:
+def format_for_path(path: str, by_name: bool = True) -> FormatSpec | None:
     """The format whose guest path ``path`` ends with, if any (``/proc/meminfo``,
-    ``capture/sys/kernel/debug/vmmemctl``, ``sys/bus/virtio/devices/virtio0/features``)."""
-    clean = path.replace("\\", "/").strip("/")
+    ``capture/sys/kernel/debug/vmmemctl``, ``sys/bus/virtio/devices/virtio0/features``);
+    with ``by_name``, also a file named after a format id (``flat/meminfo.txt``)."""
+    parts = path.replace("\\", "/").strip("/").split("/")
+    tails = ["/".join(parts[start:]) for start in range(len(parts))]
     for spec in FORMATS:
         for pattern in spec.paths:
-            depth = pattern.count("/") + 1
-            tail = "/".join(clean.split("/")[-depth:])
-            if fnmatch.fnmatchcase(tail, pattern):
+            # fnmatch's '*' also matches '/', so 'sys/devices/*/virtio*/features' covers
+            # any depth of transport path; try every tail so a capture prefix is ignored
+            if any(fnmatch.fnmatchcase(tail, pattern) for tail in tails):
                 return spec
-    name = clean.rsplit("/", 1)[-1]
-    for spec in FORMATS:
+    name = parts[-1]
+    for spec in FORMATS if by_name else ():
         if name in (spec.id, spec.id + ".txt"):
             return spec
     return None

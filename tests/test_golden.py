@@ -8,7 +8,7 @@ import pytest
 
 from conformance import format_ids, get_format, parse, schemas
 
-from .golden import compute, golden_path, samples
+from .golden import _context, compute, golden_path, samples
 
 SAMPLES = samples()
 
@@ -52,7 +52,9 @@ def test_render_round_trip(sample):  # type: ignore[no-untyped-def]
         pytest.skip("a sample of bad input has no complete instance")
     spec = get_format(golden["format"])
     text = spec.render(golden["instance"], golden["dialect"])
-    again = parse(text, format=spec.id, dialect=golden["dialect"], layout="exact")
+    again = parse(
+        text, format=spec.id, dialect=golden["dialect"], layout="exact", context=_context(sample)
+    )
     assert again.instance == golden["instance"]
     assert [d for d in again.diagnostics if d.id.startswith("layout.")] == []
 

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from ..errors import UnknownFormatError
 from ..model import FormatSpec
-from . import hv_balloon
+from . import hv_balloon, virtio_balloon, virtio_features
 
-FORMATS: tuple[FormatSpec, ...] = (hv_balloon.SPEC,)
+FORMATS: tuple[FormatSpec, ...] = (
+    hv_balloon.SPEC,
+    virtio_features.SPEC,
+    virtio_balloon.SPEC,
+)
 
 _BY_ID = {spec.id: spec for spec in FORMATS}
 

@@ -1,0 +1,125 @@
+"""``/sys/kernel/debug/virtio-balloon``: Virtuozzo's debugfs file of inflated balloon memory.
+
+Only Virtuozzo's vendor kernel has this file; mainline never had it, and only its
+documented example is known (Virtuozzo's ``balloon-usage_information_visible_by_guest.rst``,
+the same text as the 2022 RFC's ``balloon.rst``)::
+
+    InflatedTotal: 0 kB
+    InflatedFree: 0 kB
+
+One dialect, ``rfc``. The implementation's exact spacing is unknown, so the documented
+form (label, ``": "``, the number, ``" kB"``) is taken as the exact layout. The RFC's
+counters are ``signed long``: values are read as s64 so that a negative one reaches the
+schema, whose ``minimum`` reports it (a balloon never holds negative memory).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..model import JSON, DialectSpec, FormatSpec, Layout, ParseResult
+from ..text import Line, ParseBuilder, Source, split_lines
+from ._keyed import check_sequence, split_label
+
+FORMAT_ID = "virtio-balloon"
+LABELS = ("InflatedTotal", "InflatedFree")
+
+_VALUE = re.compile(r"^(?P<number>\S+?)\s*kB$")
+
+DIALECTS = (
+    DialectSpec(
+        "rfc",
+        "Virtuozzo kernel (RFC 2022)",
+        "virtio-balloon.schema.json",
+        "RFC",
+        "Two lines, 'InflatedTotal: <n> kB' and 'InflatedFree: <n> kB', as Virtuozzo's "
+        "documentation shows them; the implementation's spacing is not known.",
+    ),
+)
+
+
+def detect(text: str) -> str | None:
+    """``rfc`` when every non-blank line is ``InflatedTotal:`` or ``InflatedFree:`` and
+    both are there (so /proc/meminfo, which has MemTotal, is never claimed)."""
+    labels = set()
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        if ":" not in line:
+            return None
+        labels.add(line.split(":", 1)[0].strip())
+    return "rfc" if labels == set(LABELS) else None
+
+
+def parse(
+    data: Source,
+    dialect: str | None = None,
+    layout: Layout = Layout.LENIENT,
+    context: dict[str, str] | None = None,
+) -> ParseResult:
+    """Parse the file; never raises on bad input."""
+    builder = ParseBuilder(FORMAT_ID, layout)
+    instance: dict[str, Any] = {}
+    found: list[tuple[str, Line]] = []
+    for line in split_lines(data, builder):
+        parts = split_label(line)
+        if parts is None:
+            if line.text.strip():
+                builder.unreadable(line, "'label: value kB'")
+            continue
+        label, value, column = parts
+        found.append((label, line))
+        if label in LABELS and label not in instance:
+            _read_value(builder, instance, line, label, value, column)
+    check_sequence(builder, found, LABELS, FORMAT_ID)
+    # the only root-level finding is "both non-zero", which the second value completes
+    if "/InflatedFree" in builder.source_map:
+        builder.map("", *builder.source_map["/InflatedFree"])
+    return builder.result(dialect or "rfc", instance)
+
+
+def _read_value(
+    builder: ParseBuilder, instance: dict[str, Any], line: Line, label: str, value: str, col: int
+) -> None:
+    pointer = f"/{label}"
+    match = _VALUE.match(value)
+    if not match:
+        builder.error(
+            "parse.bad-value",
+            f"{label} {value!r} is not '<number> kB'",
+            line.number,
+            col,
+            pointer=pointer,
+        )
+        return
+    number = builder.number(match["number"], line.number, col, pointer, 64, signed=True)
+    if number is None:
+        return
+    instance[label] = number
+    builder.layout(line, _line(label, number))
+
+
+def _line(label: str, value: int) -> str:
+    """One line in the documented layout."""
+    return f"{label}: {value} kB"
+
+
+def render(instance: JSON, dialect: str) -> str:
+    """The file in the documented layout."""
+    return "".join(_line(label, instance[label]) + "\n" for label in LABELS)
+
+
+SPEC = FormatSpec(
+    id=FORMAT_ID,
+    title="Virtuozzo virtio-balloon debugfs file",
+    description="/sys/kernel/debug/virtio-balloon (Virtuozzo kernels only): memory held by "
+    "the balloon, counted as removed from MemTotal (InflatedTotal) or as used "
+    "(InflatedFree).",
+    paths=("sys/kernel/debug/virtio-balloon",),
+    dialects=DIALECTS,
+    schema="virtio-balloon.schema.json",
+    parse=parse,
+    detect=detect,
+    render=render,
+)

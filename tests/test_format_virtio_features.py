@@ -1,0 +1,253 @@
+"""virtio-features: bad bits are located to the column; rendered instances parse back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conformance import detect, format_for_path, parse
+from conformance.formats import virtio_features as vf
+
+DOC = "0110000000000000000000000000110010000000000000000000000000000000"
+"""The RFC/Virtuozzo document's features string with DEFLATE_ON_OOM: bits 1, 2, 28, 29, 32."""
+FIRECRACKER = "01100101" + "0" * 24 + "1" + "0" * 95
+"""The 6.18.44 Firecracker guest's balloon: 128 characters, bits 1, 2, 5, 7, 32."""
+
+
+def found(
+    text: str | bytes,
+    layout: str = "lenient",
+    context: dict[str, str] | None = None,
+    dialect: str | None = None,
+) -> list[tuple[str, int, int]]:
+    result = parse(text, format="virtio-features", dialect=dialect, layout=layout, context=context)
+    return [(d.id, d.location.line, d.location.column) for d in result.diagnostics]
+
+
+def test_documentation_string_is_clean_in_both_layouts() -> None:
+    assert found(DOC + "\n") == []
+    assert found(DOC + "\n", "exact") == []
+    result = parse(DOC + "\n", format="virtio-features")
+    assert result.dialect == "3.19"
+    assert result.instance["set_bits"] == [1, 2, 28, 29, 32]
+    assert [f["name"] for f in result.instance["features"]][:2] == [
+        "VIRTIO_BALLOON_F_STATS_VQ",
+        "VIRTIO_BALLOON_F_DEFLATE_ON_OOM",
+    ]
+
+
+def test_space_inside_is_located() -> None:
+    assert found(DOC[:32] + " " + DOC[32:] + "\n") == [("virtio-features.bad-character", 1, 33)]
+
+
+def test_a_digit_other_than_0_and_1() -> None:
+    assert found(DOC[:2] + "2" + DOC[3:] + "\n") == [("virtio-features.bad-character", 1, 3)]
+
+
+def test_several_bad_characters_are_one_finding() -> None:
+    result = parse("01x" + "0" * 60 + "y\n", format="virtio-features")
+    (diagnostic,) = result.diagnostics
+    assert (diagnostic.location.line, diagnostic.location.column) == (1, 3)
+    assert "1 more" in diagnostic.message
+    assert result.instance == {}
+
+
+@pytest.mark.parametrize(("width", "column"), [(63, 64), (65, 65), (10, 11), (100, 97)])
+def test_width_not_a_multiple_of_32(width: int, column: int) -> None:
+    assert found("0" * width + "\n") == [("virtio-features.bad-width", 1, column)]
+
+
+def test_unusual_multiple_of_32_is_a_warning() -> None:
+    result = parse("01" + "0" * 94 + "\n", format="virtio-features")
+    assert result.dialect == "6.17"
+    assert [(d.id, d.severity.value, d.location.column) for d in result.diagnostics] == [
+        ("virtio-features.width", "warning", 97)
+    ]
+    assert result.instance["width"] == 96
+
+
+def test_no_bits_at_all() -> None:
+    assert found("\n") == [("parse.missing-line", 1, 1), ("text.empty", 1, 1)]
+
+
+def test_crlf_is_a_layout_finding_only() -> None:
+    assert found(DOC + "\r\n") == []
+    assert found(DOC + "\r\n", "exact") == [("layout.line-ending", 1, 65)]
+
+
+def test_surrounding_whitespace_is_lenient_only() -> None:
+    text = "  " + DOC + "\n"
+    assert found(text) == []
+    assert found(text, "exact") == [("layout.whitespace", 1, 1)]
+    assert parse(text, format="virtio-features").source_map["/set_bits/0"] == (1, 4)
+
+
+def test_missing_final_newline() -> None:
+    assert found(DOC, "exact") == [("layout.trailing-newline", 1, 65)]
+
+
+def test_a_second_line_is_an_error() -> None:
+    assert found(DOC + "\n" + DOC + "\n") == [("virtio-features.extra-line", 2, 1)]
+
+
+def test_blank_line_is_a_layout_finding() -> None:
+    assert found(DOC + "\n\n") == []
+    assert found(DOC + "\n\n", "exact") == [("layout.text", 2, 1)]
+
+
+def test_unknown_balloon_bit_is_a_note_at_its_column() -> None:
+    result = parse(FIRECRACKER + "\n", format="virtio-features", context={"device": "0x0005\n"})
+    assert result.instance["unknown_bits"] == [7]
+    assert result.instance["device"] == {"id": 5, "name": "balloon"}
+    assert [(d.id, d.severity.value, d.location.column) for d in result.diagnostics] == [
+        ("virtio-features.unknown-bit", "note", 8)
+    ]
+    assert result.locate("/unknown_bits/0").column == 8
+
+
+def test_other_devices_have_unnamed_device_bits_and_no_notes() -> None:
+    result = parse(DOC + "\n", format="virtio-features", context={"device": "0x0001\n"})
+    assert result.diagnostics == ()
+    assert result.instance["device"] == {"id": 1, "name": "net"}
+    assert result.instance["features"][0] == {"bit": 1, "name": None, "kind": "device"}
+    assert result.instance["features"][2]["name"] == "VIRTIO_RING_F_INDIRECT_DESC"
+    assert result.instance["unknown_bits"] == []
+
+
+def test_unnamed_transport_bit_is_unknown_for_any_device() -> None:
+    bits = "0" * 30 + "1" + "0" * 33
+    assert found(bits + "\n", context={"device": "0x0001"}) == [
+        ("virtio-features.unknown-bit", 1, 31)
+    ]
+
+
+def test_device_id_without_a_name() -> None:
+    result = parse(DOC + "\n", format="virtio-features", context={"device": "0x00FF\n"})
+    assert result.instance["device"] == {"id": 255, "name": None}
+    assert result.diagnostics == ()
+
+
+@pytest.mark.parametrize("device", ["5\n", "balloon", "", "0x", "0x123456789"])
+def test_bad_device_file(device: str) -> None:
+    result = parse(DOC + "\n", format="virtio-features", context={"device": device})
+    (diagnostic,) = result.diagnostics
+    assert (diagnostic.id, diagnostic.location.line, diagnostic.location.column) == (
+        "virtio-features.device",
+        1,
+        1,
+    )
+    assert "device file" in diagnostic.message
+    assert "device" not in result.instance
+
+
+def test_dialect_that_does_not_fit_the_width() -> None:
+    result = parse(FIRECRACKER + "\n", format="virtio-features", dialect="3.19")
+    ids = [d.id for d in result.diagnostics if d.severity.value == "error"]
+    assert "schema.const" in ids
+    assert any("64 characters" in d.message for d in result.diagnostics)
+
+
+def test_64_characters_fit_the_pre_3_19_dialect_when_asked() -> None:
+    assert found(DOC + "\n", dialect="2.6.24") == []
+
+
+@pytest.mark.parametrize(
+    ("width", "dialect"), [(32, "2.6.24"), (64, "3.19"), (96, "6.17"), (128, "6.17")]
+)
+def test_detection_by_width(width: int, dialect: str) -> None:
+    assert vf.detect("1" + "0" * (width - 1) + "\n") == dialect
+    spec, detected = detect("1" + "0" * (width - 1) + "\n")
+    assert (spec.id, detected) == ("virtio-features", dialect)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "MemTotal:       16384000 kB\nMemFree:         1234567 kB\n",
+        "nr_free_pages 12345\nballoon_inflate 0\n",
+        "InflatedTotal: 0 kB\nInflatedFree: 0 kB\n",
+        "host_version          : 2.0\npage_size             : 4096\n",
+        "Balloon InflatedTotal:0kB InflatedFree:0kB\n",
+        "balloon capabilities:   0x1e\nused capabilities:      0x6\n",
+        "0\n",
+        "1\n",
+        DOC + "\n" + DOC + "\n",
+    ],
+)
+def test_detection_leaves_other_text_alone(text: str) -> None:
+    assert vf.detect(text) is None
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/sys/bus/virtio/devices/virtio0/features",
+        "capture/sys/bus/virtio/drivers/virtio_balloon/virtio0/features",
+    ],
+)
+def test_guest_paths(path: str) -> None:
+    spec = format_for_path(path)
+    assert spec is not None and spec.id == "virtio-features"
+
+
+def expected(bits: str, device_id: int | None) -> dict[str, Any]:
+    """The instance the parser should make, computed from the tables independently."""
+    balloon = device_id in (None, vf.BALLOON_ID)
+    set_bits = [i for i, c in enumerate(bits) if c == "1"]
+    features, unknown = [], []
+    for bit in set_bits:
+        if bit < 24:
+            name, kind = (vf.BALLOON_BITS.get(bit) if balloon else None), "device"
+        elif bit < 42:
+            name, kind = vf.TRANSPORT_BITS.get(bit), "transport"
+        else:
+            name, kind = None, "other"
+        features.append({"bit": bit, "name": name, "kind": kind})
+        if name is None and (kind == "transport" or balloon):
+            unknown.append(bit)
+    instance = {
+        "bits": bits,
+        "width": len(bits),
+        "set_bits": set_bits,
+        "features": features,
+        "unknown_bits": unknown,
+    }
+    if device_id is not None:
+        instance["device"] = {"id": device_id, "name": vf.DEVICE_NAMES.get(device_id)}
+    return instance
+
+
+@st.composite
+def cases(draw: Any) -> tuple[str, str, int | None]:
+    dialect = draw(st.sampled_from(sorted(vf.WIDTHS)))
+    width = draw(st.sampled_from(vf.WIDTHS[dialect]))
+    ones = draw(st.sets(st.integers(0, width - 1)))
+    device = draw(st.none() | st.sampled_from([1, 2, 4, 5, 19, 0x1234]))
+    return dialect, "".join("1" if i in ones else "0" for i in range(width)), device
+
+
+@given(cases())
+def test_rendered_instances_parse_back(case: tuple[str, str, int | None]) -> None:
+    dialect, bits, device = case
+    instance = expected(bits, device)
+    context = None if device is None else {"device": f"0x{device:04x}\n"}
+    text = vf.render(instance, dialect)
+    result = parse(text, format="virtio-features", dialect=dialect, layout="exact", context=context)
+    assert result.dialect == dialect
+    assert result.instance == instance
+    assert {d.id for d in result.diagnostics} <= {"virtio-features.unknown-bit"}
+
+
+@given(st.one_of(st.text(), st.binary(), st.text(alphabet="01 \r\n\t2")), st.booleans())
+def test_random_input_never_raises(data: str | bytes, exact: bool) -> None:
+    layout = "exact" if exact else "lenient"
+    parse(data, format="virtio-features", layout=layout)
+    parse(data, format="virtio-features", layout=layout, context={"device": "0x0005"})
+
+
+@given(st.text(), st.text(max_size=12))
+def test_random_device_file_never_raises(text: str, device: str) -> None:
+    parse(text, format="virtio-features", context={"device": device})
