@@ -1,0 +1,108 @@
+"""Rules between two consecutive captures of the same guest (a series).
+
+Event counters never go backwards while the guest runs; a guest that rebooted between
+captures starts a new series, which is the caller's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from ..diagnostics import Diagnostic, Severity
+from .base import Rule, Scope
+from .capture_rules import DRIFT, _close
+
+if TYPE_CHECKING:
+    from ..check import CaptureView, ParsedFile
+
+VMSTAT_COUNTERS = ("balloon_inflate", "balloon_deflate", "balloon_migrate")
+
+
+def _counters(parsed: ParsedFile) -> Iterator[tuple[str, int]]:
+    """``(pointer, value)`` of every monotonic counter in a parsed file."""
+    instance = parsed.instance
+    fmt = parsed.result.format
+    if fmt == "vmstat":
+        yield from (
+            (f"/{k}", instance[k]) for k in VMSTAT_COUNTERS if isinstance(instance.get(k), int)
+        )
+    elif fmt == "hv-balloon" and isinstance(instance.get("pages_added"), int):
+        yield "/pages_added", instance["pages_added"]
+    elif fmt == "vmmemctl":
+        yield from _walk_ints(instance.get("commands", {}), "/commands")
+        yield from _walk_ints(instance.get("stats", {}), "/stats")
+        yield from _walk_ints(instance.get("page_stats", {}), "/page_stats")
+
+
+def _walk_ints(node: Any, pointer: str) -> Iterator[tuple[str, int]]:
+    if isinstance(node, bool):
+        return
+    if isinstance(node, int):
+        yield pointer, node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk_ints(value, f"{pointer}/{key}")
+
+
+def counters_monotonic(rule: Rule, before: CaptureView, after: CaptureView) -> Iterator[Diagnostic]:
+    for fmt in ("vmstat", "hv-balloon", "vmmemctl"):
+        old, new = before.first(fmt), after.first(fmt)
+        if old is None or new is None:
+            continue
+        earlier = dict(_counters(old))
+        for pointer, value in _counters(new):
+            previous = earlier.get(pointer)
+            if previous is not None and value < previous:
+                yield rule.diagnostic(
+                    f"{pointer[1:]} went back from {previous} ({old.file.path}) to {value}",
+                    new.locate(pointer),
+                    pointer=pointer,
+                )
+
+
+def virtio_memtotal(rule: Rule, before: CaptureView, after: CaptureView) -> Iterator[Diagnostic]:
+    pair = [v.first("meminfo") for v in (before, after)]
+    features = after.first("virtio-features")
+    if pair[0] is None or pair[1] is None or features is None:
+        return
+    old, new = pair[0].instance, pair[1].instance
+    if not all(isinstance(m.get(k), int) for m in (old, new) for k in ("MemTotal", "Balloon")):
+        return
+    grown = new["Balloon"] - old["Balloon"]
+    shrunk = old["MemTotal"] - new["MemTotal"]
+    if 2 in features.instance.get("set_bits", []):
+        expected, why = 0, "with DEFLATE_ON_OOM the balloon is accounted as used, MemTotal stays"
+    else:
+        expected, why = grown, "without DEFLATE_ON_OOM the balloon is taken out of MemTotal"
+    if grown and not _close(shrunk, expected):
+        yield rule.diagnostic(
+            f"Balloon changed by {grown} kB and MemTotal by {-shrunk} kB; {why}",
+            pair[1].locate("/MemTotal"),
+        )
+
+
+SERIES_RULES = (
+    Rule(
+        "series.counters-monotonic",
+        Severity.ERROR,
+        Scope.SERIES,
+        "event counters never go backwards",
+        "vmstat balloon_inflate/deflate/migrate are vm events, vmmemctl statistics and "
+        "hv-balloon pages_added only ever grow while the guest runs (mm/vmstat.c, "
+        "drivers/misc/vmw_balloon.c, drivers/hv/hv_balloon.c; kernel-formats.md §2.3, §3.3, §5.3).",
+        example="t0 balloon_inflate 1000, t1 balloon_inflate 10",
+        check=counters_monotonic,
+    ),
+    Rule(
+        "virtio.memtotal-accounting",
+        Severity.WARNING,
+        Scope.SERIES,
+        "virtio without DEFLATE_ON_OOM takes the balloon out of MemTotal; with it, MemTotal stays",
+        "virtio_balloon calls adjust_managed_page_count() only without DEFLATE_ON_OOM "
+        "(drivers/virtio/virtio_balloon.c; balloon.rst 'KVM balloon'; kernel-formats.md §1.5, §8).",
+        tolerance=DRIFT + "; memory hot-plug between captures also moves MemTotal",
+        example="Balloon +1048576 kB, MemTotal unchanged, features bit 2 clear",
+        check=virtio_memtotal,
+    ),
+)

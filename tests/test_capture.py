@@ -1,0 +1,130 @@
+"""Reading captures: the three layouts, fleets, and what is skipped (and said so)."""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from conformance.capture import Limits, fleet_members, is_capture, read_capture
+from conformance.errors import InputError
+
+from .test_pipeline import HV
+
+FEATURES = "0110000000000000000000000000000010000000000000000000000000000000\n"
+
+
+def make_root(root: Path) -> Path:
+    (root / "sys/kernel/debug").mkdir(parents=True)
+    (root / "sys/kernel/debug/hv-balloon").write_text(HV)
+    device = root / "sys/bus/virtio/devices/virtio0"
+    device.mkdir(parents=True)
+    (device / "features").write_text(FEATURES)
+    (device / "device").write_text("0x0005\n")
+    (root / "sys/devices/system/node/node0").mkdir(parents=True)
+    (root / "sys/devices/system/node/node0/meminfo").write_text("Node 0 MemTotal: 1 kB\n")
+    return root
+
+
+def summary(capture):  # type: ignore[no-untyped-def]
+    return (
+        [(f.format, f.path, dict(f.context)) for f in capture.files],
+        [(d.id, d.location.path) for d in capture.diagnostics],
+    )
+
+
+def test_root_layout(tmp_path: Path) -> None:
+    root = make_root(tmp_path / "cap")
+    files, problems = summary(read_capture(root, name="cap"))
+    assert files == [
+        ("virtio-features", "cap/sys/bus/virtio/devices/virtio0/features", {"device": "0x0005\n"}),
+        ("hv-balloon", "cap/sys/kernel/debug/hv-balloon", {}),
+    ]
+    assert problems == []
+    assert is_capture(root)
+
+
+def test_flat_layout(tmp_path: Path) -> None:
+    (tmp_path / "hv-balloon.txt").write_text(HV)
+    (tmp_path / "notes.md").write_text("# not a guest file\n")
+    files, _ = summary(read_capture(tmp_path, name="flat"))
+    assert files == [("hv-balloon", "flat/hv-balloon.txt", {})]
+
+
+def test_tarball_read_in_place(tmp_path: Path) -> None:
+    make_root(tmp_path / "cap")
+    archive = tmp_path / "cap.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tmp_path / "cap", arcname="cap")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    files, problems = summary(read_capture(archive, name="cap.tar.gz"))
+    assert [f[1] for f in files] == [
+        "cap.tar.gz/sys/bus/virtio/devices/virtio0/features",
+        "cap.tar.gz/sys/kernel/debug/hv-balloon",
+    ]
+    assert problems == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing extracted
+
+
+def test_tarball_unsafe_members_are_skipped(tmp_path: Path) -> None:
+    archive = tmp_path / "evil.tar"
+    with tarfile.open(archive, "w") as tar:
+        for name in ("../sys/kernel/debug/hv-balloon", "/proc/meminfo"):
+            info = tarfile.TarInfo(name)
+            info.size = len(HV)
+            tar.addfile(info, io.BytesIO(HV.encode()))
+        link = tarfile.TarInfo("sys/kernel/debug/hv-balloon")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/shadow"
+        tar.addfile(link)
+    capture = read_capture(archive, name="evil.tar")
+    assert capture.files == ()
+    assert [d.id for d in capture.diagnostics] == [
+        "capture.unsafe-path",
+        "capture.unsafe-path",
+        "capture.special-file",
+    ]
+
+
+def test_symlinks_and_special_files_are_not_opened(tmp_path: Path) -> None:
+    root = tmp_path / "cap"
+    (root / "sys/kernel/debug").mkdir(parents=True)
+    (root / "proc").mkdir()
+    os.symlink("/proc/meminfo", root / "proc/meminfo")
+    os.mkfifo(root / "sys/kernel/debug/hv-balloon")  # opening it for reading would block
+    capture = read_capture(root, name="cap")
+    assert capture.files == ()
+    assert sorted(d.id for d in capture.diagnostics) == ["capture.special-file", "capture.symlink"]
+
+
+def test_size_limit(tmp_path: Path) -> None:
+    (tmp_path / "hv-balloon").write_text(HV)
+    capture = read_capture(tmp_path, Limits(file_bytes=100), name="c")
+    assert capture.files == ()
+    assert [d.id for d in capture.diagnostics] == ["capture.file-too-large"]
+
+
+def test_manifest(tmp_path: Path) -> None:
+    (tmp_path / "capture.json").write_text('{"kernel_release": "6.15.0"}')
+    assert read_capture(tmp_path).manifest == {"kernel_release": "6.15.0"}
+    (tmp_path / "capture.json").write_text("{broken")
+    capture = read_capture(tmp_path, name="c")
+    assert capture.manifest is None
+    assert [(d.id, d.severity.value) for d in capture.diagnostics] == [
+        ("capture.manifest", "error")
+    ]
+
+
+def test_fleet(tmp_path: Path) -> None:
+    for name in ("guest-b", "guest-a"):
+        make_root(tmp_path / name)
+    assert not is_capture(tmp_path)
+    assert [p.name for p in fleet_members(tmp_path)] == ["guest-a", "guest-b"]
+
+
+def test_not_a_capture(tmp_path: Path) -> None:
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(InputError):
+        read_capture(tmp_path / "file.txt")
