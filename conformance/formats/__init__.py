@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from ..errors import UnknownFormatError
 from ..model import FormatSpec
-from . import hv_balloon, virtio_balloon, virtio_features
+from . import hv_balloon, meminfo, virtio_balloon, virtio_features, vmstat
 
 FORMATS: tuple[FormatSpec, ...] = (
     hv_balloon.SPEC,
     virtio_features.SPEC,
     virtio_balloon.SPEC,
+    meminfo.SPEC,
+    vmstat.SPEC,
 )
 
 _BY_ID = {spec.id: spec for spec in FORMATS}

@@ -1,0 +1,122 @@
+"""``/proc/vmstat``: the kernel's memory counters, one ``name value`` line each.
+
+One dialect, ``2.6``: ``vmstat_show()`` in ``mm/vmstat.c`` prints the name, one space
+and the value as an unsigned long (kernel-formats.md §5.3). The balloon lines are
+``nr_balloon_pages`` (pages, 6.15+) and the events ``balloon_inflate``,
+``balloon_deflate`` and ``balloon_migrate``; every other name is accepted as a counter,
+since the list changes with every kernel version and configuration.
+
+The instance is a flat object, name -> integer, in file order.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..model import JSON, DialectSpec, FormatSpec, Layout, ParseResult
+from ..text import Line, ParseBuilder, Source, pointer_token, split_lines
+
+FORMAT_ID = "vmstat"
+
+_NAME = re.compile(r"[A-Za-z0-9_]+")
+_DETECT = re.compile(r"[a-z][a-z0-9_]* [0-9]+")
+"""Every kernel name starts with a letter, so a bit string split by a space is not one."""
+
+DIALECTS = (
+    DialectSpec(
+        "2.6",
+        "name value lines (2.6 and later)",
+        "vmstat.schema.json",
+        "2.6",
+        "One 'name value' line per counter, as vmstat_show() prints them.",
+    ),
+)
+
+
+def detect(text: str) -> str | None:
+    """``2.6`` when every non-empty line is ``name value``, else None."""
+    lines = [line.rstrip("\r") for line in text.splitlines() if line.strip()]
+    if lines and all(_DETECT.fullmatch(line) for line in lines):
+        return "2.6"
+    return None
+
+
+def parse(
+    data: Source,
+    dialect: str | None = None,
+    layout: Layout = Layout.LENIENT,
+    context: dict[str, str] | None = None,
+) -> ParseResult:
+    """Parse the file; never raises on bad input."""
+    builder = ParseBuilder(FORMAT_ID, layout)
+    instance: dict[str, Any] = {}
+    seen: dict[str, int] = {}
+    for line in split_lines(data, builder, annotations=False):
+        _read(builder, instance, seen, line)
+    return builder.result(dialect or "2.6", instance)
+
+
+def _read(
+    builder: ParseBuilder, instance: dict[str, Any], seen: dict[str, int], line: Line
+) -> None:
+    words = [(m[0], m.start() + 1) for m in re.finditer(r"\S+", line.text)]
+    if not words:
+        if builder.exact:
+            builder.warning("layout.blank-line", "the kernel prints no blank line", line.number, 1)
+        return
+    name = words[0][0]
+    if not _NAME.fullmatch(name):
+        builder.unreadable(line, "'name value'")
+        return
+    if name in seen:
+        builder.error(
+            "parse.duplicate-line",
+            f"{name!r} appears twice (first on line {seen[name]})",
+            line.number,
+            1,
+        )
+        return
+    seen[name] = line.number
+    pointer = "/" + pointer_token(name)
+    if len(words) != 2:
+        missing = len(words) < 2
+        builder.error(
+            "parse.bad-value",
+            f"{name!r} has no value"
+            if missing
+            else f"unexpected {words[2][0][:20]!r} after the value",
+            line.number,
+            len(line.text.rstrip()) + 1 if missing else words[2][1],
+            pointer=pointer,
+        )
+        return
+    value = builder.number(words[1][0], line.number, words[1][1], pointer)
+    if value is None:
+        return
+    instance[name] = value
+    builder.layout(line, _line(name, value))
+
+
+def _line(name: str, value: int) -> str:
+    """One line as vmstat_show() prints it."""
+    return f"{name} {value}"
+
+
+def render(instance: JSON, dialect: str) -> str:
+    """The file as the kernel prints it (exact layout)."""
+    return "".join(_line(name, value) + "\n" for name, value in instance.items())
+
+
+SPEC = FormatSpec(
+    id=FORMAT_ID,
+    title="/proc/vmstat",
+    description="/proc/vmstat: the kernel's memory counters, including nr_balloon_pages "
+    "(6.15+) and the balloon_inflate/deflate/migrate events.",
+    paths=("proc/vmstat",),
+    dialects=DIALECTS,
+    schema="vmstat.schema.json",
+    parse=parse,
+    detect=detect,
+    render=render,
+)

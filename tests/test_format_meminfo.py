@@ -1,0 +1,323 @@
+"""meminfo: every kind of bad input is located; dialects are told apart; instances of every
+dialect and label width render and parse back unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conformance import Layout, detect, parse
+from conformance.formats import meminfo
+from conformance.formats._meminfo_layout import INFLATED, KNOWN, KNOWN_FIELDS, OLD_WIDTH, ROWS
+
+DATA = Path(__file__).parent / "data"
+
+MODERN = {
+    "MemTotal": 24684084,
+    "MemFree": 24139940,
+    "Buffers": 6368,
+    "Cached": 379648,
+    "SwapCached": 0,
+    "Active": 124972,
+    "Inactive": 259680,
+    "SwapTotal": 0,
+    "SwapFree": 0,
+    "Dirty": 33664,
+    "Writeback": 0,
+    "Mapped": 10940,
+    "Slab": 63280,
+    "KernelStack": 1396,
+    "PageTables": 1544,
+    "CommitLimit": 12342040,
+    "Committed_AS": 59928,
+    "VmallocTotal": 34359738367,
+    "VmallocUsed": 14172,
+    "VmallocChunk": 0,
+    "HardwareCorrupted": 0,
+    "Balloon": 1048576,
+    "HugePages_Total": 0,
+    "Hugepagesize": 2048,
+}
+GOOD = meminfo.render(MODERN, "2.6")
+LINE = {key: number for number, key in enumerate(MODERN, start=1)}
+
+
+def found(text: str, layout: str = "lenient", **kw: Any) -> list[tuple[str, int, int]]:
+    result = parse(text, format="meminfo", layout=layout, **kw)
+    return [(d.id, d.location.line, d.location.column) for d in result.diagnostics]
+
+
+def with_rfc(total: str = "2097152", free: str = "0") -> str:
+    lines = GOOD.splitlines(keepends=True)
+    at = LINE["HugePages_Total"] - 1
+    pair = [f"InflatedTotal:  {total:>8} kB\n", f"InflatedFree:   {free:>8} kB\n"]
+    return "".join(lines[:at] + pair + lines[at:])
+
+
+def test_good_text_is_clean_in_both_layouts() -> None:
+    assert GOOD.startswith("MemTotal:       24684084 kB\nMemFree:        24139940 kB\n")
+    assert "HugePages_Total:       0\n" in GOOD
+    assert "HardwareCorrupted:     0 kB\n" in GOOD
+    assert found(GOOD) == []
+    assert found(GOOD, "exact") == []
+    assert parse(GOOD).instance == MODERN
+
+
+# -- bad input ------------------------------------------------------------------
+def test_bad_number_points_at_the_value() -> None:
+    text = GOOD.replace("24139940", "2413x940")
+    assert found(text) == [("parse.bad-number", 2, 17)]
+
+
+def test_number_with_thousands_of_digits() -> None:
+    text = GOOD.replace("24139940", "9" * 5000)
+    assert found(text) == [("parse.bad-number", 2, 17)]
+
+
+def test_number_too_wide_for_an_unsigned_long() -> None:
+    text = GOOD.replace("     24139940", str(2**64))
+    assert found(text) == [("parse.bad-number", 2, 12)]
+
+
+def test_negative_number_outside_the_rfc_lines() -> None:
+    assert found(GOOD.replace("    6368", "   -6368")) == [("parse.bad-number", 3, 20)]
+
+
+def test_duplicated_key() -> None:
+    text = GOOD + "MemFree:               1 kB\n"
+    assert found(text) == [("parse.duplicate-line", len(MODERN) + 1, 1)]
+    assert parse(text).instance["MemFree"] == 24139940
+
+
+def test_missing_memtotal() -> None:
+    text = GOOD.split("\n", 1)[1]
+    assert meminfo.detect(text) is None
+    result = parse(text, format="meminfo")
+    assert [(d.id, d.location.line, d.location.column) for d in result.diagnostics] == [
+        ("schema.required", 1, 1)
+    ]
+    assert "'MemTotal' is a required property" in result.diagnostics[0].message
+
+
+def test_line_without_colon() -> None:
+    text = GOOD.replace("Buffers:            6368 kB", "Buffers             6368 kB")
+    assert ("parse.unreadable-line", 3, 1) in found(text)
+
+
+def test_key_with_characters_the_kernel_never_prints() -> None:
+    text = GOOD + "Mem Free:       1 kB\n"
+    assert found(text) == [("parse.unreadable-line", len(MODERN) + 1, 1)]
+
+
+def test_line_without_a_value() -> None:
+    text = GOOD.replace("Buffers:            6368 kB", "Buffers:")
+    assert found(text) == [("parse.bad-value", 3, 9)]
+
+
+def test_text_after_the_value() -> None:
+    text = GOOD.replace("Buffers:            6368 kB", "Buffers:            6368 MB")
+    assert found(text) == [("parse.bad-value", 3, 26)]
+
+
+def test_unit_where_the_kernel_prints_none_and_the_reverse() -> None:
+    text = GOOD.replace("HugePages_Total:       0", "HugePages_Total:       0 kB")
+    assert found(text) == [("meminfo.unit", LINE["HugePages_Total"], 26)]
+    text = GOOD.replace("Hugepagesize:       2048 kB", "Hugepagesize:       2048")
+    assert found(text) == [("meminfo.unit", LINE["Hugepagesize"], 25)]
+
+
+def test_unknown_field_is_kept_with_a_note() -> None:
+    text = GOOD + "Quicklists:            0 kB\nSomeCount:             7\n"
+    result = parse(text, layout="exact")
+    ids = [(d.id, d.severity.value, d.location.line) for d in result.diagnostics]
+    end = len(MODERN)
+    assert ids == [
+        ("meminfo.unknown-field", "note", end + 1),
+        ("meminfo.unknown-field", "note", end + 2),
+    ]
+    assert result.instance["Quicklists"] == 0
+    assert result.instance["SomeCount"] == 7
+
+
+def test_only_one_inflated_line() -> None:
+    text = with_rfc().replace("InflatedFree:          0 kB\n", "")
+    assert meminfo.detect(text) == "rfc"
+    # reported once, by the parser, at the line present; the schema's 'required' is not repeated
+    assert found(text) == [("meminfo.inflated-pair", LINE["HugePages_Total"], 1)]
+
+
+def test_both_inflated_values_non_zero_is_a_schema_error() -> None:
+    text = with_rfc(free="1048576")
+    result = parse(text)
+    (diagnostic,) = result.diagnostics
+    assert (diagnostic.id, diagnostic.location.line, diagnostic.location.column) == (
+        "schema.const",
+        LINE["HugePages_Total"] + 1,
+        18,
+    )
+    assert "never both non-zero" in diagnostic.message
+
+
+def test_inflated_values_are_signed() -> None:
+    result = parse(with_rfc(total="-4"), layout="exact")
+    assert result.instance["InflatedTotal"] == -4
+    assert result.diagnostics == ()
+
+
+def test_inflated_lines_in_the_mainline_dialect() -> None:
+    ids = {d.id for d in parse(with_rfc(), format="meminfo", dialect="2.6").diagnostics}
+    assert ids == {"schema.not"}
+
+
+def test_inflated_lines_placed_as_in_the_proc_rst_example() -> None:
+    lines = GOOD.splitlines(keepends=True)
+    at = LINE["HardwareCorrupted"] - 1
+    pair = ["InflatedTotal:   2097152 kB\n", "InflatedFree:          0 kB\n"]
+    result = parse("".join(lines[:at] + pair + lines[at:]))
+    assert [(d.id, d.severity.value, d.location.line) for d in result.diagnostics] == [
+        ("meminfo.rfc-placement", "note", at + 1)
+    ]
+
+
+def test_2_4_rows() -> None:
+    text = (DATA / "meminfo" / "template-2.4-2.4.20-i686-14-char-labels.txt").read_text()
+    assert meminfo.detect(text) == "2.4"
+    assert found(text, "exact") == []
+    broken = text.replace("Swap: 535560192  7995392 527564800", "Swap: 535560192  7995392")
+    assert found(broken) == [("parse.bad-value", 3, 6)]
+    assert ("parse.missing-line", 1, 1) in found(text.split("\n", 1)[1], dialect="2.4")
+
+
+def test_2_4_rows_in_the_mainline_dialect() -> None:
+    text = (DATA / "meminfo" / "template-2.4-2.4.20-i686-14-char-labels.txt").read_text()
+    result = parse(text, format="meminfo", dialect="2.6")
+    located = [(d.id, d.location.line, d.location.column) for d in result.diagnostics]
+    assert ("schema.not", 2, 1) in located
+
+
+# -- exact layout ---------------------------------------------------------------
+def test_collapsed_spaces_are_a_layout_finding_only_in_exact_mode() -> None:
+    text = GOOD.replace("MemFree:        24139940 kB", "MemFree: 24139940 kB")
+    assert found(text) == []
+    assert found(text, "exact") == [("layout.whitespace", 2, 10)]
+    assert parse(text).instance == MODERN
+
+
+def test_shadow_call_stack_touches_the_colon() -> None:
+    text = GOOD.replace("PageTables:", "ShadowCallStack:12582912 kB\nPageTables:")
+    assert found(text, "exact") == []
+    spaced = GOOD.replace("PageTables:", "ShadowCallStack: 12582912 kB\nPageTables:")
+    assert found(spaced, "exact") == [("layout.text", LINE["PageTables"], 17)]
+    assert parse(spaced).instance["ShadowCallStack"] == 12582912
+
+
+def test_values_wider_than_their_column() -> None:
+    assert "VmallocTotal:   34359738367 kB\n" in GOOD
+    text = GOOD.replace("HardwareCorrupted:     0 kB", "HardwareCorrupted: 131072 kB")
+    assert found(text, "exact") == []
+
+
+def test_old_label_width_is_told_from_memtotal() -> None:
+    text = meminfo.render(MODERN, "2.6", width=OLD_WIDTH)
+    assert text.startswith("MemTotal:     24684084 kB\n")
+    assert "VmallocTotal: 34359738367 kB\n" in text
+    assert "HugePages_Total:     0\nHugepagesize:     2048 kB\n" in text
+    assert found(text, "exact") == []
+    # a modern line among 14-character ones
+    mixed = text.replace("MemFree:      24139940 kB", "MemFree:        24139940 kB")
+    assert found(mixed, "exact") == [("layout.whitespace", 2, 15)]
+
+
+def test_corpus_file_with_old_widths_is_exact() -> None:
+    name = "corpus-lkml-2004-2.6.10-rc3-mm1-x86_64-gentoo-baremetal.txt"
+    assert found((DATA / "meminfo" / name).read_bytes(), "exact") == []
+
+
+def test_blank_line() -> None:
+    text = GOOD.replace("Buffers:", "\nBuffers:")
+    assert found(text) == []
+    assert found(text, "exact") == [("layout.blank-line", 3, 1)]
+
+
+# -- detection ------------------------------------------------------------------
+def test_detection_of_each_dialect() -> None:
+    assert meminfo.detect(GOOD) == "2.6"
+    assert meminfo.detect(with_rfc()) == "rfc"
+    two_four = DATA / "meminfo" / "corpus-gopsutil-issue1002-legacy-header-32bit-highmem.txt"
+    assert meminfo.detect(two_four.read_text()) == "2.4"
+
+
+def test_other_formats_are_not_claimed() -> None:
+    assert meminfo.detect("InflatedTotal: 0 kB\nInflatedFree: 0 kB\n") is None  # virtio-balloon
+    assert meminfo.detect("nr_free_pages 841321\nballoon_inflate 0\n") is None
+    assert meminfo.detect("Mem-Info:\nNode 0 active_anon:1552kB Balloon:0kB\n") is None
+    assert meminfo.detect("Node 0 MemTotal:       24684084 kB\n") is None
+    for folder in DATA.iterdir():
+        if folder.is_dir() and folder.name != "meminfo":
+            for sample in folder.glob("*.txt"):
+                text = sample.read_bytes().decode("utf-8", errors="replace")
+                assert meminfo.detect(text) is None, sample.name
+
+
+def test_every_meminfo_sample_is_detected_as_meminfo() -> None:
+    for sample in (DATA / "meminfo").glob("*.txt"):
+        spec, dialect = detect(sample.read_text())
+        assert spec.id == "meminfo", sample.name
+        assert dialect == parse(sample.read_bytes(), format="meminfo").dialect
+
+
+# -- properties -----------------------------------------------------------------
+u64 = st.integers(0, 2**64 - 1)
+s64 = st.integers(-(2**63), 2**63 - 1)
+KEY_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_()"
+UNKNOWN = st.text(KEY_CHARS, min_size=1, max_size=24).filter(
+    lambda key: key not in KNOWN and key not in ROWS
+)
+MAINLINE = [key for key in KNOWN_FIELDS if key not in INFLATED and key != "MemTotal"]
+
+
+@st.composite
+def instances(draw: st.DrawFn, dialect: str) -> dict[str, Any]:
+    instance: dict[str, Any] = {}
+    if dialect == "2.4":
+        for name, columns in ROWS.items():
+            instance[name] = {column: draw(u64) for column in columns}
+    keys = ["MemTotal", *sorted(draw(st.sets(st.sampled_from(MAINLINE))), key=MAINLINE.index)]
+    if dialect == "rfc":
+        keys += INFLATED
+    extra = draw(st.lists(UNKNOWN, max_size=3, unique=True))
+    for key in extra:
+        keys.insert(draw(st.integers(1, len(keys))), key)
+    for key in keys:
+        instance[key] = draw(s64 if key in INFLATED else u64)
+    return instance
+
+
+@settings(max_examples=200)
+@given(
+    st.sampled_from(["2.6", "rfc", "2.4"]).flatmap(lambda d: st.tuples(st.just(d), instances(d))),
+    st.sampled_from([16, OLD_WIDTH]),
+)
+def test_rendered_instances_parse_back(case: tuple[str, dict[str, Any]], width: int) -> None:
+    dialect, instance = case
+    text = meminfo.render(instance, dialect, width=width)
+    assert meminfo.detect(text) == dialect
+    result = parse(text, format="meminfo", layout="exact", validate=False)
+    assert result.dialect == dialect
+    assert result.instance == instance
+    assert [d.id for d in result.diagnostics if d.id != "meminfo.unknown-field"] == []
+
+
+@settings(max_examples=200)
+@given(
+    st.one_of(st.binary(max_size=600), st.text(max_size=600)),
+    st.sampled_from([None, "2.6", "rfc", "2.4"]),
+    st.sampled_from(["lenient", "exact"]),
+)
+def test_random_input_never_raises(data: bytes | str, dialect: str | None, layout: str) -> None:
+    result = meminfo.parse(data, dialect, Layout(layout))
+    assert isinstance(result.instance, dict)
+    meminfo.detect(data if isinstance(data, str) else data.decode("utf-8", errors="replace"))

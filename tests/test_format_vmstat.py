@@ -1,0 +1,144 @@
+"""vmstat: every kind of bad input is located; detection; rendered instances parse back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conformance import Layout, detect, parse
+from conformance.formats import vmstat
+
+DATA = Path(__file__).parent / "data"
+
+COUNTERS = {
+    "nr_free_pages": 841321,
+    "nr_hugetlb": 0,
+    "nr_balloon_pages": 262144,
+    "nr_kernel_file_pages": 0,
+    "pgfault": 18446744073709551615,
+    "balloon_inflate": 300000,
+    "balloon_deflate": 37856,
+    "balloon_migrate": 118,
+}
+GOOD = vmstat.render(COUNTERS, "2.6")
+
+
+def found(text: str, layout: str = "lenient") -> list[tuple[str, int, int]]:
+    result = parse(text, format="vmstat", layout=layout)
+    return [(d.id, d.location.line, d.location.column) for d in result.diagnostics]
+
+
+def test_good_text_is_clean_in_both_layouts() -> None:
+    assert GOOD.startswith("nr_free_pages 841321\nnr_hugetlb 0\n")
+    assert found(GOOD) == []
+    assert found(GOOD, "exact") == []
+    assert parse(GOOD).instance == COUNTERS
+
+
+def test_line_without_a_value() -> None:
+    text = GOOD.replace("nr_hugetlb 0\n", "nr_hugetlb\n")
+    assert found(text) == [("parse.bad-value", 2, 11)]
+
+
+def test_bad_number() -> None:
+    text = GOOD.replace("nr_hugetlb 0\n", "nr_hugetlb 0x10\n")
+    assert found(text) == [("parse.bad-number", 2, 12)]
+
+
+def test_negative_number() -> None:
+    assert found(GOOD.replace("nr_hugetlb 0\n", "nr_hugetlb -1\n")) == [("parse.bad-number", 2, 12)]
+
+
+def test_number_wider_than_an_unsigned_long() -> None:
+    text = GOOD.replace("nr_hugetlb 0\n", f"nr_hugetlb {2**64}\n")
+    assert found(text) == [("parse.bad-number", 2, 12)]
+    text = GOOD.replace("nr_hugetlb 0\n", "nr_hugetlb " + "7" * 5000 + "\n")
+    assert found(text) == [("parse.bad-number", 2, 12)]
+
+
+def test_duplicated_name() -> None:
+    text = GOOD + "nr_hugetlb 5\n"
+    assert found(text) == [("parse.duplicate-line", len(COUNTERS) + 1, 1)]
+    assert parse(text).instance["nr_hugetlb"] == 0
+
+
+def test_text_after_the_value() -> None:
+    text = GOOD.replace("nr_hugetlb 0\n", "nr_hugetlb 0 pages\n")
+    assert found(text) == [("parse.bad-value", 2, 14)]
+
+
+def test_unreadable_name() -> None:
+    text = GOOD.replace("nr_hugetlb 0\n", "nr-hugetlb: 0\n")
+    assert found(text) == [("parse.unreadable-line", 2, 1)]
+
+
+def test_two_spaces_are_a_layout_finding_only_in_exact_mode() -> None:
+    text = GOOD.replace("nr_hugetlb 0\n", "nr_hugetlb  0\n")
+    assert found(text) == []
+    assert found(text, "exact") == [("layout.whitespace", 2, 12)]
+    assert parse(text, format="vmstat").instance == COUNTERS
+
+
+def test_blank_line_and_missing_newline() -> None:
+    text = GOOD.replace("nr_hugetlb 0\n", "nr_hugetlb 0\n\n")
+    assert found(text, "exact") == [("layout.blank-line", 3, 1)]
+    assert found(GOOD.rstrip("\n"), "exact") == [("layout.trailing-newline", len(COUNTERS), 20)]
+
+
+def test_empty_text() -> None:
+    ids = {d.id for d in parse("", format="vmstat").diagnostics}
+    assert ids == {"text.empty", "schema.minProperties"}
+
+
+def test_detection() -> None:
+    assert vmstat.detect(GOOD) == "2.6"
+    grep = (DATA / "vmstat" / "corpus-lkml-tysand-debian10-4.19.0-5-grep-balloon.txt").read_text()
+    assert vmstat.detect(grep) == "2.6"
+    assert vmstat.detect("") is None
+    assert vmstat.detect("nr_free_pages  841321\n") is None
+    assert vmstat.detect("MemTotal:       24684084 kB\n") is None
+    assert vmstat.detect("01" * 32 + "\n") is None
+    assert vmstat.detect("12345 total pagecache pages\n") is None
+    assert vmstat.detect("0110 1000\n") is None
+
+
+def test_other_formats_are_not_claimed() -> None:
+    for folder in DATA.iterdir():
+        if folder.is_dir() and folder.name != "vmstat":
+            for sample in folder.glob("*.txt"):
+                text = sample.read_bytes().decode("utf-8", errors="replace")
+                assert vmstat.detect(text) is None, sample.name
+
+
+def test_every_good_vmstat_sample_is_detected_as_vmstat() -> None:
+    for sample in (DATA / "vmstat").glob("*.txt"):
+        if not sample.name.startswith("bad-"):
+            spec, dialect = detect(sample.read_text())
+            assert (spec.id, dialect) == ("vmstat", "2.6"), sample.name
+
+
+NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,39}", fullmatch=True)
+
+
+@given(st.dictionaries(NAMES, st.integers(0, 2**64 - 1), min_size=1, max_size=40))
+def test_rendered_instances_parse_back(instance: dict[str, Any]) -> None:
+    text = vmstat.render(instance, "2.6")
+    assert vmstat.detect(text) == "2.6"
+    result = parse(text, format="vmstat", layout="exact", validate=False)
+    assert result.instance == instance
+    assert list(result.instance) == list(instance)
+    assert result.diagnostics == ()
+
+
+@settings(max_examples=200)
+@given(
+    st.one_of(st.binary(max_size=600), st.text(max_size=600)),
+    st.sampled_from(["lenient", "exact"]),
+)
+def test_random_input_never_raises(data: bytes | str, layout: str) -> None:
+    result = vmstat.parse(data, None, Layout(layout))
+    assert isinstance(result.instance, dict)
+    vmstat.detect(data if isinstance(data, str) else data.decode("utf-8", errors="replace"))
