@@ -98,8 +98,9 @@ def validate(
         pointer = "".join(f"/{_escape(part)}" for part in error.absolute_path)
         if error.validator == "required" and isinstance(error.instance, dict):
             # point at the missing member, so a parser's finding about it counts
+            # jsonschema yields one error per missing member; find this one's
             required: Any = error.validator_value
-            missing = [p for p in required if p not in error.instance]
+            missing = [p for p in required if error.message == f"{p!r} is a required property"]
             pointer += f"/{_escape(missing[0])}" if missing else ""
         if any(_within(pointer, known) for known in parsed_errors):
             continue

@@ -156,7 +156,7 @@ def first_difference(a: str, b: str) -> int:
 
 
 def _same_but_space(a: str, b: str) -> bool:
-    return a.split() == b.split()
+    return "".join(a.split()) == "".join(b.split())
 
 
 def _clip(text: str, limit: int = 60) -> str:
