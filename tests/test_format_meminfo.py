@@ -210,7 +210,7 @@ def test_shadow_call_stack_touches_the_colon() -> None:
     text = GOOD.replace("PageTables:", "ShadowCallStack:12582912 kB\nPageTables:")
     assert found(text, "exact") == []
     spaced = GOOD.replace("PageTables:", "ShadowCallStack: 12582912 kB\nPageTables:")
-    assert found(spaced, "exact") == [("layout.text", LINE["PageTables"], 17)]
+    assert found(spaced, "exact") == [("layout.whitespace", LINE["PageTables"], 17)]
     assert parse(spaced).instance["ShadowCallStack"] == 12582912
 
 
