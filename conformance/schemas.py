@@ -96,16 +96,26 @@ def validate(
     findings = []
     for error in iter_errors(schema_name, result.instance, extra):
         pointer = "".join(f"/{_escape(part)}" for part in error.absolute_path)
+        explained = [pointer]
         if error.validator == "required" and isinstance(error.instance, dict):
-            # point at the missing member, so a parser's finding about it counts
-            # jsonschema yields one error per missing member; find this one's
-            required: Any = error.validator_value
-            missing = [p for p in required if error.message == f"{p!r} is a required property"]
-            pointer += f"/{_escape(missing[0])}" if missing else ""
-        if any(_within(pointer, known) for known in parsed_errors):
+            pointer, explained = _required(error, pointer)
+        if any(_within(p, known) for p in explained for known in parsed_errors):
             continue
         findings.append(_diagnostic(error, pointer, result, document(schema_name, extra)))
     return findings
+
+
+def _required(error: ValidationError, parent: str) -> tuple[str, list[str]]:
+    """Where a ``required`` failure points (the member it names; jsonschema yields one
+    error per missing member) and the pointers whose parse errors explain it: every
+    missing member, since members derived from a value the parser could not read go
+    missing together (virtio ``set_bits`` with an unreadable ``bits``)."""
+    required: Any = error.validator_value
+    instance: Any = error.instance
+    absent = [p for p in required if p not in instance]
+    own = [p for p in absent if error.message == f"{p!r} is a required property"]
+    pointer = parent + (f"/{_escape(own[0])}" if own else "")
+    return pointer, [f"{parent}/{_escape(p)}" for p in absent]
 
 
 def _diagnostic(
@@ -137,12 +147,11 @@ def _invariant(error: ValidationError, root: dict[str, Any]) -> str:
             found = node["x-invariant"]
         if step == "$ref":
             break
-        if isinstance(node, dict) and step in node:
-            node = node[step]
-        elif isinstance(node, list) and isinstance(step, int) and step < len(node):
-            node = node[step]
-        else:
+        inside_dict = isinstance(node, dict) and step in node
+        inside_list = isinstance(node, list) and isinstance(step, int) and step < len(node)
+        if not (inside_dict or inside_list):
             break
+        node = node[step]
     return found
 
 

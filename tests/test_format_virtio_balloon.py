@@ -93,7 +93,7 @@ def test_spacing_is_lenient_only() -> None:
 def test_unit_glued_to_the_number_is_a_layout_finding() -> None:
     text = "InflatedTotal: 0kB\nInflatedFree: 0 kB\n"
     assert found(text) == []
-    assert found(text, "exact") == [("layout.text", 1, 17)]
+    assert found(text, "exact") == [("layout.whitespace", 1, 17)]
 
 
 def test_detection() -> None:
