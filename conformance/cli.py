@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from . import __version__, schemas
-from .diagnostics import Diagnostic, Severity
+from .diagnostics import Severity, to_json
 from .errors import BalloonError, InputError, UsageError
 from .formats import FORMATS, get_format
 from .model import Layout
@@ -119,7 +119,7 @@ def _cmd_parse(args: argparse.Namespace) -> int:
             "dialect": result.dialect,
             "schema": schemas.BASE_URI + spec.dialect(result.dialect).schema,
             "instance": result.instance,
-            "diagnostics": [diagnostic_json(d) for d in result.diagnostics],
+            "diagnostics": [to_json(d) for d in result.diagnostics],
         }
     else:
         output = result.instance
@@ -128,24 +128,6 @@ def _cmd_parse(args: argparse.Namespace) -> int:
         print(diagnostic, file=sys.stderr)
     errors = any(d.severity is Severity.ERROR for d in result.diagnostics)
     return EXIT_ERRORS if errors else EXIT_OK
-
-
-def diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:
-    """A diagnostic as the JSON object the CLI and reports print."""
-    loc = diagnostic.location
-    out: dict[str, Any] = {
-        "id": diagnostic.id,
-        "severity": diagnostic.severity.value,
-        "message": diagnostic.message,
-        "file": loc.path,
-        "line": loc.line,
-        "column": loc.column,
-    }
-    if diagnostic.hint:
-        out["hint"] = diagnostic.hint
-    if diagnostic.pointer:
-        out["pointer"] = diagnostic.pointer
-    return out
 
 
 def _print_json(value: Any, stream: TextIO) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import Any
 
 
 class Severity(enum.Enum):
@@ -95,3 +96,21 @@ def worst(diagnostics: Iterable[Diagnostic]) -> Severity | None:
     """The highest severity among ``diagnostics``, or None when there are none."""
     ranks = [d.severity for d in diagnostics]
     return max(ranks, key=lambda s: s.rank) if ranks else None
+
+
+def to_json(diagnostic: Diagnostic) -> dict[str, Any]:
+    """A diagnostic as the JSON object ``parse --meta`` and the JSON report print."""
+    loc = diagnostic.location
+    out: dict[str, Any] = {
+        "id": diagnostic.id,
+        "severity": diagnostic.severity.value,
+        "message": diagnostic.message,
+        "file": loc.path,
+        "line": loc.line,
+        "column": loc.column,
+    }
+    if diagnostic.hint:
+        out["hint"] = diagnostic.hint
+    if diagnostic.pointer:
+        out["pointer"] = diagnostic.pointer
+    return out

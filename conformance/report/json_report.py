@@ -1,0 +1,79 @@
+"""The ``json`` reporter: the whole run as one document that ``report.schema.json`` describes.
+
+The document carries its own ``$schema`` (the schema's ``$id``), the tool's version, a
+summary with the counts the text reporter prints, one object per capture with its files,
+the checks evaluated and its sorted findings, and the catalogue of every check id used.
+Each finding has the shape ``balloon-conform parse --meta`` prints
+(:func:`conformance.diagnostics.to_json`), so one consumer reads both.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from ..diagnostics import Diagnostic, Severity, to_json
+from ..rules.base import RuleInfo
+from ..schemas import BASE_URI
+from .model import CaptureResult, Report
+from .options import ReportOptions, all_files, ordered
+
+SCHEMA_URI = BASE_URI + "report.schema.json"
+TOOL = "balloon-conform"
+
+
+def write_json(report: Report, stream: TextIO, options: ReportOptions) -> None:
+    """Write ``report`` as the JSON document of ``report.schema.json``."""
+    stream.write(json.dumps(report_json(report, options), indent=2, ensure_ascii=False) + "\n")
+
+
+def report_json(report: Report, options: ReportOptions) -> dict[str, Any]:
+    """The report document as a JSON value (for callers that embed it)."""
+    document: dict[str, Any] = {"$schema": SCHEMA_URI, "tool": TOOL, "version": report.version}
+    if options.timestamp is not None:
+        document["timestamp"] = options.timestamp
+    document["summary"] = {
+        "captures": len(report.captures),
+        "files": len(all_files(report)),
+        **_counts(report.diagnostics),
+        "failed": report.failed,
+    }
+    document["captures"] = [_capture(capture) for capture in report.captures]
+    document["rules"] = [_rule(report.catalogue[key]) for key in sorted(report.catalogue)]
+    return document
+
+
+def _capture(capture: CaptureResult) -> dict[str, Any]:
+    return {
+        "name": capture.name,
+        "files": list(capture.files),
+        "rules": list(capture.rules),
+        **_counts(capture.diagnostics),
+        "diagnostics": [to_json(d) for d in ordered(capture.diagnostics)],
+    }
+
+
+def _counts(diagnostics: tuple[Diagnostic, ...]) -> dict[str, int]:
+    def count(severity: Severity) -> int:
+        return sum(1 for d in diagnostics if d.severity is severity)
+
+    return {
+        "errors": count(Severity.ERROR),
+        "warnings": count(Severity.WARNING),
+        "notes": count(Severity.NOTE),
+    }
+
+
+def _rule(info: RuleInfo) -> dict[str, Any]:
+    out = {
+        "id": info.id,
+        "severity": info.severity.value,
+        "scope": info.scope.value,
+        "title": info.title,
+        "source": info.source,
+    }
+    if info.tolerance:
+        out["tolerance"] = info.tolerance
+    if info.example:
+        out["example"] = info.example
+    return out

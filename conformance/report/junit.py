@@ -1,0 +1,97 @@
+"""The ``junit`` reporter: JUnit XML, as Jenkins and GitLab read test reports.
+
+``<testsuites>`` holds one ``<testsuite>`` per capture, named after it; each suite holds
+one ``<testcase>`` per check evaluated on the capture (``classname`` = capture,
+``name`` = check id). A test case fails when the capture has a finding of error severity
+with that id: its ``<failure>`` lists those findings. Warnings and notes of the check go
+to the test case's ``<system-out>``, which both CI systems show but do not count as
+failures. Nothing is timed, so no ``time`` attributes are written; a ``timestamp`` is
+written on each suite only when the options give one.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from typing import TextIO
+
+from ..diagnostics import Diagnostic, Severity
+from .model import CaptureResult, Report
+from .options import ReportOptions, diagnostic_line, ordered, plural, rule_ids
+
+# Characters XML 1.0 cannot carry at all, not even as references; a message may quote
+# one from a damaged capture, and one such character would make the whole file unreadable.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def write_junit(report: Report, stream: TextIO, options: ReportOptions) -> None:
+    """Write ``report`` as a JUnit XML document to ``stream``."""
+    suites = [_suite(capture, options) for capture in report.captures]
+    root = ET.Element("testsuites", name="balloon-conform")
+    _set_counts(root, suites)
+    root.extend(suites)
+    ET.indent(root)
+    stream.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+    stream.write(ET.tostring(root, encoding="unicode") + "\n")
+
+
+def _suite(capture: CaptureResult, options: ReportOptions) -> ET.Element:
+    suite = ET.Element("testsuite", name=_xml(capture.name))
+    cases = [_case(capture, rule, ordered(capture.diagnostics)) for rule in rule_ids(capture)]
+    _set_counts(suite, cases)
+    if options.timestamp is not None:
+        suite.set("timestamp", _xml(options.timestamp))
+    suite.extend(cases)
+    return suite
+
+
+def _set_counts(element: ET.Element, children: list[ET.Element]) -> None:
+    """The count attributes of a suite (or of the root) from its test cases (or suites)."""
+    if element.tag == "testsuites":
+        tests = sum(int(s.get("tests", "0")) for s in children)
+        failures = sum(int(s.get("failures", "0")) for s in children)
+    else:
+        tests = len(children)
+        failures = sum(1 for c in children if c.find("failure") is not None)
+    element.set("tests", str(tests))
+    element.set("failures", str(failures))
+    # findings are failures of a check; errors (the check could not run) and skips
+    # do not happen in a report, but both readers expect the attributes
+    element.set("errors", "0")
+    element.set("skipped", "0")
+
+
+def _case(capture: CaptureResult, rule: str, findings: list[Diagnostic]) -> ET.Element:
+    case = ET.Element("testcase", classname=_xml(capture.name), name=_xml(rule))
+    mine = [d for d in findings if d.id == rule]
+    errors = [d for d in mine if d.severity is Severity.ERROR]
+    others = [d for d in mine if d.severity is not Severity.ERROR]
+    if errors:
+        failure = ET.SubElement(
+            case, "failure", message=_xml(_failure_message(errors)), type=_xml(rule)
+        )
+        failure.text = _xml(_lines(errors))
+    if others:
+        ET.SubElement(case, "system-out").text = _xml(_lines(others))
+    return case
+
+
+def _failure_message(errors: list[Diagnostic]) -> str:
+    first = errors[0]
+    if len(errors) == 1:
+        return f"{first.location}: {first.message}"
+    return f"{plural(len(errors), 'error')}, first {first.location}: {first.message}"
+
+
+def _lines(findings: list[Diagnostic]) -> str:
+    return "".join(diagnostic_line(d) + "\n" for d in findings)
+
+
+def _xml(text: str) -> str:
+    """``text`` with the characters XML cannot hold written as ``\\xNN`` or ``\\uNNNN``."""
+    return _NOT_XML.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

@@ -1,0 +1,138 @@
+"""The ``sarif`` reporter: SARIF 2.1.0, as GitHub code scanning and other SARIF viewers read it.
+
+One run, whose ``tool.driver.rules`` is the report's catalogue sorted by id (title as
+short description, documentation source as full description, tolerance and example in
+the help text, the check's severity as default level); one result per finding, with
+``ruleIndex`` into that list, and a physical location whose URI is the finding's path
+written as a URI reference. Columns count characters, which SARIF calls
+``unicodeCodePoints``; lines and columns that are 0 (whole file, whole line) are left out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, TextIO
+from urllib.parse import quote
+
+from ..diagnostics import Diagnostic
+from ..rules.base import RuleInfo
+from .model import CaptureResult, Report
+from .options import ReportOptions, ordered
+
+SARIF_SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
+TOOL = "balloon-conform"
+INFORMATION_URI = "https://sphinxext-balloon.github.io/"
+
+# RFC 3986 characters a path segment may hold as they are; ":" is left out on purpose,
+# since in a relative reference's first segment it would read as a URI scheme.
+_SEGMENT_SAFE = "-._~!$&'()*+,;=@"
+_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+
+
+def write_sarif(report: Report, stream: TextIO, options: ReportOptions) -> None:
+    """Write ``report`` as a SARIF 2.1.0 log to ``stream``."""
+    stream.write(json.dumps(sarif_log(report, options), indent=2, ensure_ascii=False) + "\n")
+
+
+def sarif_log(report: Report, options: ReportOptions) -> dict[str, Any]:
+    """The SARIF log as a JSON value (for callers that merge logs)."""
+    rules = _rule_ids(report)
+    index = {rule: i for i, rule in enumerate(rules)}
+    driver = {
+        "name": TOOL,
+        "version": report.version,
+        "semanticVersion": report.version,
+        "informationUri": INFORMATION_URI,
+        "rules": [_descriptor(rule, report.catalogue.get(rule)) for rule in rules],
+    }
+    run: dict[str, Any] = {"tool": {"driver": driver}}
+    if options.timestamp is not None:
+        run["invocations"] = [{"executionSuccessful": True, "endTimeUtc": options.timestamp}]
+    run["columnKind"] = "unicodeCodePoints"
+    run["results"] = [
+        _result(d, index[d.id], capture)
+        for capture in report.captures
+        for d in ordered(capture.diagnostics)
+    ]
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+def _rule_ids(report: Report) -> list[str]:
+    # a finding whose id the catalogue lacks still needs a descriptor for its ruleIndex
+    return sorted(set(report.catalogue) | {d.id for d in report.diagnostics})
+
+
+def _descriptor(rule: str, info: RuleInfo | None) -> dict[str, Any]:
+    if info is None:
+        return {"id": rule}
+    out: dict[str, Any] = {"id": rule}
+    out["shortDescription"] = {"text": info.title or rule}
+    if info.source:
+        out["fullDescription"] = {"text": info.source}
+    out["help"] = {"text": _help(info)}
+    out["defaultConfiguration"] = {"level": info.severity.value}
+    out["properties"] = {"scope": info.scope.value}
+    return out
+
+
+def _help(info: RuleInfo) -> str:
+    parts = [info.title or info.id]
+    if info.source:
+        parts.append("Source: " + info.source)
+    if info.tolerance:
+        parts.append("Tolerance: " + info.tolerance)
+    if info.example:
+        parts.append("Example of a violation:\n" + info.example)
+    return "\n\n".join(parts)
+
+
+def _result(diagnostic: Diagnostic, rule_index: int, capture: CaptureResult) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "ruleId": diagnostic.id,
+        "ruleIndex": rule_index,
+        "level": diagnostic.severity.value,  # SARIF's levels have our severities' names
+        "message": {"text": diagnostic.message},
+    }
+    location = _location(diagnostic)
+    if location:
+        result["locations"] = [location]
+    properties = {"capture": capture.name}
+    if diagnostic.hint:
+        properties["hint"] = diagnostic.hint
+    if diagnostic.pointer:
+        properties["pointer"] = diagnostic.pointer
+    result["properties"] = properties
+    return result
+
+
+def _location(diagnostic: Diagnostic) -> dict[str, Any]:
+    loc = diagnostic.location
+    if not loc.path:
+        return {}  # SARIF has no way to say "no file"; the result simply has no location
+    physical: dict[str, Any] = {"artifactLocation": {"uri": path_uri(loc.path)}}
+    if loc.line:
+        region = {"startLine": loc.line}
+        if loc.column:
+            region["startColumn"] = loc.column
+        physical["region"] = region
+    return {"physicalLocation": physical}
+
+
+def path_uri(path: str) -> str:
+    """``path`` as a URI reference: relative paths stay relative, with forward slashes and
+    percent-encoding; absolute ones (POSIX or Windows) become ``file:`` URIs."""
+    if _WINDOWS_DRIVE.match(path):
+        drive, rest = path[:2], path[3:]
+        return "file:///" + drive + "/" + _segments(rest)
+    if path.startswith("/"):
+        return "file://" + "/" + _segments(path[1:])
+    return _segments(path)
+
+
+def _segments(path: str) -> str:
+    # backslash is taken as a separator: a path written on Windows, not a file name
+    parts = path.replace("\\", "/").split("/")
+    return "/".join(quote(part, safe=_SEGMENT_SAFE) for part in parts)

@@ -1,0 +1,110 @@
+"""The JSON reporter: valid against schemas/report.schema.json, and saying what the run found."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from conformance import schemas
+from conformance.diagnostics import Diagnostic, Location, Severity, to_json
+from conformance.report import ReportOptions
+from conformance.report.model import CaptureResult, Report
+from conformance.report.options import ordered
+
+from .report_samples import MIXED, SAMPLES, render
+
+SCHEMA = "report.schema.json"
+
+
+def _document(name: str, options: ReportOptions | None = None) -> Any:
+    return json.loads(render(SAMPLES[name], "json", options))
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_report_is_valid_against_its_schema(name: str) -> None:
+    errors = [e.message for e in schemas.iter_errors(SCHEMA, _document(name))]
+    assert errors == []
+
+
+def test_report_with_a_timestamp_is_valid_too() -> None:
+    document = _document("mixed", ReportOptions(timestamp="2026-01-31T12:00:00Z"))
+    assert document["timestamp"] == "2026-01-31T12:00:00Z"
+    assert list(schemas.iter_errors(SCHEMA, document)) == []
+
+
+def test_schema_passes_the_project_meta_schema_and_names_itself() -> None:
+    assert [p for p in schemas.check_schemas() if p.startswith(SCHEMA)] == []
+    document = _document("clean")
+    assert document["$schema"] == schemas.document(SCHEMA)["$id"]
+
+
+def test_schema_rejects_what_the_reporter_never_writes() -> None:
+    document = _document("mixed")
+    document["captures"][0]["diagnostics"][0]["severity"] = "fatal"
+    del document["summary"]["failed"]
+    document["extra"] = 1
+    messages = sorted(e.message for e in schemas.iter_errors(SCHEMA, document))
+    assert len(messages) == 3, messages
+
+
+def test_summary_counts() -> None:
+    assert _document("mixed")["summary"] == {
+        "captures": 3,
+        "files": 4,
+        "errors": 4,
+        "warnings": 2,
+        "notes": 2,
+        "failed": True,
+    }
+    assert _document("clean")["summary"]["failed"] is False
+
+
+def test_each_capture_has_its_files_rules_counts_and_sorted_findings() -> None:
+    captures = _document("mixed")["captures"]
+    assert [c["name"] for c in captures] == [c.name for c in MIXED.captures]
+    for written, capture in zip(captures, MIXED.captures):
+        assert written["files"] == list(capture.files)
+        assert written["rules"] == list(capture.rules)
+        assert (written["errors"], written["warnings"], written["notes"]) == (
+            capture.count(Severity.ERROR),
+            capture.count(Severity.WARNING),
+            capture.count(Severity.NOTE),
+        )
+        # the same shape as `balloon-conform parse --meta`, in sort_key order
+        assert written["diagnostics"] == [to_json(d) for d in ordered(capture.diagnostics)]
+
+
+def test_optional_members_of_a_finding_appear_only_when_set() -> None:
+    first = _document("mixed")["captures"][0]["diagnostics"]
+    by_message = {d["message"]: d for d in first}
+    schema_max = by_message["/host_version/major: 65536 is greater than 65535"]
+    assert schema_max["pointer"] == "/host_version/major" and "hint" in schema_max
+    note = by_message["MemTotal is within 64 kB of the bound"]
+    assert "hint" not in note and "pointer" not in note
+    assert (note["line"], note["column"]) == (0, 0)
+
+
+def test_rule_catalogue_is_sorted_and_complete() -> None:
+    rules = _document("mixed")["rules"]
+    assert [r["id"] for r in rules] == sorted(MIXED.catalogue)
+    total = {r["id"]: r for r in rules}["meminfo.total-bound"]
+    info = MIXED.catalogue["meminfo.total-bound"]
+    assert total == {
+        "id": info.id,
+        "severity": "note",
+        "scope": "capture",
+        "title": info.title,
+        "source": info.source,
+        "tolerance": info.tolerance,
+        "example": info.example,
+    }
+    assert "tolerance" not in {r["id"]: r for r in rules}["schema.maximum"]
+
+
+def test_non_ascii_is_written_as_is() -> None:
+    finding = Diagnostic("x", Severity.NOTE, "MemTotal \u2260 1\u202f024 kB", Location("f", 1))
+    report = Report("0", (CaptureResult("c", ("f",), (finding,), ("x",)),))
+    out = render(report, "json")
+    assert "MemTotal \u2260 1\u202f024 kB" in out and "\\u" not in out
