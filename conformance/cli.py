@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from . import __version__, schemas
+from . import __version__, cli_check, schemas
 from .diagnostics import Severity, to_json
 from .errors import BalloonError, InputError, UsageError
 from .formats import FORMATS, get_format
@@ -85,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     export = schema_sub.add_parser("export", help="write every schema into DIR for other tools")
     export.add_argument("directory", metavar="DIR")
     export.set_defaults(handler=_cmd_schema_export)
+    cli_check.add_commands(commands)
     return parser
 
 
