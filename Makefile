@@ -6,14 +6,18 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # The oldest Python we support (the kernel doc toolchain's floor), from pyenv when present.
 PY39 ?= $(firstword $(wildcard /root/.pyenv/versions/3.9*/bin/python3) $(shell command -v python3.9))
+# The newest Python we support, with the newest Sphinx.
+PY313 ?= $(firstword $(wildcard /root/.pyenv/versions/3.13*/bin/python3) $(shell command -v python3.13))
 EXTRAS ?= test,sphinx,lint,bench
+# Pins for an old toolchain (Sphinx 3.4.3, the kernel's minimum), when set.
+CONSTRAINTS ?=
 
-.PHONY: demo test lint test-py39 bench clean
+.PHONY: demo test lint test-py39 test-py313 bench clean
 
 $(BIN)/balloon-conform: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	$(BIN)/python -m pip install --quiet $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e '.[$(EXTRAS)]'
 	@touch $@
 
 ## demo: create .venv, install, run the checker on the bundled samples
@@ -36,13 +40,18 @@ lint: $(BIN)/balloon-conform
 	$(BIN)/ruff format --check conformance sphinxext_balloon tests benchmarks
 	$(BIN)/mypy
 
-## test-py39: the unit tests under the oldest supported Python
+## test-py39: the whole suite on the oldest toolchain: Python 3.9 and Sphinx 3.4.3
 test-py39:
 	@test -n "$(PY39)" || { echo "no Python 3.9 found (set PY39=...)"; exit 1; }
-	$(MAKE) test PYTHON=$(PY39) VENV=.venv-py39 EXTRAS=test
+	$(MAKE) test PYTHON=$(PY39) VENV=.venv-py39 EXTRAS=test,sphinx CONSTRAINTS=ci/sphinx-3.4.3-constraints.txt
+
+## test-py313: the whole suite on the newest: Python 3.13 and the newest Sphinx
+test-py313:
+	@test -n "$(PY313)" || { echo "no Python 3.13 found (set PY313=...)"; exit 1; }
+	$(MAKE) test PYTHON=$(PY313) VENV=.venv-py313 EXTRAS=test,sphinx
 
 bench: $(BIN)/balloon-conform
 	$(BIN)/python benchmarks/parse.py
 
 clean:
-	rm -rf $(VENV) .venv-py39 build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-py39 .venv-py313 build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,59 @@
+"""sphinxext_balloon: memory-balloon statistics in Sphinx documentation, checked at build time.
+
+In ``conf.py``::
+
+    extensions = ["sphinxext_balloon"]
+
+gives the ``balloon-sample`` directive (a sample validated with the checker's parsers and
+schemas), the ``balloon-schema`` directive (a format's fields as a table) and the
+``:balloon-field:`` role (a link to a field's row). See :mod:`sphinxext_balloon.settings`
+for the configuration values.
+
+The ``balloon-rules`` directive, the ``:balloon-rule:`` role and the ``:group:`` option
+come with the rule engine (issue #3): the domain already records which diagnostic ids
+each sample fired, and ``checking.check_sample`` takes the rules as a hook.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sphinx.application import Sphinx
+
+from conformance import __version__
+
+from . import settings
+from .directives import SampleDirective
+from .domain import BalloonDomain
+from .nodes import HTML, PLAIN, balloon_span
+from .roles import FieldRole
+from .schema_table import SchemaDirective
+
+STATIC = Path(__file__).resolve().parent / "static"
+CSS = "balloon.css"
+
+
+def _add_static_path(app: Sphinx) -> None:
+    # html_static_path entries are copied into _static/ by every HTML builder
+    if str(STATIC) not in app.config.html_static_path:
+        app.config.html_static_path.append(str(STATIC))
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    """Register the extension with Sphinx."""
+    settings.add_config_values(app)
+    app.add_domain(BalloonDomain)
+    # epub, singlehtml and dirhtml use the html visitors
+    app.add_node(balloon_span, html=HTML, latex=PLAIN, text=PLAIN, man=PLAIN, texinfo=PLAIN)
+    app.add_directive("balloon-sample", SampleDirective)
+    app.add_directive("balloon-schema", SchemaDirective)
+    app.add_role("balloon-field", FieldRole())
+    app.add_css_file(CSS)
+    app.connect("builder-inited", _add_static_path)
+    return {
+        "version": __version__,
+        "env_version": 1,
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+    }

@@ -1,0 +1,227 @@
+"""The ``balloon-sample`` directive: a documentation example, checked at build time.
+
+::
+
+    .. balloon-sample:: hv-balloon
+       :caption: Hyper-V balloon statistics
+       :name: hv-balloon-example
+
+       # cat /sys/kernel/debug/hv-balloon
+       host_version : 2.0                // Hyper-V version the Guest is running under
+       ...
+
+A finding is a warning (``type="balloon"``, ``subtype=<diagnostic id>``) at the line of
+the document, or of the ``:file:``, where the offending sample line stands, so ``-W``
+fails the build and ``suppress_warnings = ["balloon.layout.whitespace"]`` works. Misuse of
+the directive is an error at the directive, never a traceback.
+
+The rule engine of issue #3 adds a ``:group:`` option (samples that form one capture,
+for cross-file rules) and passes its checks to :func:`check_sample` as ``rules``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, cast
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+from conformance import BalloonError, DetectionError, Layout, format_for_path, format_ids
+from conformance.schemadoc import FieldDoc
+
+from . import render, settings
+from .checking import Expect, Problem, SampleCheck, SampleRequest, check_sample
+from .domain import BalloonDomain, SampleRecord
+from .sample import SampleText, split_sample
+
+logger = logging.getLogger(__name__)
+
+
+def _ids(argument: str | None) -> tuple[str, ...]:
+    """``:violates: hv-balloon.state-name, schema.const`` as a tuple of ids."""
+    ids = tuple(part.strip() for part in (argument or "").replace(",", " ").split())
+    if not ids:
+        raise ValueError("name at least one diagnostic id")
+    return ids
+
+
+def _choice(*values: str) -> Callable[[str | None], str]:
+    def convert(argument: str | None) -> str:
+        return str(directives.choice(argument or "", values))
+
+    return convert
+
+
+class SampleDirective(SphinxDirective):
+    """``.. balloon-sample:: [FORMAT]``: validate and render one sample."""
+
+    has_content = True
+    optional_arguments = 1
+    option_spec = {  # noqa: RUF012 -- docutils reads this class attribute
+        "dialect": directives.unchanged_required,
+        "layout": _choice("exact", "lenient"),
+        "file": directives.path,
+        "caption": directives.unchanged_required,
+        "name": directives.unchanged_required,
+        "expect": _choice("valid", "invalid"),
+        "violates": _ids,
+        "template": directives.flag,
+    }
+
+    def run(self) -> list[nodes.Node]:
+        request, origin = self._request()
+        try:
+            check = check_sample(request)
+            files = settings.schema_files(check.schema, request.extra_schemas)
+        except DetectionError as exc:
+            reason = str(exc).split(";")[0]  # what follows is advice for the command line
+            known = ", ".join(format_ids())
+            raise self.error(
+                f"balloon-sample: {reason}; name the format: .. balloon-sample:: FORMAT "
+                f"(known: {known})"
+            ) from None
+        except BalloonError as exc:
+            raise self.error(f"balloon-sample: {exc}") from None
+        for file in files:
+            self.env.note_dependency(str(file))
+        self._report(request, check, origin)
+        return [self._render(request, check)]
+
+    # -- reading ------------------------------------------------------------------
+    def _request(self) -> tuple[SampleRequest, Path | None]:
+        """The sample and its options; ``origin`` is the sample file, if any."""
+        violates: tuple[str, ...] = self.options.get("violates", ())
+        expect = Expect(self.options.get("expect", "invalid" if violates else "valid"))
+        if violates and expect is Expect.VALID:
+            raise self.error(
+                "balloon-sample: :violates: names the checks a counter-example "
+                "breaks; it needs :expect: invalid (or no :expect:)"
+            )
+        lines, data, origin = self._lines()
+        text = split_sample(lines)
+        format_id = self._format(text)
+        return SampleRequest(
+            text=text,
+            format=format_id,
+            dialect=self.options.get("dialect"),
+            layout=Layout(self.options.get("layout", "lenient")),
+            template="template" in self.options,
+            expect=expect,
+            violates=violates,
+            extra_schemas=settings.extra_schemas(self.config),
+            data=data,
+        ), origin
+
+    def _lines(self) -> tuple[list[str], bytes | None, Path | None]:
+        if "file" not in self.options:
+            if not self.content:
+                raise self.error("balloon-sample: give the sample as content or with :file:")
+            return list(self.content), None, None
+        if self.content:
+            raise self.error("balloon-sample: give the sample as content or with :file:, not both")
+        path = self._file(self.options["file"])
+        self.env.note_dependency(str(path))
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise self.error(f"balloon-sample: cannot read {path}: {exc.strerror}") from None
+        try:
+            return data.decode("utf-8").splitlines(), None, path
+        except UnicodeDecodeError:
+            # the parser reports where the bad byte is; the block shows it replaced
+            return data.decode("utf-8", errors="replace").splitlines(), data, path
+
+    def _file(self, name: str) -> Path:
+        """``name`` relative to the document (``/`` = the source folder), if allowed."""
+        _, absolute = self.env.relfn2path(name, self.env.docname)
+        path = Path(absolute).resolve()
+        allowed = [Path(self.env.srcdir).resolve()]
+        root = settings.capture_root(self.config)
+        if root is not None:
+            allowed.append(root)
+        if not any(path == folder or folder in path.parents for folder in allowed):
+            raise self.error(
+                f"balloon-sample: {name!r} is outside the source folder; "
+                "set balloon_capture_root to read captures from elsewhere"
+            )
+        if not path.is_file():
+            raise self.error(f"balloon-sample: no file {name!r} ({path})")
+        return path
+
+    def _format(self, text: SampleText) -> str | None:
+        named = self.arguments[0] if self.arguments else None
+        spec = format_for_path(text.guest_path) if text.guest_path else None
+        if named and spec is not None and spec.id != named:
+            raise self.error(
+                f"balloon-sample: the prompt reads {text.guest_path} "
+                f"({spec.id}), but the directive names {named}"
+            )
+        return named or (spec.id if spec is not None else None)
+
+    # -- reporting ----------------------------------------------------------------
+    def _report(self, request: SampleRequest, check: SampleCheck, origin: Path | None) -> None:
+        strict = bool(self.config.balloon_strict)
+        for problem in check.problems:
+            message = f"balloon-sample ({check.result.format}): {problem.message}"
+            location = self._location(request.text, problem, origin)
+            if strict:
+                logger.error(message, location=location, type="balloon", subtype=problem.subtype)
+            else:
+                logger.warning(message, location=location, type="balloon", subtype=problem.subtype)
+
+    def _location(self, text: SampleText, problem: Problem, origin: Path | None) -> str:
+        """``source:line`` of the document (or file) line that holds the sample line."""
+        if problem.line <= 0:
+            source, line = self.get_source_info()
+            return f"{source}:{line}"
+        index = min(text.line_index(problem.line), len(text.lines) - 1)
+        if origin is not None:
+            return f"{origin}:{index + 1}"
+        # the content keeps, per line, the file and 0-based line it came from (includes too)
+        source, offset = self.content.info(index)
+        if offset is None:  # docutils' "just past the end"; not reached for real lines
+            source, line = self.get_source_info()
+            return f"{source}:{line}"
+        return f"{source}:{offset + 1}"
+
+    # -- rendering ----------------------------------------------------------------
+    def _render(self, request: SampleRequest, check: SampleCheck) -> nodes.container:
+        classes = ["balloon-sample"]
+        if request.expect is Expect.INVALID:
+            classes.append("balloon-counterexample")
+        box = nodes.container(classes=classes)
+        self.set_source_info(box)
+        if "caption" in self.options:
+            caption, messages = self.state.inline_text(self.options["caption"], self.lineno)
+            rubric = nodes.rubric(
+                self.options["caption"], "", *caption, classes=["balloon-caption"]
+            )
+            box += rubric
+            box += messages
+        # with a caption, :ref: takes it as the link text; without one, give a text
+        self.add_name(box[0] if "caption" in self.options else box)
+        if not box["ids"]:
+            box["ids"].append(f"balloon-sample-{self.env.new_serialno('balloon-sample')}")
+
+        def lookup(pointer: str) -> FieldDoc | None:
+            return settings.field_doc(check.schema, request.extra_schemas, pointer)
+
+        box += render.sample_block(request, check, lookup, self.block_text)
+        box += render.status_line(request, check)
+        findings = render.findings_list(check)
+        if findings is not None:
+            box += findings
+        domain = cast(BalloonDomain, self.env.get_domain("balloon"))
+        domain.note_sample(
+            SampleRecord(
+                self.env.docname,
+                box["ids"][0],
+                check.result.format,
+                check.result.dialect,
+                check.fired_ids,
+            )
+        )
+        return box

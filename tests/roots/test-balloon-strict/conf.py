@@ -1,0 +1,3 @@
+extensions = ["sphinxext_balloon"]
+balloon_strict = True
+suppress_warnings = ["balloon.layout.whitespace"]

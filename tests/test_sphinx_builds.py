@@ -1,0 +1,169 @@
+"""Every builder, parallel reading, incremental rebuilds, -W and balloon_capture_root."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from bs4 import BeautifulSoup
+
+from .conftest import ERROR, ROOTS, sphinx_path
+
+
+def _plain(warning: Any) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", warning.getvalue())
+
+
+@pytest.mark.sphinx("html", testroot="balloon-parallel", parallel=2)
+def test_parallel_build(app: Any, warning: Any) -> None:
+    assert app.parallel == 2
+    app.build()
+    text = _plain(warning)
+    page6 = Path(app.srcdir) / "page6.rst"
+    assert f"{page6}:11: WARNING: balloon-sample (hv-balloon): " in text
+    assert text.count("WARNING") == 1, text
+    for number in range(1, 7):
+        soup = BeautifulSoup(
+            Path(app.outdir, f"page{number}.html").read_text("utf-8"), "html.parser"
+        )
+        link = soup.select_one("a.reference.internal[href*=balloon-field]")
+        assert link is not None
+        assert link["href"] == "index.html#balloon-field-hv-balloon-6-0-total-pages-committed"
+        assert soup.select_one(f"#sample-{number}") is not None
+    domain = app.env.get_domain("balloon")
+    assert sorted(s.docname for s in domain.samples) == [f"page{n}" for n in range(1, 7)]
+    assert {s.fired for s in domain.samples if s.docname == "page6"} == {("hv-balloon.state-name",)}
+
+
+def _copy_root(name: str, tmp_path: Path) -> Path:
+    target = tmp_path / name
+    shutil.copytree(ROOTS / f"test-{name}", target)
+    return target
+
+
+def _reread(app: Any) -> list[str]:
+    seen: list[str] = []
+    app.connect("source-read", lambda _app, docname, _source: seen.append(docname))
+    return seen
+
+
+def test_editing_a_sample_file_rebuilds_its_page(
+    make_app: Callable[..., Any], tmp_path: Path
+) -> None:
+    srcdir = _copy_root("balloon-files", tmp_path)
+    app = make_app("html", srcdir=sphinx_path(srcdir))
+    app.build()
+    seen = _reread(app)
+    sample = srcdir / "samples" / "bad.txt"
+    sample.write_text(sample.read_text().replace("8192", "4096"))
+    future = sample.stat().st_mtime + 10
+    os.utime(sample, (future, future))
+    app.build()
+    assert seen == ["sub/page"]
+    html = (Path(app.outdir) / "sub" / "page.html").read_text("utf-8")
+    assert "8192" not in html and "page_size             : 4096" in html
+
+
+def test_editing_a_schema_rebuilds_the_pages_that_used_it(
+    make_app: Callable[..., Any], tmp_path: Path
+) -> None:
+    from conformance import schemas
+
+    srcdir = _copy_root("balloon-files", tmp_path)
+    extra = srcdir / "vendor-schemas"
+    extra.mkdir()
+    common = extra / "common.schema.json"
+    shutil.copy(schemas.schema_dir() / "common.schema.json", common)
+    (srcdir / "conf.py").write_text(
+        'extensions = ["sphinxext_balloon"]\nballoon_schema_path = ["vendor-schemas"]\n'
+    )
+    app = make_app("html", srcdir=sphinx_path(srcdir))
+    app.build()
+    assert str(common) in {str(Path(app.srcdir, d)) for d in app.env.dependencies["index"]}
+    seen = _reread(app)
+    future = common.stat().st_mtime + 10
+    os.utime(common, (future, future))
+    app.build()
+    assert sorted(seen) == ["index", "sub/page"]
+
+
+def test_capture_root_allows_files_outside_the_sources(
+    make_app: Callable[..., Any], tmp_path: Path
+) -> None:
+    srcdir = _copy_root("balloon-files", tmp_path)
+    captures = tmp_path / "captures"
+    captures.mkdir()
+    shutil.copy(srcdir / "samples" / "hv.txt", captures / "hv-balloon")
+    (srcdir / "conf.py").write_text(
+        'extensions = ["sphinxext_balloon"]\nballoon_capture_root = "../captures"\n'
+    )
+    (srcdir / "index.rst").write_text(
+        "Captures\n========\n\n.. toctree::\n\n   sub/page\n\n"
+        ".. balloon-sample:: hv-balloon\n   :file: ../captures/hv-balloon\n\n"
+        ".. balloon-sample:: hv-balloon\n   :file: ../elsewhere.txt\n"
+    )
+    (tmp_path / "elsewhere.txt").write_text("host_version : 2.0\n")
+    app = make_app("html", srcdir=sphinx_path(srcdir))
+    app.build()
+    text = _plain(app._warning)
+    assert "captures/hv-balloon" not in text
+    assert re.search(rf"index\.rst:11: {ERROR}: .*'\.\./elsewhere\.txt' is outside", text), text
+    html = (Path(app.outdir) / "index.html").read_text("utf-8")
+    assert "max_dynamic_page_count: 268435456" in html
+
+
+@pytest.mark.parametrize("builder", ["latex", "text", "man", "texinfo", "epub", "singlehtml"])
+def test_every_builder_renders_the_samples(
+    make_app: Callable[..., Any], tmp_path: Path, builder: str
+) -> None:
+    srcdir = _copy_root("balloon-basic", tmp_path)
+    app = make_app(builder, srcdir=sphinx_path(srcdir))
+    app.build()
+    assert "balloon" not in _plain(app._warning)
+    outputs = [p for p in Path(app.outdir).rglob("*") if p.is_file()]
+    text = "\n".join(
+        p.read_text("utf-8", errors="replace")
+        for p in outputs
+        if p.suffix in (".tex", ".txt", ".1", ".texi", ".xhtml", ".html")
+    )
+    escaped = r"pages\_ballooned\_out" if builder == "latex" else "pages_ballooned_out"
+    assert escaped in text and "268435456" in text
+    if builder in ("latex", "text", "man", "texinfo"):
+        # plain builders print the sample, not the screen-reader text
+        assert "(field page_size" not in text
+        assert "state 2 is" in text  # the findings list of the counter-example
+
+
+def test_text_rendering_keeps_the_sample_lines(
+    make_app: Callable[..., Any], tmp_path: Path
+) -> None:
+    srcdir = _copy_root("balloon-basic", tmp_path)
+    app = make_app("text", srcdir=sphinx_path(srcdir))
+    app.build()
+    lines = (Path(app.outdir) / "index.txt").read_text("utf-8").splitlines()
+    stripped = [line.strip() for line in lines]
+    assert "# cat /sys/kernel/debug/hv-balloon" in stripped
+    assert "pages_added           : XXX" in stripped
+    assert any(line.startswith("vm_pages_commited : 795365") for line in stripped)
+
+
+def test_warning_is_error_fails_the_build(make_app: Callable[..., Any], tmp_path: Path) -> None:
+    from sphinx.errors import SphinxError
+
+    srcdir = _copy_root("balloon-files", tmp_path)
+    try:
+        app = make_app("html", srcdir=sphinx_path(srcdir), warningiserror=True)
+    except TypeError:  # Sphinx 3's test application takes no such argument
+        app = make_app("html", srcdir=sphinx_path(srcdir))
+        app.warningiserror = True
+    try:
+        app.build()
+    except SphinxError as exc:  # Sphinx before 8.1 stops at the first warning
+        assert "schema.const" in str(exc)
+    else:  # later ones finish the build and fail it
+        assert app.statuscode == 1
+        assert "schema.const" in _plain(app._warning)
