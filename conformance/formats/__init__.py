@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..errors import UnknownFormatError
 from ..model import FormatSpec
-from . import hv_balloon, meminfo, virtio_balloon, virtio_features, vmstat
+from . import hv_balloon, meminfo, virtio_balloon, virtio_features, vmmemctl, vmstat
 
 FORMATS: tuple[FormatSpec, ...] = (
     hv_balloon.SPEC,
@@ -17,6 +17,7 @@ FORMATS: tuple[FormatSpec, ...] = (
     virtio_balloon.SPEC,
     meminfo.SPEC,
     vmstat.SPEC,
+    vmmemctl.SPEC,
 )
 
 _BY_ID = {spec.id: spec for spec in FORMATS}
