@@ -42,11 +42,18 @@ def format_for_path(path: str, by_name: bool = True) -> FormatSpec | None:
 
 def detect(text: str, path: str | None = None) -> tuple[FormatSpec, str]:
     """``(format, dialect)`` of ``text``: from ``path`` when it names a guest file,
-    otherwise from the content alone."""
+    otherwise from the content alone. When the path names the format but the content
+    fits none of its dialects, the format's first (default) dialect is given."""
+    spec, dialect = _detect(text, path)
+    return spec, dialect or spec.dialects[0].id
+
+
+def _detect(text: str, path: str | None) -> tuple[FormatSpec, str | None]:
     if path:
         spec = format_for_path(path)
         if spec is not None:
-            return spec, spec.detect(text) or spec.dialects[0].id
+            # None lets the parser pick the closest dialect of damaged text itself
+            return spec, spec.detect(text)
     claims = [(spec, dialect) for spec in FORMATS if (dialect := spec.detect(text))]
     if len(claims) == 1:
         return claims[0]
@@ -78,7 +85,7 @@ def parse(
     layout = Layout(layout)
     if format is None:
         as_text = text if isinstance(text, str) else text.decode("utf-8", errors="replace")
-        spec, detected = detect(as_text, path)
+        spec, detected = _detect(as_text, path)
     else:
         spec, detected = get_format(format), None
     if dialect is not None:
