@@ -156,10 +156,8 @@ def _result(
 
 
 def _rules(scope: Scope, options: CheckOptions) -> list[Rule]:
-    """The selected rules of ``scope`` that have a check function."""
-    return [
-        r for r in RULES if r.scope is scope and r.check is not None and _selected(r.id, options)
-    ]
+    """The selected rules of ``scope`` (schema-backed ones too: they count as evaluated)."""
+    return [r for r in RULES if r.scope is scope and _selected(r.id, options)]
 
 
 def _selected(rule_id: str, options: CheckOptions) -> bool:

@@ -121,11 +121,12 @@ def _required(error: ValidationError, parent: str) -> tuple[str, list[str]]:
 def _diagnostic(
     error: ValidationError, pointer: str, result: ParseResult, root: dict[str, Any]
 ) -> Diagnostic:
-    invariant = _invariant(error, root)
-    message = invariant or _plain(error)
+    explanation = _explanation(error, root)
+    message = explanation.get("x-invariant") or _plain(error)
+    rule = explanation.get("x-rule")
     where = pointer or "/"
     return Diagnostic(
-        id=f"schema.{error.validator}",
+        id=rule if isinstance(rule, str) else f"schema.{error.validator}",
         severity=Severity.ERROR,
         message=f"{where}: {message}",
         location=result.locate(pointer),
@@ -134,17 +135,17 @@ def _diagnostic(
     )
 
 
-def _invariant(error: ValidationError, root: dict[str, Any]) -> str:
-    """The ``x-invariant`` sentence that best explains ``error``: the failing subschema's
-    own, else the deepest one on the schema path inside the root document."""
-    own = error.schema.get("x-invariant") if isinstance(error.schema, dict) else None
-    if isinstance(own, str):
-        return own
-    found = ""
+def _explanation(error: ValidationError, root: dict[str, Any]) -> dict[str, Any]:
+    """The subschema whose ``x-invariant`` sentence (and ``x-rule`` id, when it names a
+    documented rule) best explains ``error``: the failing subschema itself, else the
+    deepest one on the schema path inside the root document; {} when none has one."""
+    if isinstance(error.schema, dict) and isinstance(error.schema.get("x-invariant"), str):
+        return error.schema
+    found: dict[str, Any] = {}
     node: Any = root
     for step in error.absolute_schema_path:
         if isinstance(node, dict) and isinstance(node.get("x-invariant"), str):
-            found = node["x-invariant"]
+            found = node
         if step == "$ref":
             break
         inside_dict = isinstance(node, dict) and step in node

@@ -154,7 +154,7 @@ def test_both_inflated_values_non_zero_is_a_schema_error() -> None:
     result = parse(text)
     (diagnostic,) = result.diagnostics
     assert (diagnostic.id, diagnostic.location.line, diagnostic.location.column) == (
-        "schema.const",
+        "rfc.inflated-exclusive",
         LINE["HugePages_Total"] + 1,
         18,
     )

@@ -33,7 +33,7 @@ def test_both_non_zero_is_reported_at_the_second_value() -> None:
     result = parse("InflatedTotal: 4 kB\nInflatedFree: 8 kB\n", format="virtio-balloon")
     (diagnostic,) = result.diagnostics
     assert (diagnostic.id, diagnostic.location.line, diagnostic.location.column) == (
-        "schema.not",
+        "rfc.inflated-exclusive",
         2,
         15,
     )

@@ -126,3 +126,27 @@ def test_independent_validator_agrees_on_examples_and_a_broken_copy(
             broken = {**example, next(iter(example)): "not a value any kernel prints"}
             python_says = not list(schemas.iter_errors(name, broken))
             assert validator.is_valid(broken) == python_says
+
+
+def _x_rules(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["x-rule"]} if isinstance(node.get("x-rule"), str) else set()
+        return found.union(*(_x_rules(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_x_rules(v) for v in node))
+    return set()
+
+
+def test_every_x_rule_is_a_documented_rule() -> None:
+    from conformance.rules import RULES
+
+    named = set().union(*(_x_rules(schemas.document(n)) for n in NAMES))
+    schema_backed = {rule.id for rule in RULES if rule.check is None}
+    assert named == schema_backed
+
+
+def test_schema_invariant_is_reported_under_its_rule_id() -> None:
+    from conformance import parse
+
+    result = parse("InflatedTotal: 1024 kB\nInflatedFree: 2048 kB\n", format="virtio-balloon")
+    assert [(d.id, d.location.line) for d in result.diagnostics] == [("rfc.inflated-exclusive", 2)]

@@ -136,7 +136,23 @@ def _bit_location(parsed: ParsedFile, bit: int) -> Location:
     return replace(location, column=location.column + bit)
 
 
+SCHEMA_BACKED = (
+    Rule(
+        "rfc.inflated-exclusive",
+        Severity.ERROR,
+        Scope.FILE,
+        "InflatedTotal and InflatedFree are never both non-zero",
+        'balloon.rst (RFC v5 8/8): \'Both "InflatedTotal" and "InflatedFree" cannot be '
+        "non-zero at the same time.' Each driver feeds one counter, by its accounting mode. "
+        "The schemas of meminfo (rfc), virtio-balloon and show-mem (rfc) enforce it (x-rule).",
+        example="InflatedTotal:   2097152 kB\nInflatedFree:    1048576 kB",
+        formats=("meminfo", "virtio-balloon", "show-mem"),
+    ),
+)
+"""Rules a JSON Schema enforces (its ``x-rule``); listed here so they are documented."""
+
 FILE_RULES = (
+    *SCHEMA_BACKED,
     Rule(
         "hv-balloon.onlined-within-added",
         Severity.WARNING,
