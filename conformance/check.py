@@ -111,7 +111,11 @@ def view_of(capture: Capture, options: CheckOptions) -> CaptureView:
 
 def check_capture(capture: Capture, options: CheckOptions = CheckOptions()) -> CaptureResult:
     """Every finding in one capture: reading, parsing, schemas, file and capture rules."""
-    view = view_of(capture, options)
+    return _check_view(view_of(capture, options), options)
+
+
+def _check_view(view: CaptureView, options: CheckOptions) -> CaptureResult:
+    capture = view.capture
     found: list[Diagnostic] = list(capture.diagnostics)
     evaluated: set[str] = set()
     for parsed in view.parsed:
@@ -130,8 +134,8 @@ def check_series(
     captures: Sequence[Capture], options: CheckOptions = CheckOptions()
 ) -> list[CaptureResult]:
     """Each capture's result, then one result for the rules between consecutive ones."""
-    results = [check_capture(capture, options) for capture in captures]
     views = [view_of(capture, options) for capture in captures]
+    results = [_check_view(view, options) for view in views]
     found: list[Diagnostic] = []
     evaluated: set[str] = set()
     for before, after in zip(views, views[1:]):

@@ -15,8 +15,9 @@ from typing import Any, TextIO
 
 from . import __version__
 from .capture import fleet_members, is_capture, read_capture
-from .check import CheckOptions, check_capture, check_series
+from .check import CheckOptions, check_series
 from .errors import InputError, UsageError
+from .fleet import Progress, check_many
 from .report import REPORTERS, ReportOptions, write_report
 from .report.model import CaptureResult, Report
 from .rules import RULES, describe, get_rule
@@ -42,6 +43,9 @@ def add_commands(commands: Any) -> None:
     check.add_argument("--strict", action="store_true", help="warnings are errors")
     check.add_argument("--kernel", metavar="VERSION", help="kernel release, over capture.json's")
     check.add_argument("--timestamp", action="store_true", help="record the time in the report")
+    check.add_argument(
+        "-j", "--jobs", type=_positive, default=1, metavar="N", help="worker processes for a fleet"
+    )
     check.set_defaults(handler=run_check)
 
     rules = commands.add_parser("rules", help="list the rules")
@@ -59,7 +63,7 @@ def run_check(args: argparse.Namespace) -> int:
     options = CheckOptions(
         strict=args.strict, select=_ids(args.select), ignore=_ids(args.ignore), kernel=args.kernel
     )
-    results = _check_paths([Path(p) for p in args.paths], args.series, options)
+    results = _check_paths([Path(p) for p in args.paths], args.series, options, args.jobs)
     ids = {i for r in results for i in r.rules} | {d.id for r in results for d in r.diagnostics}
     report = Report(__version__, tuple(results), {i: describe(i) for i in sorted(ids)})
     stamp = datetime.datetime.now(datetime.timezone.utc).isoformat() if args.timestamp else None
@@ -67,7 +71,9 @@ def run_check(args: argparse.Namespace) -> int:
     return EXIT_ERRORS if report.failed else EXIT_OK
 
 
-def _check_paths(paths: list[Path], series: bool, options: CheckOptions) -> list[CaptureResult]:
+def _check_paths(
+    paths: list[Path], series: bool, options: CheckOptions, jobs: int = 1
+) -> list[CaptureResult]:
     for path in paths:
         if not path.exists():
             raise InputError(f"{path}: no such capture")
@@ -75,13 +81,23 @@ def _check_paths(paths: list[Path], series: bool, options: CheckOptions) -> list
         if len(paths) < 2:
             raise UsageError("--series needs at least two captures (T0 T1 ...)")
         return check_series([read_capture(p) for p in paths], options)
-    results = []
+    members: list[Path] = []
     for path in paths:
-        members = [path] if is_capture(path) else fleet_members(path)
-        if not members:
+        found = [path] if is_capture(path) else fleet_members(path)
+        if not found:
             raise InputError(f"{path}: neither a capture nor a directory of captures")
-        results += [check_capture(read_capture(member), options) for member in members]
-    return results
+        members += found
+    return list(Progress(len(members)).track(check_many(members, options, jobs)))
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
 
 
 def _write(report: Report, fmt: str, output: str | None, options: ReportOptions) -> None:

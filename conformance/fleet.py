@@ -1,0 +1,88 @@
+"""Checking many captures: in order, optionally in worker processes, with a progress line.
+
+A fleet may hold tens of thousands of captures. Each is read, checked and dropped before
+the next: only its :class:`CaptureResult` (findings, not file contents) is kept, so memory
+grows with what is found, not with the fleet. With ``jobs > 1`` the captures are checked
+in worker processes, each of which builds its schema validators once; results come back in
+the order of the input, so the report is the same bytes whatever ``jobs`` is.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import TextIO
+
+from .capture import Limits, read_capture
+from .check import CheckOptions, check_capture
+from .report.model import CaptureResult
+
+PROGRESS_AFTER_SECONDS = 2.0
+"""A progress line appears only for a run that lasts longer than this."""
+
+
+def check_one(path: Path, options: CheckOptions, limits: Limits | None = None) -> CaptureResult:
+    """Read and check the capture at ``path`` (a worker's unit of work)."""
+    return check_capture(read_capture(path, limits or Limits()), options)
+
+
+def check_many(
+    paths: Sequence[Path], options: CheckOptions, jobs: int = 1, limits: Limits | None = None
+) -> Iterator[CaptureResult]:
+    """The result of each capture in ``paths``, in order."""
+    if jobs <= 1 or len(paths) < 2:
+        yield from (check_one(path, options, limits) for path in paths)
+        return
+    chunk = max(1, min(64, len(paths) // (jobs * 8)))
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        yield from pool.map(
+            check_one, paths, [options] * len(paths), [limits] * len(paths), chunksize=chunk
+        )
+
+
+class Progress:
+    """``checked N/M captures`` on a terminal, rewritten in place, for long runs only."""
+
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+        self.total = total
+        self.stream = stream if stream is not None else sys.stderr
+        self.started = time.monotonic()
+        self.shown = 0.0
+        self.enabled = _is_terminal(self.stream)
+        self.drawn = False
+
+    def track(self, results: Iterable[CaptureResult]) -> Iterator[CaptureResult]:
+        """Pass ``results`` through, updating the line as they come."""
+        for done, result in enumerate(results, start=1):
+            self._update(done)
+            yield result
+        self.close()
+
+    def _update(self, done: int) -> None:
+        now = time.monotonic()
+        if (
+            not self.enabled
+            or now - self.started < PROGRESS_AFTER_SECONDS
+            or now - self.shown < 0.1
+        ):
+            return
+        self.shown = now
+        self.drawn = True
+        self.stream.write(f"\rchecked {done}/{self.total} captures")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self.drawn = False
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

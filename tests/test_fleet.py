@@ -1,0 +1,79 @@
+"""Fleets: worker processes give the same report; the progress line shows only on a terminal."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from conformance import fleet
+from conformance.check import CheckOptions
+from conformance.cli import main
+
+from .test_capture import make_root
+from .test_pipeline import HV
+
+
+def make_fleet(root: Path, count: int) -> Path:
+    for index in range(count):
+        guest = root / f"guest-{index:03d}"
+        guest.mkdir(parents=True)
+        added = 512 * index
+        (guest / "hv-balloon").write_text(
+            HV.replace("pages_onlined         : 0", f"pages_onlined         : {added}")
+        )
+    make_root(root / "guest-two-drivers")
+    return root
+
+
+def test_jobs_do_not_change_the_report(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    make_fleet(tmp_path / "fleet", 12)
+    outputs = []
+    for jobs in ("1", "2"):
+        status = main(["check", "-j", jobs, "--output-format", "json", str(tmp_path / "fleet")])
+        outputs.append((status, capsys.readouterr().out))
+    assert outputs[0] == outputs[1]
+    assert outputs[0][0] == 1  # guest-two-drivers has two balloon drivers
+    assert outputs[0][1].count('"hv-balloon.onlined-within-added"') >= 11
+
+
+def test_check_many_keeps_the_order(tmp_path: Path) -> None:
+    make_fleet(tmp_path, 5)
+    paths = sorted(tmp_path.iterdir())
+    names = [r.name for r in fleet.check_many(paths, CheckOptions(), jobs=2)]
+    assert names == [str(p) for p in paths]
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_for_long_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fleet, "PROGRESS_AFTER_SECONDS", 0.0)
+    stream = FakeTerminal()
+    progress = fleet.Progress(3, stream)
+    assert list(progress.track(iter(["a", "b", "c"]))) == ["a", "b", "c"]  # type: ignore[arg-type]
+    assert "checked 1/3 captures" in stream.getvalue()
+    assert stream.getvalue().endswith("\r\033[K")
+
+
+def test_no_progress_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fleet, "PROGRESS_AFTER_SECONDS", 0.0)
+    stream = io.StringIO()
+    list(fleet.Progress(3, stream).track(iter(["a", "b", "c"])))  # type: ignore[arg-type]
+    assert stream.getvalue() == ""
+
+
+def test_short_runs_show_nothing_even_on_a_terminal() -> None:
+    stream = FakeTerminal()
+    list(fleet.Progress(3, stream).track(iter(["a", "b", "c"])))  # type: ignore[arg-type]
+    assert stream.getvalue() == ""
+
+
+def test_jobs_must_be_positive(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["check", "-j", "0", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "not a positive whole number" in capsys.readouterr().err
