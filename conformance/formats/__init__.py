@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..errors import UnknownFormatError
 from ..model import FormatSpec
-from . import hv_balloon, meminfo, virtio_balloon, virtio_features, vmmemctl, vmstat
+from . import hv_balloon, meminfo, show_mem, virtio_balloon, virtio_features, vmmemctl, vmstat
 
 FORMATS: tuple[FormatSpec, ...] = (
     hv_balloon.SPEC,
@@ -18,6 +18,7 @@ FORMATS: tuple[FormatSpec, ...] = (
     meminfo.SPEC,
     vmstat.SPEC,
     vmmemctl.SPEC,
+    show_mem.SPEC,
 )
 
 _BY_ID = {spec.id: spec for spec in FORMATS}
