@@ -1,0 +1,196 @@
+"""Each rule holds on one capture and fails on another, at the file, line and column it
+names. The captures are made from the samples under tests/data (real or template output),
+changed where a rule needs a violation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.capture import Capture, CapturedFile
+from conformance.check import CheckOptions, check_capture, check_series
+
+DATA = Path(__file__).parent / "data"
+MEMINFO = (DATA / "meminfo/template-2.6-6.18-virtio-guest-balloon-1GiB.txt").read_text()
+RFC_MEMINFO = (DATA / "meminfo/template-rfc-v5-code-placement-inflated-total.txt").read_text()
+OLD_MEMINFO = (DATA / "meminfo/corpus-jc-fixture-linux-proc-meminfo.txt").read_text()
+VMSTAT = (DATA / "vmstat/template-2.6-6.18-virtio-guest-balloon-1GiB.txt").read_text()
+VMMEMCTL = (DATA / "vmmemctl/template-4.20-pre-5.3-4k-only.txt").read_text()
+HV = (DATA / "hv-balloon/template-6.0-x86_64-hot-add.txt").read_text()
+NO_DEFLATE = (
+    DATA / "virtio-features/corpus-vzkernel-doc-balloon-without-deflate-on-oom.txt"
+).read_text()
+DEFLATE = (DATA / "virtio-features/corpus-vzkernel-doc-balloon-with-deflate-on-oom.txt").read_text()
+
+PATHS = {
+    "meminfo": "proc/meminfo",
+    "vmstat": "proc/vmstat",
+    "vmmemctl": "sys/kernel/debug/vmmemctl",
+    "hv-balloon": "sys/kernel/debug/hv-balloon",
+    "virtio-features": "sys/bus/virtio/devices/virtio0/features",
+    "virtio-balloon": "sys/kernel/debug/virtio-balloon",
+}
+
+
+def capture(name: str = "cap", **texts: str) -> Capture:
+    files = []
+    for key, text in texts.items():
+        fmt = key.replace("_", "-")
+        context = {"device": "0x0005\n"} if fmt == "virtio-features" else {}
+        files.append(CapturedFile(fmt, f"{name}/{PATHS[fmt]}", text.encode(), context))
+    return Capture(name, tuple(files))
+
+
+def findings(capture: Capture, rule: str, **options: object) -> list[tuple[str, int, int]]:
+    result = check_capture(capture, CheckOptions(**options))  # type: ignore[arg-type]
+    assert rule in result.rules
+    return [
+        (d.location.path, d.location.line, d.location.column)
+        for d in result.diagnostics
+        if d.id == rule
+    ]
+
+
+def test_meminfo_within_totals() -> None:
+    assert findings(capture(meminfo=MEMINFO), "meminfo.within-totals") == []
+    bad = MEMINFO.replace("MemFree:        ", "MemFree:       9", 1)
+    assert findings(capture(meminfo=bad), "meminfo.within-totals") == [("cap/proc/meminfo", 2, 16)]
+
+
+def test_vmmemctl_used_capabilities() -> None:
+    assert findings(capture(vmmemctl=VMMEMCTL), "vmmemctl.used-capabilities") == []
+    bad = VMMEMCTL.replace("             0x16", "             0x36", 1)
+    assert findings(capture(vmmemctl=bad), "vmmemctl.used-capabilities") == [
+        ("cap/sys/kernel/debug/vmmemctl", 2, 37)
+    ]
+
+
+def test_meminfo_balloon_line_from_6_15() -> None:
+    assert findings(capture(meminfo=OLD_MEMINFO), "meminfo.balloon-line", kernel="5.8.0-63") == []
+    assert findings(capture(meminfo=MEMINFO), "meminfo.balloon-line", kernel="6.15.0") == []
+    assert findings(capture(meminfo=OLD_MEMINFO), "meminfo.balloon-line", kernel="6.15.0") == [
+        ("cap/proc/meminfo", 1, 1)
+    ]
+    # without a kernel release the rule cannot tell, and says nothing
+    assert findings(capture(meminfo=OLD_MEMINFO), "meminfo.balloon-line") == []
+
+
+def test_manifest_kernel_release_selects_the_rule() -> None:
+    cap = capture(meminfo=OLD_MEMINFO)
+    with_manifest = Capture(cap.name, cap.files, {"kernel_release": "6.16.1"})
+    assert findings(with_manifest, "meminfo.balloon-line") == [("cap/proc/meminfo", 1, 1)]
+
+
+def test_vmstat_agrees_with_meminfo() -> None:
+    assert findings(capture(meminfo=MEMINFO, vmstat=VMSTAT), "balloon.vmstat-agrees") == []
+    bad = VMSTAT.replace("nr_balloon_pages 262144", "nr_balloon_pages 262000")
+    assert findings(capture(meminfo=MEMINFO, vmstat=bad), "balloon.vmstat-agrees") == [
+        ("cap/proc/meminfo", 45, 18)
+    ]
+
+
+def test_hyperv_count_agrees_with_meminfo() -> None:
+    # the HV sample has 0 pages ballooned; 1 GiB in meminfo is far from it
+    assert findings(capture(meminfo=MEMINFO, hv_balloon=HV), "balloon.driver-agrees") == [
+        ("cap/proc/meminfo", 45, 18)
+    ]
+    ballooned = HV.replace("pages_ballooned       : 0", "pages_ballooned       : 262144")
+    assert findings(capture(meminfo=MEMINFO, hv_balloon=ballooned), "balloon.driver-agrees") == []
+    # within the tolerance: 511 pages (a 2 MiB allocation less one page) still agree
+    drift = HV.replace("pages_ballooned       : 0", "pages_ballooned       : 261633")
+    assert findings(capture(meminfo=MEMINFO, hv_balloon=drift), "balloon.driver-agrees") == []
+
+
+def test_vmware_count_agrees_with_meminfo() -> None:
+    # current 65536 frames = 256 MiB, meminfo says 1 GiB
+    assert findings(capture(meminfo=MEMINFO, vmmemctl=VMMEMCTL), "balloon.driver-agrees") == [
+        ("cap/proc/meminfo", 45, 18)
+    ]
+    quarter = MEMINFO.replace("Balloon:         1048576 kB", "Balloon:          262144 kB")
+    assert findings(capture(meminfo=quarter, vmmemctl=VMMEMCTL), "balloon.driver-agrees") == []
+
+
+@pytest.mark.parametrize(
+    ("driver", "meminfo", "expected"),
+    [
+        ({"virtio_features": NO_DEFLATE}, RFC_MEMINFO, []),
+        ({"virtio_features": DEFLATE}, RFC_MEMINFO, [("cap/proc/meminfo", 43, 18)]),
+        ({"hv_balloon": HV}, RFC_MEMINFO, []),
+        ({"vmmemctl": VMMEMCTL}, RFC_MEMINFO, [("cap/proc/meminfo", 43, 18)]),
+    ],
+)
+def test_rfc_accounting(
+    driver: dict[str, str], meminfo: str, expected: list[tuple[str, int, int]]
+) -> None:
+    assert findings(capture(meminfo=meminfo, **driver), "rfc.accounting") == expected
+
+
+def test_rfc_free_counter_for_deflate_on_oom() -> None:
+    free = RFC_MEMINFO.replace(
+        "InflatedTotal:   2097152 kB", "InflatedTotal:         0 kB"
+    ).replace("InflatedFree:          0 kB", "InflatedFree:    2097152 kB")
+    assert findings(capture(meminfo=free, virtio_features=DEFLATE), "rfc.accounting") == []
+    assert findings(capture(meminfo=free, virtio_features=NO_DEFLATE), "rfc.accounting") == [
+        ("cap/proc/meminfo", 44, 18)
+    ]
+
+
+def test_rfc_debugfs_copy_agrees() -> None:
+    same = "InflatedTotal: 2097152 kB\nInflatedFree: 0 kB\n"
+    assert findings(capture(meminfo=RFC_MEMINFO, virtio_balloon=same), "rfc.copies-agree") == []
+    other = "InflatedTotal: 1048576 kB\nInflatedFree: 0 kB\n"
+    assert findings(capture(meminfo=RFC_MEMINFO, virtio_balloon=other), "rfc.copies-agree") == [
+        ("cap/sys/kernel/debug/virtio-balloon", 1, 16)
+    ]
+
+
+def _series(rule: str, *captures: Capture) -> list[tuple[str, int, int]]:
+    *_, between = check_series(list(captures))
+    assert rule in between.rules
+    return [
+        (d.location.path, d.location.line, d.location.column)
+        for d in between.diagnostics
+        if d.id == rule
+    ]
+
+
+def test_vmstat_and_vmmemctl_counters_never_go_backwards() -> None:
+    t0 = capture("t0", vmstat=VMSTAT, vmmemctl=VMMEMCTL)
+    t1 = capture(
+        "t1",
+        vmstat=VMSTAT.replace("balloon_inflate 300000", "balloon_inflate 299999"),
+        vmmemctl=VMMEMCTL.replace(
+            "start                 :                1", "start                 :                0"
+        ),
+    )
+    assert _series("series.counters-monotonic", t0, t0) == []
+    assert _series("series.counters-monotonic", t0, t1) == [
+        ("t1/proc/vmstat", 176, 17),
+        ("t1/sys/kernel/debug/vmmemctl", 6, 40),
+    ]
+
+
+def test_virtio_memtotal_follows_the_balloon_without_deflate_on_oom() -> None:
+    empty = MEMINFO.replace("Balloon:         1048576 kB", "Balloon:               0 kB")
+    t0 = capture("t0", meminfo=empty, virtio_features=NO_DEFLATE)
+    unchanged = capture("t1", meminfo=MEMINFO, virtio_features=NO_DEFLATE)
+    assert _series("virtio.memtotal-accounting", t0, unchanged) == [("t1/proc/meminfo", 1, 17)]
+    shrunk = MEMINFO.replace("MemTotal:       23635508 kB", "MemTotal:       22586932 kB")
+    assert (
+        _series(
+            "virtio.memtotal-accounting",
+            t0,
+            capture("t1", meminfo=shrunk, virtio_features=NO_DEFLATE),
+        )
+        == []
+    )
+    t0_deflate = capture("t0", meminfo=empty, virtio_features=DEFLATE)
+    assert (
+        _series(
+            "virtio.memtotal-accounting",
+            t0_deflate,
+            capture("t1", meminfo=MEMINFO, virtio_features=DEFLATE),
+        )
+        == []
+    )
