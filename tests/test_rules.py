@@ -30,6 +30,7 @@ PATHS = {
     "hv-balloon": "sys/kernel/debug/hv-balloon",
     "virtio-features": "sys/bus/virtio/devices/virtio0/features",
     "virtio-balloon": "sys/kernel/debug/virtio-balloon",
+    "show-mem": "dmesg",
 }
 
 
@@ -194,3 +195,12 @@ def test_virtio_memtotal_follows_the_balloon_without_deflate_on_oom() -> None:
         )
         == []
     )
+
+
+def test_rfc_show_mem_line_agrees() -> None:
+    log = (DATA / "show-mem/template-rfc-6.0-virtio-balloon-inflated-total.txt").read_text()
+    same = RFC_MEMINFO.replace("InflatedTotal:   2097152 kB", "InflatedTotal:   1048576 kB")
+    assert findings(capture(meminfo=same, show_mem=log), "rfc.copies-agree") == []
+    assert findings(capture(meminfo=RFC_MEMINFO, show_mem=log), "rfc.copies-agree") == [
+        ("cap/dmesg", 27, 41)
+    ]
