@@ -13,7 +13,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from .capture import Capture, CapturedFile
+from . import schemas
+from .capture import MANIFEST, Capture, CapturedFile
 from .diagnostics import Diagnostic, Location, Severity, sorted_diagnostics
 from .errors import BalloonError
 from .model import Layout, ParseResult
@@ -109,6 +110,17 @@ def view_of(capture: Capture, options: CheckOptions) -> CaptureView:
     )
 
 
+def _manifest_findings(capture: Capture) -> list[Diagnostic]:
+    """capture.json against its schema (schemas/capture.schema.json)."""
+    if capture.manifest is None:
+        return []
+    where = Location(path=f"{capture.name}/{MANIFEST}")
+    return [
+        Diagnostic("capture.manifest", Severity.ERROR, f"{error.json_path}: {error.message}", where)
+        for error in schemas.iter_errors("capture.schema.json", capture.manifest)
+    ]
+
+
 def check_capture(capture: Capture, options: CheckOptions = CheckOptions()) -> CaptureResult:
     """Every finding in one capture: reading, parsing, schemas, file and capture rules."""
     return _check_view(view_of(capture, options), options)
@@ -116,7 +128,7 @@ def check_capture(capture: Capture, options: CheckOptions = CheckOptions()) -> C
 
 def _check_view(view: CaptureView, options: CheckOptions) -> CaptureResult:
     capture = view.capture
-    found: list[Diagnostic] = list(capture.diagnostics)
+    found: list[Diagnostic] = [*capture.diagnostics, *_manifest_findings(capture)]
     evaluated: set[str] = set()
     for parsed in view.parsed:
         found += parsed.result.diagnostics

@@ -204,3 +204,28 @@ def test_rfc_show_mem_line_agrees() -> None:
     assert findings(capture(meminfo=RFC_MEMINFO, show_mem=log), "rfc.copies-agree") == [
         ("cap/dmesg", 27, 41)
     ]
+
+
+def test_dialect_fits_kernel() -> None:
+    wide = (DATA / "virtio-features/template-6.17-deflate-on-oom.txt").read_text()
+    assert findings(capture(virtio_features=wide), "kernel.dialect", kernel="6.18.44") == []
+    assert findings(capture(virtio_features=NO_DEFLATE), "kernel.dialect", kernel="6.16.2") == []
+    assert findings(capture(virtio_features=NO_DEFLATE), "kernel.dialect", kernel="6.18.44") == [
+        ("cap/sys/bus/virtio/devices/virtio0/features", 1, 1)
+    ]
+    assert findings(capture(vmmemctl=VMMEMCTL), "kernel.dialect", kernel="4.19.0") == [
+        ("cap/sys/kernel/debug/vmmemctl", 1, 1)
+    ]
+    assert findings(capture(meminfo=MEMINFO), "kernel.dialect", kernel="6.14.0") == [
+        ("cap/proc/meminfo", 45, 18)
+    ]
+
+
+def test_manifest_is_checked_against_its_schema() -> None:
+    cap = capture(meminfo=MEMINFO)
+    bad = Capture(cap.name, cap.files, {"kernel_release": "6.18.0", "page_size": 4000})
+    result = check_capture(bad)
+    assert [(d.id, d.location.path) for d in result.diagnostics] == [
+        ("capture.manifest", "cap/capture.json")
+    ]
+    assert "4000" in result.diagnostics[0].message

@@ -165,6 +165,35 @@ def _compare_inflated(
             )
 
 
+DIALECT_ERAS = {
+    # format: ((first kernel, dialect), ...) in order; boundaries from kernel-formats.md
+    "virtio-features": (((0,), ("2.6.24", "3.19")), ((6, 17), ("6.17",))),
+    "vmmemctl": (((0,), ("2.6.34",)), ((4, 4), ("4.4",)), ((4, 20), ("4.20",))),
+}
+
+
+def dialect_fits_kernel(rule: Rule, view: CaptureView) -> Iterator[Diagnostic]:
+    if view.kernel is None:
+        return
+    release = ".".join(map(str, view.kernel))
+    for parsed in view.parsed:
+        eras = DIALECT_ERAS.get(parsed.result.format)
+        if not eras:
+            continue
+        expected = [dialects for first, dialects in eras if view.kernel >= first][-1]
+        if parsed.result.dialect not in expected:
+            yield rule.diagnostic(
+                f"kernel {release} prints the {' or '.join(expected)} layout of "
+                f"{parsed.result.format}, not {parsed.result.dialect}",
+                parsed.locate(""),
+            )
+    meminfo = _meminfo(view)
+    if meminfo is not None and "Balloon" in meminfo.instance and view.kernel < (6, 15):
+        yield rule.diagnostic(
+            f"kernel {release} predates the Balloon line (6.15)", meminfo.locate("/Balloon")
+        )
+
+
 CAPTURE_RULES = (
     Rule(
         "meminfo.balloon-line",
@@ -176,6 +205,20 @@ CAPTURE_RULES = (
         "release from capture.json or --kernel.",
         example="capture.json says 6.15.0; proc/meminfo has no Balloon: line",
         check=meminfo_has_balloon_line,
+    ),
+    Rule(
+        "kernel.dialect",
+        Severity.WARNING,
+        Scope.CAPTURE,
+        "each file has the layout its kernel release prints",
+        "virtio features are 128 characters from 6.17 on (commit e7d4c1c5a546), 64 before; "
+        "vmmemctl changed layout in about 4.4 and 4.20; meminfo has Balloon from 6.15 "
+        "(kernel-formats.md §3, §4.2, §5.3). Needs the kernel release from capture.json or "
+        "--kernel.",
+        tolerance="a warning: vendor kernels backport features, and the 4.4 and 4.20 "
+        "boundaries are approximate",
+        example="capture.json says 6.18.0; features has 64 characters",
+        check=dialect_fits_kernel,
     ),
     Rule(
         "balloon.vmstat-agrees",
