@@ -20,16 +20,15 @@ $(BIN)/balloon-conform: pyproject.toml
 	$(BIN)/python -m pip install --quiet $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e '.[$(EXTRAS)]'
 	@touch $@
 
-## demo: create .venv, install, run the checker on the bundled samples
+## demo: create .venv, install, run the checker on the bundled sample captures
 demo: $(BIN)/balloon-conform
 	$(BIN)/balloon-conform --version
 	$(BIN)/balloon-conform schema list
-	$(BIN)/balloon-conform parse --meta tests/data/hv-balloon/template-6.0-x86_64-hot-add.txt
-	@for f in tests/data/*/*.txt; do \
-	  printf '%-90s ' "$$f"; \
-	  $(BIN)/balloon-conform parse --format $$(basename $$(dirname $$f)) $$f >/dev/null 2>demo-stderr.txt \
-	    && echo ok || { echo "exit $$?: $$(head -1 demo-stderr.txt)"; }; \
-	done; rm -f demo-stderr.txt
+	$(BIN)/balloon-conform parse --meta examples/fleet/hyperv-6.15-balloon-up/sys/kernel/debug/hv-balloon
+	$(BIN)/balloon-conform check examples/fleet
+	$(BIN)/balloon-conform check --series examples/series/t0 examples/series/t1
+	@echo '--- a capture that breaks rules on purpose (exit status 1 expected):'
+	@$(BIN)/balloon-conform check examples/broken; test $$? -eq 1
 
 ## test: create .venv, install with test extras, run the whole test suite
 test: $(BIN)/balloon-conform
