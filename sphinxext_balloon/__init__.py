@@ -4,14 +4,12 @@ In ``conf.py``::
 
     extensions = ["sphinxext_balloon"]
 
-gives the ``balloon-sample`` directive (a sample validated with the checker's parsers and
-schemas), the ``balloon-schema`` directive (a format's fields as a table) and the
-``:balloon-field:`` role (a link to a field's row). See :mod:`sphinxext_balloon.settings`
-for the configuration values.
-
-The ``balloon-rules`` directive, the ``:balloon-rule:`` role and the ``:group:`` option
-come with the rule engine (issue #3): the domain already records which diagnostic ids
-each sample fired, and ``checking.check_sample`` takes the rules as a hook.
+gives the ``balloon-sample`` directive (a sample validated with the checker's parsers,
+schemas and rules; ``:group:`` checks a page's samples of one guest together), the
+``balloon-schema`` directive (a format's fields as a table), the ``balloon-rules``
+directive (the rule catalogue) and the ``:balloon-field:`` and ``:balloon-rule:`` roles
+(links to a field's row, a rule's entry). See :mod:`sphinxext_balloon.settings` for the
+configuration values.
 """
 
 from __future__ import annotations
@@ -26,8 +24,10 @@ from conformance import __version__
 from . import settings
 from .directives import SampleDirective
 from .domain import BalloonDomain
+from .group import check_groups
 from .nodes import HTML, PLAIN, balloon_span
-from .roles import FieldRole
+from .roles import FieldRole, RuleRole, optional_target
+from .rules_list import RulesDirective
 from .schema_table import SchemaDirective
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -48,12 +48,16 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_node(balloon_span, html=HTML, latex=PLAIN, text=PLAIN, man=PLAIN, texinfo=PLAIN)
     app.add_directive("balloon-sample", SampleDirective)
     app.add_directive("balloon-schema", SchemaDirective)
+    app.add_directive("balloon-rules", RulesDirective)
     app.add_role("balloon-field", FieldRole())
+    app.add_role("balloon-rule", RuleRole())
     app.add_css_file(CSS)
     app.connect("builder-inited", _add_static_path)
+    app.connect("doctree-read", check_groups)
+    app.connect("missing-reference", optional_target)
     return {
         "version": __version__,
-        "env_version": 1,
+        "env_version": 2,
         "parallel_read_safe": True,
         "parallel_write_safe": True,
     }

@@ -1,13 +1,11 @@
-"""Checking one sample: the checker's parser and schemas, then the writer's expectation.
+"""Checking one sample: the checker's parser, schemas and rules, then the writer's expectation.
 
 :func:`check_sample` runs the same steps as ``balloon-conform`` (``conformance.parse``,
 then the dialect's schema through ``conformance.schemas.validate``, here with the
-project's extra schema folders) and compares what fired with what the directive said
-to expect. It returns a :class:`SampleCheck`; reporting is the directive's job.
-
-Rules of issue #3 will plug in through ``rules``: a callable that takes the parse
-result and returns more diagnostics, whose ids then count for ``:violates:`` like any
-other. Nothing here knows about Sphinx.
+project's extra schema folders, then the file rules of the sample's format) and compares
+what fired with what the directive said to expect. It returns a :class:`SampleCheck`;
+reporting is the directive's job. :func:`add_findings` judges a sample again once the
+capture rules of its ``:group:`` have run. Nothing here knows about Sphinx.
 """
 
 from __future__ import annotations
@@ -18,12 +16,30 @@ from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from conformance import Diagnostic, Layout, ParseResult, Severity, get_format, parse, schemas
+from conformance.capture import CapturedFile
+from conformance.check import ParsedFile
 from conformance.diagnostics import sorted_diagnostics
+from conformance.rules import RULES, Scope
 
 from .sample import Placeholders, SampleText, fill_placeholders, structural
 
 RuleHook = Callable[[ParseResult], Sequence[Diagnostic]]
-"""Extra checks on a parse result (the rule engine of issue #3 will be one)."""
+"""Checks on a parse result beyond its schema: :func:`file_rules` by default."""
+
+EXCERPT_SPARED = frozenset({"parse.missing-line", "schema.required"})
+"""What an ``:excerpt:`` does not report: the lines it leaves out on purpose."""
+
+
+def file_rules(result: ParseResult) -> list[Diagnostic]:
+    """The findings of the rule catalogue's file rules for the sample's format, as
+    ``balloon-conform check`` runs them on each file of a capture."""
+    parsed = ParsedFile(CapturedFile(result.format, "", b""), result)
+    return [
+        diagnostic
+        for rule in RULES
+        if rule.scope is Scope.FILE and result.format in rule.formats
+        for diagnostic in rule.run(parsed)
+    ]
 
 
 class Expect(enum.Enum):
@@ -47,6 +63,12 @@ class SampleRequest:
     extra_schemas: tuple[str, ...] = ()
     data: bytes | None = None
     """The raw bytes of a sample file that is not valid UTF-8 (the parser reports it)."""
+    excerpt: bool = False
+    """Only some lines of the file: missing lines and members are not findings."""
+    group: str = ""
+    """The ``:group:`` whose samples are checked together as one capture."""
+    kernel: str = ""
+    """The kernel release the sample comes from, as the writer gives it."""
 
 
 @dataclass(frozen=True)
@@ -74,19 +96,14 @@ class SampleCheck:
         return tuple(sorted({d.id for d in self.fired}))
 
 
-def check_sample(request: SampleRequest, rules: RuleHook | None = None) -> SampleCheck:
+def check_sample(request: SampleRequest, rules: RuleHook | None = file_rules) -> SampleCheck:
     """Parse, validate and judge one sample.
 
     Raises :class:`conformance.UsageError` for an unknown format or dialect or a text
     whose format cannot be told, and :class:`conformance.SchemaError` for a broken
     schema folder: directive misuse, not a finding.
     """
-    holes = Placeholders()
-    source: str | bytes = request.text.output_text()
-    if request.data is not None:
-        source = request.data
-    elif request.template:
-        source, holes = fill_placeholders(request.text.output)
+    source, holes = parser_input(request)
     result = parse(
         source,
         format=request.format,
@@ -99,14 +116,57 @@ def check_sample(request: SampleRequest, rules: RuleHook | None = None) -> Sampl
     found = [*result.diagnostics, *schemas.validate(result, schema, request.extra_schemas)]
     if rules is not None:
         found += rules(result)
-    # notes are information for the reader of a report, never a reason to fail a build
-    counted = [d for d in structural(found, holes) if d.severity is not Severity.NOTE]
-    fired = tuple(sorted_diagnostics(counted))
+    fired = tuple(sorted_diagnostics(_counted(request, found, holes)))
     result = replace(result, diagnostics=tuple(sorted_diagnostics(found)))
-    return SampleCheck(result, schema, fired, _judge(request, fired), holes)
+    return SampleCheck(result, schema, fired, judge(request, fired), holes)
 
 
-def _judge(request: SampleRequest, fired: Sequence[Diagnostic]) -> tuple[Problem, ...]:
+def parser_input(request: SampleRequest) -> tuple[str | bytes, Placeholders]:
+    """What the parser reads: the output, a template's output with its placeholders
+    filled, or the raw bytes of a file that is not UTF-8; and where placeholders stand."""
+    if request.data is not None:
+        return request.data, Placeholders()
+    if request.template:
+        return fill_placeholders(request.text.output)
+    return request.text.output_text(), Placeholders()
+
+
+def add_findings(
+    request: SampleRequest, check: SampleCheck, found: Sequence[Diagnostic]
+) -> SampleCheck:
+    """``check`` with more findings about the sample (its group's capture rules), judged
+    again: a counter-example's ``:violates:`` may name them."""
+    fired = tuple(sorted_diagnostics([*check.fired, *_counted(request, found, check.placeholders)]))
+    result = replace(
+        check.result, diagnostics=tuple(sorted_diagnostics([*check.result.diagnostics, *found]))
+    )
+    return replace(check, result=result, fired=fired, problems=judge(request, fired))
+
+
+def _counted(
+    request: SampleRequest, found: Sequence[Diagnostic], holes: Placeholders
+) -> list[Diagnostic]:
+    """The findings that count: not about a placeholder, not a line an excerpt leaves
+    out, and not a note (information for the reader, never a reason to fail a build)."""
+    return [
+        d
+        for d in structural(found, holes)
+        if d.severity is not Severity.NOTE and not (request.excerpt and _left_out(d))
+    ]
+
+
+def _left_out(diagnostic: Diagnostic) -> bool:
+    """A missing line or member. A ``required`` failure that a schema explains with its
+    own rule id (``x-rule``) still names ``required`` at the end of its schema path."""
+    if diagnostic.id in EXCERPT_SPARED:
+        return True
+    path = diagnostic.hint.partition("schema path: ")[2]
+    return path.rsplit("/", 1)[-1] == "required"
+
+
+def judge(request: SampleRequest, fired: Sequence[Diagnostic]) -> tuple[Problem, ...]:
+    """What the build reports: every finding of an example; for a counter-example, the
+    findings it does not name and the named checks that did not fire."""
     if request.expect is Expect.VALID:
         return tuple(Problem(d.id, _describe(d), d.location.line) for d in fired)
     problems: list[Problem] = []

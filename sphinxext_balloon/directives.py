@@ -15,29 +15,29 @@ the document, or of the ``:file:``, where the offending sample line stands, so `
 fails the build and ``suppress_warnings = ["balloon.layout.whitespace"]`` works. Misuse of
 the directive is an error at the directive, never a traceback.
 
-The rule engine of issue #3 adds a ``:group:`` option (samples that form one capture,
-for cross-file rules) and passes its checks to :func:`check_sample` as ``rules``.
+Besides the parser and the schema, the file rules of the sample's format run on it.
+``:group: NAME`` makes the samples of a group in a document one capture for the capture
+rules (:mod:`sphinxext_balloon.group` reports and renders them once the document is
+read); ``:excerpt:`` says the sample shows only some lines of the file; ``:kernel:``
+names the kernel release it comes from (shown, and the group's kernel for the rules).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, cast
+from typing import Callable
 
 from docutils import nodes
 from docutils.parsers.rst import directives
-from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from conformance import BalloonError, DetectionError, Layout, format_for_path, format_ids
-from conformance.schemadoc import FieldDoc
 
-from . import render, settings
-from .checking import Expect, Problem, SampleCheck, SampleRequest, check_sample
-from .domain import BalloonDomain, SampleRecord
+from . import settings
+from .checking import Expect, SampleRequest, check_sample
+from .group import MEMBER, Member
+from .outcome import Placement, finish, report
 from .sample import SampleText, split_sample
-
-logger = logging.getLogger(__name__)
 
 
 def _ids(argument: str | None) -> tuple[str, ...]:
@@ -69,6 +69,9 @@ class SampleDirective(SphinxDirective):
         "expect": _choice("valid", "invalid"),
         "violates": _ids,
         "template": directives.flag,
+        "excerpt": directives.flag,
+        "group": directives.unchanged_required,
+        "kernel": directives.unchanged_required,
     }
 
     def run(self) -> list[nodes.Node]:
@@ -87,8 +90,14 @@ class SampleDirective(SphinxDirective):
             raise self.error(f"balloon-sample: {exc}") from None
         for file in files:
             self.env.note_dependency(str(file))
-        self._report(request, check, origin)
-        return [self._render(request, check)]
+        placement = self._placement(request.text, origin)
+        box = self._box(request)
+        if request.group:  # judged, reported and filled once the whole group is known
+            box[MEMBER] = Member(request, check, placement, self.block_text, self._path(request))
+        else:
+            report(check.problems, placement, check.result.format, self._strict())
+            finish(self.env, box, request, check, self.block_text)
+        return [box]
 
     # -- reading ------------------------------------------------------------------
     def _request(self) -> tuple[SampleRequest, Path | None]:
@@ -113,6 +122,9 @@ class SampleDirective(SphinxDirective):
             violates=violates,
             extra_schemas=settings.extra_schemas(self.config),
             data=data,
+            excerpt="excerpt" in self.options,
+            group=self.options.get("group", "").strip(),
+            kernel=self.options.get("kernel", "").strip(),
         ), origin
 
     def _lines(self) -> tuple[list[str], bytes | None, Path | None]:
@@ -162,33 +174,35 @@ class SampleDirective(SphinxDirective):
         return named or (spec.id if spec is not None else None)
 
     # -- reporting ----------------------------------------------------------------
-    def _report(self, request: SampleRequest, check: SampleCheck, origin: Path | None) -> None:
-        strict = bool(self.config.balloon_strict)
-        for problem in check.problems:
-            message = f"balloon-sample ({check.result.format}): {problem.message}"
-            location = self._location(request.text, problem, origin)
-            if strict:
-                logger.error(message, location=location, type="balloon", subtype=problem.subtype)
-            else:
-                logger.warning(message, location=location, type="balloon", subtype=problem.subtype)
+    def _strict(self) -> bool:
+        return bool(self.config.balloon_strict)
 
-    def _location(self, text: SampleText, problem: Problem, origin: Path | None) -> str:
-        """``source:line`` of the document (or file) line that holds the sample line."""
-        if problem.line <= 0:
-            source, line = self.get_source_info()
-            return f"{source}:{line}"
-        index = min(text.line_index(problem.line), len(text.lines) - 1)
+    def _placement(self, text: SampleText, origin: Path | None) -> Placement:
+        """``source:line`` of the directive, then of each output line of the sample."""
+        source, line = self.get_source_info()
+        lines = [f"{source}:{line}"]
+        for index in range(text.first_output_line, len(text.lines)):
+            lines.append(self._location(index, origin) or lines[0])
+        return Placement(tuple(lines))
+
+    def _location(self, index: int, origin: Path | None) -> str:
+        """``source:line`` of the document (or file) line that holds sample line ``index``."""
         if origin is not None:
             return f"{origin}:{index + 1}"
         # the content keeps, per line, the file and 0-based line it came from (includes too)
         source, offset = self.content.info(index)
         if offset is None:  # docutils' "just past the end"; not reached for real lines
-            source, line = self.get_source_info()
-            return f"{source}:{line}"
+            return ""
         return f"{source}:{offset + 1}"
 
+    def _path(self, request: SampleRequest) -> str:
+        """The sample's name in its group's capture: where it is, and what it shows."""
+        where = f"{self.env.doc2path(self.env.docname, False)}:{self.lineno}"
+        return f"{where} ({request.text.guest_path})" if request.text.guest_path else where
+
     # -- rendering ----------------------------------------------------------------
-    def _render(self, request: SampleRequest, check: SampleCheck) -> nodes.container:
+    def _box(self, request: SampleRequest) -> nodes.container:
+        """The sample's container with its caption and anchor; :func:`finish` fills it."""
         classes = ["balloon-sample"]
         if request.expect is Expect.INVALID:
             classes.append("balloon-counterexample")
@@ -205,23 +219,4 @@ class SampleDirective(SphinxDirective):
         self.add_name(box[0] if "caption" in self.options else box)
         if not box["ids"]:
             box["ids"].append(f"balloon-sample-{self.env.new_serialno('balloon-sample')}")
-
-        def lookup(pointer: str) -> FieldDoc | None:
-            return settings.field_doc(check.schema, request.extra_schemas, pointer)
-
-        box += render.sample_block(request, check, lookup, self.block_text)
-        box += render.status_line(request, check)
-        findings = render.findings_list(check)
-        if findings is not None:
-            box += findings
-        domain = cast(BalloonDomain, self.env.get_domain("balloon"))
-        domain.note_sample(
-            SampleRecord(
-                self.env.docname,
-                box["ids"][0],
-                check.result.format,
-                check.result.dialect,
-                check.fired_ids,
-            )
-        )
         return box

@@ -1,15 +1,18 @@
 """The ``balloon`` domain: the cross-document state of the extension.
 
 It holds the field anchors that ``balloon-schema`` tables create, so that
-``:balloon-field:`hv-balloon.pages_ballooned``` resolves in any document, and the
-samples each document checked, with the diagnostic ids they fired, for the rule pages
-of issue #3 (a rule's counter-examples). All of it is keyed by document, so
+``:balloon-field:`hv-balloon.pages_ballooned``` resolves in any document, the rule
+anchors that ``balloon-rules`` lists create, for ``:balloon-rule:`rfc.accounting```,
+and the samples each document checked, with the diagnostic ids they fired (for tools
+and for a future list of each rule's counter-examples). All of it is keyed by document, so
 :meth:`BalloonDomain.clear_doc` and :meth:`BalloonDomain.merge_domaindata` keep
 incremental and parallel builds right.
 
 Field targets: ``FORMAT.FIELD`` (``hv-balloon.host_version.major``) finds the format's
 table, or a dialect's when no table covers the whole format; ``FORMAT:DIALECT.FIELD``
-(``hv-balloon:rfc.pages_ballooned_out``) finds that dialect's.
+(``hv-balloon:rfc.pages_ballooned_out``) finds that dialect's. Rule targets: a rule id
+(``virtio.no-access-platform``), or any id of a family a list documents as a whole
+(``parse.bad-number`` finds ``parse.*``).
 """
 
 from __future__ import annotations
@@ -39,6 +42,15 @@ class FieldTarget(NamedTuple):
     description: str
 
 
+class RuleTarget(NamedTuple):
+    """An entry of a ``balloon-rules`` list: a rule, or a family (``parse.*``)."""
+
+    id: str
+    docname: str
+    anchor: str
+    title: str
+
+
 class SampleRecord(NamedTuple):
     """A checked sample: where it is and which diagnostic ids it fired."""
 
@@ -50,17 +62,25 @@ class SampleRecord(NamedTuple):
 
 
 class BalloonDomain(Domain):
-    """Fields documented by ``balloon-schema`` and samples checked by ``balloon-sample``."""
+    """Fields documented by ``balloon-schema``, rules listed by ``balloon-rules`` and
+    samples checked by ``balloon-sample``."""
 
     name = "balloon"
     label = "Balloon statistics"
-    object_types = {"field": ObjType("field", "field")}  # noqa: RUF012 -- Sphinx's API
-    roles = {"field": XRefRole()}  # noqa: RUF012
-    initial_data = {"fields": [], "samples": []}  # noqa: RUF012
+    object_types = {  # noqa: RUF012 -- Sphinx's API
+        "field": ObjType("field", "field"),
+        "rule": ObjType("rule", "rule"),
+    }
+    roles = {"field": XRefRole(), "rule": XRefRole()}  # noqa: RUF012
+    initial_data = {"fields": [], "rules": [], "samples": []}  # noqa: RUF012
 
     @property
     def fields(self) -> list[FieldTarget]:
         return self.data.setdefault("fields", [])  # type: ignore[no-any-return]
+
+    @property
+    def rules(self) -> list[RuleTarget]:
+        return self.data.setdefault("rules", [])  # type: ignore[no-any-return]
 
     @property
     def samples(self) -> list[SampleRecord]:
@@ -72,16 +92,22 @@ class BalloonDomain(Domain):
         self.fields.append(target)
 
     def note_sample(self, record: SampleRecord) -> None:
+        """Record a checked sample and the ids it fired."""
         self.samples.append(record)
 
+    def note_rule(self, target: RuleTarget) -> None:
+        """Record a rule's anchor in a ``balloon-rules`` list."""
+        self.rules.append(target)
+
     def clear_doc(self, docname: str) -> None:
-        self.data["fields"] = [t for t in self.fields if t.docname != docname]
-        self.data["samples"] = [s for s in self.samples if s.docname != docname]
+        for key in ("fields", "rules", "samples"):
+            self.data[key] = [entry for entry in self.data.get(key, []) if entry.docname != docname]
 
     def merge_domaindata(self, docnames: Iterable[str], otherdata: dict[str, Any]) -> None:
         wanted = set(docnames)
-        self.fields.extend(t for t in otherdata.get("fields", []) if t.docname in wanted)
-        self.samples.extend(s for s in otherdata.get("samples", []) if s.docname in wanted)
+        for key in ("fields", "rules", "samples"):
+            mine = self.data.setdefault(key, [])
+            mine.extend(entry for entry in otherdata.get(key, []) if entry.docname in wanted)
 
     def find_field(self, target: str) -> FieldTarget | None:
         """The table row that ``target`` names; see the module docstring for the forms."""
@@ -106,11 +132,28 @@ class BalloonDomain(Domain):
         node: pending_xref,
         contnode: Element,
     ) -> nodes.reference | None:
+        if typ == "rule":
+            rule = self.find_rule(target, fromdocname)
+            if rule is None:
+                return None
+            title = f"{rule.id}: {rule.title}"
+            return make_refnode(builder, fromdocname, rule.docname, rule.anchor, contnode, title)
         found = self.find_field(target)
         if found is None:
             return None
         title = found.field + (f": {found.description}" if found.description else "")
         return make_refnode(builder, fromdocname, found.docname, found.anchor, contnode, title)
+
+    def find_rule(self, target: str, fromdocname: str = "") -> RuleTarget | None:
+        """The entry of rule ``target``, or of the family its first word names; an entry
+        in the linking document first, then the same answer in every build."""
+        family = target.split(".", 1)[0] + ".*"
+        for wanted in (target, family):
+            found = (t for t in self.rules if t.id == wanted)
+            matches = sorted(found, key=lambda t: (t.docname != fromdocname, t.docname, t.anchor))
+            if matches:
+                return matches[0]
+        return None
 
     def resolve_any_xref(
         self,
@@ -121,13 +164,24 @@ class BalloonDomain(Domain):
         node: pending_xref,
         contnode: Element,
     ) -> list[tuple[str, nodes.reference]]:
-        found = self.resolve_xref(env, fromdocname, builder, "field", target, node, contnode)
-        return [("balloon:field", found)] if found is not None else []
+        found = []
+        for typ in ("field", "rule"):
+            ref = self.resolve_xref(env, fromdocname, builder, typ, target, node, contnode)
+            if ref is not None:
+                found.append((f"balloon:{typ}", ref))
+        return found
 
     def get_objects(self) -> Iterator[tuple[str, str, str, str, str, int]]:
         for t in self.fields:
             name = f"{t.format}:{t.dialect}.{t.field}" if t.dialect else f"{t.format}.{t.field}"
             yield name, name, "field", t.docname, t.anchor, 1
+        for r in self.rules:
+            yield r.id, r.id, "rule", r.docname, r.anchor, 1
+
+
+def rule_anchor(rule_id: str) -> str:
+    """The HTML id of a rule's entry: ``balloon-rule-virtio-no-access-platform``."""
+    return nodes.make_id("balloon-rule-" + rule_id.replace("*", "family"))
 
 
 def field_anchor(format_id: str, dialect: str, field: str) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Callable, Optional
 
 from docutils import nodes
+from sphinx import addnodes
 
 from conformance import Diagnostic, Layout
 from conformance.schemadoc import FieldDoc
@@ -150,9 +151,13 @@ def _broken(code: str, findings: Sequence[Diagnostic], parts: list[nodes.Node]) 
 def status_line(request: SampleRequest, check: SampleCheck) -> nodes.paragraph:
     """``hv-balloon · dialect rfc · lenient layout · checked: parser, schema ... · verdict``."""
     result = check.result
-    checks = f"checked: parser, schema {check.schema}"
+    checks = f"checked: parser, schema {check.schema}, file rules"
+    if request.group:
+        checks += f", capture rules of group {request.group}"
     if request.template:
         checks += " (template: structure only)"
+    if request.excerpt:
+        checks += " (excerpt: lines left out are not findings)"
     if request.expect is Expect.INVALID:
         verdict = "counter-example: violates " + (", ".join(check.fired_ids) or "nothing")
     elif check.fired:
@@ -160,19 +165,36 @@ def status_line(request: SampleRequest, check: SampleCheck) -> nodes.paragraph:
     else:
         verdict = "conforms"
     layout = "exact" if request.layout is Layout.EXACT else "lenient"
-    words = [result.format, f"dialect {result.dialect}", f"{layout} layout", checks, verdict]
-    text = " · ".join(words)
+    words = [result.format, f"dialect {result.dialect}", f"{layout} layout"]
+    if request.kernel:
+        words.append(f"kernel {request.kernel}")
+    text = " · ".join([*words, checks, verdict])
     return nodes.paragraph(text, text, classes=["balloon-status"])
 
 
 def findings_list(check: SampleCheck) -> nodes.bullet_list | None:
     """The findings as a list under the block, so every builder shows which lines break
-    which rule (HTML also marks the lines themselves)."""
+    which rule (HTML also marks the lines themselves); each id links to its entry in a
+    ``balloon-rules`` list when the project has one."""
     if not check.fired:
         return None
     items = nodes.bullet_list(classes=["balloon-findings"])
     for diagnostic in check.fired:
         where = f"line {diagnostic.location.line}: " if diagnostic.location.line else ""
-        text = f"{where}{diagnostic.message} [{diagnostic.id}]"
-        items += nodes.list_item("", nodes.paragraph(text, text))
+        text = f"{where}{diagnostic.message} "
+        paragraph = nodes.paragraph(text, text)
+        paragraph += nodes.Text("[")
+        paragraph += rule_reference(diagnostic.id)
+        paragraph += nodes.Text("]")
+        items += nodes.list_item("", paragraph)
     return items
+
+
+def rule_reference(rule_id: str) -> addnodes.pending_xref:
+    """A link to rule ``rule_id`` that is no warning when no rule list documents it."""
+    reference = addnodes.pending_xref(
+        rule_id, refdomain="balloon", reftype="rule", reftarget=rule_id, refwarn=False
+    )
+    reference["balloon-optional"] = True
+    reference += nodes.literal(rule_id, rule_id)
+    return reference

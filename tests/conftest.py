@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,3 +41,20 @@ def _error_label() -> str:
 
 ERROR = _error_label()
 """How the warning stream labels an error in this Sphinx."""
+
+
+@pytest.fixture
+def balloon_records() -> Iterator[list[logging.LogRecord]]:
+    """The log records of this extension, with their levels (the warning stream of old
+    Sphinx labels errors WARNING too)."""
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Keep(logging.DEBUG)
+    logger = logging.getLogger("sphinx.sphinxext_balloon")
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)

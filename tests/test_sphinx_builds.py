@@ -35,8 +35,16 @@ def test_parallel_build(app: Any, warning: Any) -> None:
         assert link["href"] == "index.html#balloon-field-hv-balloon-6-0-total-pages-committed"
         assert soup.select_one(f"#sample-{number}") is not None
     domain = app.env.get_domain("balloon")
-    assert sorted(s.docname for s in domain.samples) == [f"page{n}" for n in range(1, 7)]
+    pages = [f"page{n}" for n in range(1, 7)]
+    assert sorted(s.docname for s in domain.samples) == [*pages, "page7", "page7"]
     assert {s.fired for s in domain.samples if s.docname == "page6"} == {("hv-balloon.state-name",)}
+    # a group is checked in the process that read its page; its finding reaches the domain
+    fired = [s.fired for s in domain.samples if s.docname == "page7"]
+    assert fired == [(), ("balloon.single-driver",)]
+    page7 = BeautifulSoup(Path(app.outdir, "page7.html").read_text("utf-8"), "html.parser")
+    link = page7.select_one("a.reference.internal[href*=balloon-rule]")
+    assert link is not None
+    assert link["href"] == "index.html#balloon-rule-balloon-single-driver"
 
 
 def _copy_root(name: str, tmp_path: Path) -> Path:

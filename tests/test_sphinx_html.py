@@ -60,7 +60,7 @@ def test_status_line_and_captions(app: Any) -> None:
     statuses = [s.select_one("p.balloon-status").get_text() for s in samples]
     assert statuses[0] == (
         "hv-balloon · dialect rfc · lenient layout · checked: parser, schema "
-        "hv-balloon.rfc.schema.json · conforms"
+        "hv-balloon.rfc.schema.json, file rules · conforms"
     )
     assert "dialect 6.0 · exact layout" in statuses[1]
     assert statuses[2].endswith("counter-example: violates hv-balloon.state-name")

@@ -97,3 +97,32 @@ def test_fields_split_only_at_labels() -> None:
     assert choose_fields(code, show_mem) == [(23, "/d/0/b/T"), (42, "/d/0/b/F")]
     capabilities = [(16, "/c"), (16, "/c/0"), (24, "/c/1")]
     assert choose_fields("capabilities : enabled hot_add", capabilities) == [(16, "/c")]
+
+
+RFC_MEMINFO = ["InflatedTotal:   2097152 kB", "InflatedFree:          0 kB"]
+
+
+def test_excerpt_spares_only_the_lines_left_out() -> None:
+    whole = check_sample(SampleRequest(split_sample(RFC_MEMINFO), "meminfo", "rfc"))
+    assert set(whole.fired_ids) == {"schema.required"}
+    excerpt = check_sample(SampleRequest(split_sample(RFC_MEMINFO), "meminfo", "rfc", excerpt=True))
+    assert excerpt.fired == () and excerpt.problems == ()
+    # what is wrong with the lines it shows is still a finding
+    bad = [RFC_MEMINFO[0], "InflatedFree:    1048576 kB"]
+    both = check_sample(SampleRequest(split_sample(bad), "meminfo", "rfc", excerpt=True))
+    assert both.fired_ids == ("rfc.inflated-exclusive",)
+    # a missing line of a format that has a fixed set of lines: spared too
+    cut = check_sample(SampleRequest(split_sample(UPSTREAM[:-1]), "hv-balloon", excerpt=True))
+    assert cut.fired == ()
+    assert (
+        "parse.missing-line"
+        in check_sample(SampleRequest(split_sample(UPSTREAM[:-1]), "hv-balloon")).fired_ids
+    )
+
+
+def test_file_rules_run_by_default() -> None:
+    lines = [*UPSTREAM]
+    lines[5] = "pages_onlined         : 5"
+    sample = SampleRequest(split_sample(lines), "hv-balloon")
+    assert check_sample(sample).fired_ids == ("hv-balloon.onlined-within-added",)
+    assert check_sample(sample, rules=None).fired == ()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,23 +14,6 @@ from .conftest import ERROR
 
 def _plain(warning: Any) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", warning.getvalue())
-
-
-@pytest.fixture
-def balloon_records() -> Iterator[list[logging.LogRecord]]:
-    """The log records of this extension, with their levels (the warning stream of old
-    Sphinx labels errors WARNING too)."""
-    records: list[logging.LogRecord] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
-
-    handler = Keep(logging.DEBUG)
-    logger = logging.getLogger("sphinx.sphinxext_balloon")
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
 
 
 @pytest.mark.sphinx("html", testroot="balloon-files")

@@ -1,0 +1,133 @@
+"""``:group:``: the samples of one group in a document, checked together as one capture.
+
+A document that talks about one guest shows several of its files (the virtio features
+and /proc/meminfo, say); the capture rules (``rfc.accounting``, ``balloon.driver-agrees``
+...) hold between them. Each grouped sample is checked on its own by its directive, which
+leaves its container unfilled and marks it with a :class:`Member`. Once the whole
+document is read (``doctree-read``, in the process that read it, so parallel reads need
+nothing more), :func:`check_groups` builds one :class:`~conformance.capture.Capture` per
+group, runs :func:`conformance.check.check_capture` with the capture rules selected, gives
+each finding to the sample it locates (a finding about the capture as a whole goes to the
+first sample that names it in ``:violates:``, else to the group's first sample), judges
+and reports each sample, and fills its container.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+from conformance import Diagnostic, Layout, Location
+from conformance.capture import Capture, CapturedFile
+from conformance.check import CheckOptions, check_capture
+from conformance.rules import RULES, Scope
+
+from .checking import SampleCheck, SampleRequest, add_findings, parser_input
+from .outcome import Placement, finish, report
+
+logger = logging.getLogger(__name__)
+
+MEMBER = "balloon-member"
+"""The container attribute that holds a grouped sample until its group is checked; it is
+removed before the doctree is pickled."""
+
+CAPTURE_RULES = frozenset(rule.id for rule in RULES if rule.scope is Scope.CAPTURE)
+"""What a group adds: each sample already had its parser, schema and file rules."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """A grouped sample, checked on its own, waiting for the rest of its group."""
+
+    request: SampleRequest
+    check: SampleCheck
+    placement: Placement
+    rawsource: str
+    path: str
+    """Its name in the group's capture, which the capture rules' messages show."""
+
+
+def check_groups(app: Sphinx, doctree: nodes.document) -> None:
+    """``doctree-read``: check, report and render every group of the document."""
+    groups: dict[str, list[tuple[nodes.Element, Member]]] = {}
+    for node in _containers(doctree):
+        member = node.attributes.pop(MEMBER, None)
+        if isinstance(member, Member):
+            groups.setdefault(member.request.group, []).append((node, member))
+    strict = bool(app.config.balloon_strict)
+    for name, entries in groups.items():
+        members = [member for _, member in entries]
+        found = group_findings(f"{app.env.docname}:{name}", members)
+        for (node, member), extra in zip(entries, found):
+            check = add_findings(member.request, member.check, extra)
+            report(check.problems, member.placement, check.result.format, strict)
+            finish(app.env, node, member.request, check, member.rawsource)
+
+
+def _containers(doctree: nodes.document) -> Iterator[nodes.Element]:
+    # findall() since docutils 0.18; traverse() before (Sphinx 3.4.3 pins 0.16)
+    walk = getattr(doctree, "findall", None) or doctree.traverse
+    for node in walk(nodes.container):
+        if MEMBER in node.attributes:
+            yield node
+
+
+def group_findings(name: str, members: Sequence[Member]) -> list[list[Diagnostic]]:
+    """The capture rules' findings on the group, one list per member (in its lines)."""
+    paths = _unique_paths(members)
+    files = tuple(
+        CapturedFile(m.check.result.format, path, _data(m.request))
+        for m, path in zip(members, paths)
+    )
+    capture = Capture(name, files)
+    kernel = _kernel(members)
+    options = CheckOptions(select=CAPTURE_RULES, kernel=kernel or None, layout=Layout.LENIENT)
+    owner = {path: index for index, path in enumerate(paths)}
+    found: list[list[Diagnostic]] = [[] for _ in members]
+    for diagnostic in check_capture(capture, options).diagnostics:
+        index = owner.get(diagnostic.location.path)
+        if index is None:  # about the capture as a whole: the sample that expects it
+            named = (i for i, m in enumerate(members) if diagnostic.id in m.request.violates)
+            index = next(named, 0)
+            diagnostic = replace(diagnostic, location=Location())
+        found[index].append(diagnostic)
+    return found
+
+
+def _unique_paths(members: Sequence[Member]) -> list[str]:
+    # two samples on one line number (through an include) must stay apart
+    paths: list[str] = []
+    for member in members:
+        path = member.path
+        while path in paths:
+            path += "'"
+        paths.append(path)
+    return paths
+
+
+def _data(request: SampleRequest) -> bytes:
+    source, _ = parser_input(request)
+    return source if isinstance(source, bytes) else source.encode("utf-8")
+
+
+def _kernel(members: Sequence[Member]) -> str:
+    """The group's kernel release: one guest runs one kernel, so a second one is a
+    mistake in the document."""
+    given = [(m, m.request.kernel) for m in members if m.request.kernel]
+    if not given:
+        return ""
+    first = given[0][1]
+    for member, kernel in given[1:]:
+        if kernel != first:
+            logger.warning(
+                f"balloon-sample: group {member.request.group!r} is one guest, running "
+                f"kernel {first}, but this sample says :kernel: {kernel}",
+                location=member.placement.location(0),
+                type="balloon",
+                subtype="group",
+            )
+    return first

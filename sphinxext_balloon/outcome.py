@@ -1,0 +1,83 @@
+"""What a checked sample becomes in the build: warnings at its lines, and its rendered body.
+
+A sample is reported and rendered once its findings are final: by the directive for a
+sample on its own, by the ``:group:`` handler (:mod:`sphinxext_balloon.group`) once the
+capture rules of the group have run. Both go through :func:`report` and :func:`fill`, so
+a grouped sample reads and warns exactly like a lone one.
+
+:class:`Placement` carries what reporting needs from the directive: for every line of
+the sample, the ``source:line`` of the document (or ``:file:``) line that holds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+
+from docutils import nodes
+from sphinx.environment import BuildEnvironment
+from sphinx.util import logging
+
+from conformance.schemadoc import FieldDoc
+
+from . import render, settings
+from .checking import Problem, SampleCheck, SampleRequest
+from .domain import BalloonDomain, SampleRecord
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a sample stands: ``lines[0]`` is the directive, ``lines[n]`` output line n."""
+
+    lines: tuple[str, ...]
+
+    def location(self, output_line: int) -> str:
+        """``source:line`` of 1-based output line ``output_line`` (0: the directive)."""
+        if output_line <= 0 or len(self.lines) < 2:
+            return self.lines[0]
+        return self.lines[min(output_line, len(self.lines) - 1)]
+
+
+def report(problems: Sequence[Problem], placement: Placement, format_id: str, strict: bool) -> None:
+    """One warning (an error with ``balloon_strict``) per problem, at its own line,
+    typed ``balloon``/<diagnostic id> so ``suppress_warnings`` can name it."""
+    for problem in problems:
+        message = f"balloon-sample ({format_id}): {problem.message}"
+        location = placement.location(problem.line)
+        if strict:
+            logger.error(message, location=location, type="balloon", subtype=problem.subtype)
+        else:
+            logger.warning(message, location=location, type="balloon", subtype=problem.subtype)
+
+
+def fill(box: nodes.Element, request: SampleRequest, check: SampleCheck, rawsource: str) -> None:
+    """Append the annotated block, the status line and the findings to ``box``."""
+
+    def lookup(pointer: str) -> FieldDoc | None:
+        return settings.field_doc(check.schema, request.extra_schemas, pointer)
+
+    box += render.sample_block(request, check, lookup, rawsource)
+    box += render.status_line(request, check)
+    findings = render.findings_list(check)
+    if findings is not None:
+        box += findings
+
+
+def finish(
+    env: BuildEnvironment,
+    box: nodes.Element,
+    request: SampleRequest,
+    check: SampleCheck,
+    rawsource: str,
+) -> None:
+    """Fill ``box`` and record the sample, with the ids it fired, in the domain."""
+    fill(box, request, check, rawsource)
+    domain = cast(BalloonDomain, env.get_domain("balloon"))
+    domain.note_sample(
+        SampleRecord(
+            env.docname, box["ids"][0], check.result.format, check.result.dialect, check.fired_ids
+        )
+    )

@@ -1,0 +1,97 @@
+"""``:group:`` (capture rules across a page's samples), ``:kernel:`` and ``:excerpt:``
+in a build (test-balloon-groups)."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bs4 import BeautifulSoup, Tag
+
+pytestmark = pytest.mark.sphinx("html", testroot="balloon-groups", freshenv=True)
+
+
+def _warnings(app: Any, records: list[logging.LogRecord]) -> list[tuple[int, str, str]]:
+    """``(line, subtype, message)`` of every balloon warning, all in index.rst (from the
+    log records: the warning stream of Sphinx 3.4 does not show the subtype)."""
+    app.build()
+    source = str(Path(app.srcdir) / "index.rst")
+    found = []
+    for record in records:
+        if getattr(record, "type", "") != "balloon":
+            continue
+        assert record.levelname == "WARNING", record.getMessage()
+        path, number = str(getattr(record, "location", "")).rsplit(":", 1)
+        assert path == source, record.getMessage()
+        found.append((int(number), str(getattr(record, "subtype", "")), record.getMessage()))
+    return found
+
+
+def _samples(app: Any) -> list[Tag]:
+    soup = BeautifulSoup((Path(app.outdir) / "index.html").read_text("utf-8"), "html.parser")
+    return soup.select("div.balloon-sample")
+
+
+def test_every_warning_is_at_its_line(app: Any, balloon_records: list[logging.LogRecord]) -> None:
+    found = _warnings(app, balloon_records)
+    counts = Counter((line, rule) for line, rule, _ in found)
+    assert counts == {
+        # the group 'wrong': features with DEFLATE_ON_OOM, the balloon in InflatedTotal,
+        # at the meminfo line that holds it
+        (47, "rfc.accounting"): 1,
+        # a counter-example whose group keeps the rule it names: at its directive
+        (74, "expect"): 1,
+        # two drivers, unexpected: about the capture as a whole, at the group's first sample
+        (94, "balloon.single-driver"): 1,
+        # two kernels in one guest
+        (118, "group"): 1,
+        # an excerpt reports a bad value on a line it shows
+        (131, "parse.bad-number"): 1,
+        # without :excerpt:, every member the two lines leave out is a finding
+        (138, "schema.required"): 19,
+    }
+
+
+def test_capture_findings_name_the_samples(
+    app: Any, balloon_records: list[logging.LogRecord]
+) -> None:
+    messages = {rule: message for _, rule, message in _warnings(app, balloon_records)}
+    # the capture names each sample by its document and line
+    expected = "2 balloon drivers are active: index.rst:94, index.rst:98 [balloon.single-driver]"
+    assert expected in messages["balloon.single-driver"]
+    assert "balloon-sample (hv-balloon): 2 balloon" in messages["balloon.single-driver"]
+    assert "virtio negotiated DEFLATE_ON_OOM (bit 2)" in messages["rfc.accounting"]
+    assert "group 'kernels' is one guest, running kernel 6.1" in messages["group"]
+
+
+def test_group_findings_are_rendered_and_recorded(app: Any) -> None:
+    app.build()
+    samples = _samples(app)
+    status = [s.select_one("p.balloon-status").get_text() for s in samples]
+    assert "kernel 6.1 · " in status[0]
+    assert "capture rules of group consistent" in status[1]
+    assert "(excerpt: lines left out are not findings)" in status[1]
+    assert status[1].endswith("· conforms")
+    # the counter-example shows the line its group breaks
+    counter = samples[7]
+    assert counter.select_one("p.balloon-caption, .balloon-caption") is not None
+    assert status[7].endswith("counter-example: violates rfc.accounting")
+    broken = counter.select_one("span.balloon-violation")
+    assert broken is not None and broken.get_text().startswith("InflatedTotal:   2097152 kB")
+    domain = app.env.get_domain("balloon")
+    fired = [s.fired for s in domain.samples]
+    assert fired.count(("rfc.accounting",)) == 2
+    assert ("meminfo.balloon-line",) in fired  # :kernel: 6.15.0 reached the capture rules
+    assert ("balloon.single-driver",) in fired
+
+
+def test_no_capture_rules_without_a_group(app: Any) -> None:
+    app.build()
+    samples = _samples(app)
+    # samples 3 and 4 are the 'wrong' pair without :group:
+    for sample in samples[2:4]:
+        status = sample.select_one("p.balloon-status").get_text()
+        assert "capture rules" not in status and status.endswith("· conforms")
