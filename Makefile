@@ -12,7 +12,7 @@ EXTRAS ?= test,sphinx,lint,bench
 # Pins for an old toolchain (Sphinx 3.4.3, the kernel's minimum), when set.
 CONSTRAINTS ?=
 
-.PHONY: demo test lint test-py39 test-py313 bench clean
+.PHONY: demo docs test lint test-py39 test-py313 bench clean
 
 $(BIN)/balloon-conform: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ demo: $(BIN)/balloon-conform
 	$(BIN)/balloon-conform check --series examples/series/t0 examples/series/t1
 	@echo '--- a capture that breaks rules on purpose (exit status 1 expected):'
 	@$(BIN)/balloon-conform check examples/broken; test $$? -eq 1
+	$(MAKE) docs
+	@echo "--- the docs are in docs/_build/html/index.html"
+
+## docs: the project's site, every sample in it validated; warnings fail the build
+docs: $(BIN)/balloon-conform
+	$(BIN)/sphinx-build -q -W -b html docs docs/_build/html
 
 ## test: create .venv, install with test extras, run the whole test suite
 test: $(BIN)/balloon-conform
@@ -53,4 +59,4 @@ bench: $(BIN)/balloon-conform
 	$(BIN)/python benchmarks/parse.py
 
 clean:
-	rm -rf $(VENV) .venv-py39 .venv-py313 build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-py39 .venv-py313 docs/_build build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
