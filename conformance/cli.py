@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from . import __version__, cli_check, schemas
+from . import __version__, cli_capture, cli_check, schemas
 from .diagnostics import Severity, to_json
 from .errors import BalloonError, InputError, UsageError
 from .formats import FORMATS, get_format
@@ -86,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("directory", metavar="DIR")
     export.set_defaults(handler=_cmd_schema_export)
     cli_check.add_commands(commands)
+    cli_capture.add_commands(commands)
     return parser
 
 

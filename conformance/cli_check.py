@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import __version__
-from .capture import fleet_members, is_capture, read_capture
+from . import __version__, cli_capture
+from .capture import Limits, fleet_members, is_capture, read_capture
 from .check import CheckOptions, check_series
 from .errors import InputError, UsageError
 from .fleet import Progress, check_many
@@ -28,7 +28,8 @@ EXIT_OK, EXIT_ERRORS = 0, 1
 def add_commands(commands: Any) -> None:
     """Register ``check``, ``rules`` and ``explain`` on the CLI's subparsers."""
     check = commands.add_parser("check", help="check captures against the schemas and rules")
-    check.add_argument("paths", nargs="+", metavar="CAPTURE", help="capture, tarball or fleet")
+    check.add_argument("paths", nargs="*", metavar="CAPTURE", help="capture, tarball or fleet")
+    cli_capture.add_check_options(check)  # --live, --max-file-size
     check.add_argument(
         "--series", action="store_true", help="the captures are T0 T1 ... of one guest"
     )
@@ -63,7 +64,12 @@ def run_check(args: argparse.Namespace) -> int:
     options = CheckOptions(
         strict=args.strict, select=_ids(args.select), ignore=_ids(args.ignore), kernel=args.kernel
     )
-    results = _check_paths([Path(p) for p in args.paths], args.series, options, args.jobs)
+    if args.live:
+        results = cli_capture.check_live(args, options)
+    else:
+        paths = [Path(p) for p in args.paths]
+        limits = cli_capture.limits_of(args)
+        results = _check_paths(paths, args.series, options, args.jobs, limits)
     ids = {i for r in results for i in r.rules} | {d.id for r in results for d in r.diagnostics}
     report = Report(__version__, tuple(results), {i: describe(i) for i in sorted(ids)})
     stamp = datetime.datetime.now(datetime.timezone.utc).isoformat() if args.timestamp else None
@@ -72,22 +78,28 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _check_paths(
-    paths: list[Path], series: bool, options: CheckOptions, jobs: int = 1
+    paths: list[Path],
+    series: bool,
+    options: CheckOptions,
+    jobs: int = 1,
+    limits: Limits | None = None,
 ) -> list[CaptureResult]:
+    if not paths:
+        raise UsageError("name a CAPTURE to check (or --live for this guest)")
     for path in paths:
         if not path.exists():
             raise InputError(f"{path}: no such capture")
     if series:
         if len(paths) < 2:
             raise UsageError("--series needs at least two captures (T0 T1 ...)")
-        return check_series([read_capture(p) for p in paths], options)
+        return check_series([read_capture(p, limits) for p in paths], options)
     members: list[Path] = []
     for path in paths:
         found = [path] if is_capture(path) else fleet_members(path)
         if not found:
             raise InputError(f"{path}: neither a capture nor a directory of captures")
         members += found
-    return list(Progress(len(members)).track(check_many(members, options, jobs)))
+    return list(Progress(len(members)).track(check_many(members, options, jobs, limits)))
 
 
 def _positive(text: str) -> int:

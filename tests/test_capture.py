@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from conformance.capture import Limits, fleet_members, is_capture, read_capture
+from conformance.capture import (
+    Limits,
+    capture_from_files,
+    fleet_members,
+    is_capture,
+    read_capture,
+)
+from conformance.capture_budget import may_hold
 from conformance.errors import InputError
 
 from .test_pipeline import HV
@@ -84,7 +91,7 @@ def test_tarball_unsafe_members_are_skipped(tmp_path: Path) -> None:
     assert [d.id for d in capture.diagnostics] == [
         "capture.unsafe-path",
         "capture.unsafe-path",
-        "capture.special-file",
+        "capture.symlink",
     ]
 
 
@@ -128,3 +135,41 @@ def test_not_a_capture(tmp_path: Path) -> None:
     (tmp_path / "file.txt").write_text("x")
     with pytest.raises(InputError):
         read_capture(tmp_path / "file.txt")
+
+
+def test_files_from_memory_are_held_to_the_same_rules() -> None:
+    capture = capture_from_files(
+        {
+            "sys/bus/virtio/devices/virtio0/features": FEATURES.encode(),
+            "sys/bus/virtio/devices/virtio0/device": b"0x0005\n",
+            "proc/meminfo": b"x" * 200,
+            "notes.txt": b"not a guest file",
+            "capture.json": b'{"kernel_release": "6.18.0"}',
+        },
+        Limits(file_bytes=150),
+        name="live",
+    )
+    assert [(f.path, dict(f.context)) for f in capture.files] == [
+        ("live/sys/bus/virtio/devices/virtio0/features", {"device": "0x0005\n"})
+    ]
+    assert capture.manifest == {"kernel_release": "6.18.0"}
+    assert [d.id for d in capture.diagnostics] == ["capture.file-too-large"]
+
+
+@pytest.mark.parametrize(
+    ("directory", "walked"),
+    [
+        ("proc", True),
+        ("proc/sys", False),
+        ("sys/kernel/debug", True),
+        ("sys/bus/virtio/devices/virtio3", True),
+        ("sys/devices/pci0000:00/0000:00:01.0", True),
+        ("sys/class", False),
+        ("var/log", True),
+        ("home", False),
+    ],
+)
+def test_a_walk_enters_only_directories_that_can_hold_a_guest_file(
+    directory: str, walked: bool
+) -> None:
+    assert may_hold(directory) is walked

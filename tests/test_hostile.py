@@ -1,0 +1,224 @@
+"""Hostile capture directories: links, special files, sizes, counts, depth and content.
+
+Each case ends in a diagnostic, in bounded time, and never in a traceback; an alarm
+fails a test that would block (a FIFO opened for reading without a writer would).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import stat
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conformance.capture import Limits, read_capture
+from conformance.check import check_capture
+from conformance.cli import main
+
+DATA = Path(__file__).parent / "data"
+MEMINFO = (DATA / "meminfo/capture-6.18.44-firecracker-virtio-balloon-guest.txt").read_bytes()
+VMSTAT = (DATA / "vmstat/capture-6.18.44-firecracker-virtio-balloon-guest.txt").read_bytes()
+
+
+@pytest.fixture(autouse=True)
+def no_blocking() -> Iterator[None]:
+    """Fail, rather than hang, a test that blocks."""
+
+    def expired(signum: int, frame: object) -> None:
+        raise TimeoutError("blocked: the reader opened something it must not")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(20)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def ids(capture_or_result: object) -> list[tuple[str, str]]:
+    found = getattr(capture_or_result, "diagnostics")  # noqa: B009 (Capture or CaptureResult)
+    return sorted((d.id, d.location.path) for d in found)
+
+
+def proc(root: Path) -> Path:
+    (root / "proc").mkdir(parents=True, exist_ok=True)
+    return root / "proc"
+
+
+def test_symlinks_are_never_followed_inside_or_out(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_bytes(MEMINFO)
+    root = tmp_path / "cap"
+    os.symlink(secret, proc(root) / "meminfo")  # out of the capture
+    (root / "vmstat.real").write_bytes(VMSTAT)
+    os.symlink("../vmstat.real", root / "proc/vmstat")  # within it
+    devices = root / "sys/bus/virtio/devices"
+    (root / "sys/devices/virtio0").mkdir(parents=True)
+    (root / "sys/devices/virtio0/features").write_text("0" * 64 + "\n")
+    devices.mkdir(parents=True)
+    os.symlink("../../../devices/virtio0", devices / "virtio0")  # as sysfs links devices
+    os.symlink("/", root / "var")  # a directory link that could lead anywhere
+    capture = read_capture(root, name="cap")
+    assert capture.files == ()
+    assert ids(capture) == [
+        ("capture.symlink", "cap/proc/meminfo"),
+        ("capture.symlink", "cap/proc/vmstat"),
+        ("capture.symlink", "cap/sys/bus/virtio/devices/virtio0"),
+        ("capture.symlink", "cap/var"),
+    ]
+    assert "cp -rL" in capture.diagnostics[0].message
+
+
+def test_hard_links_are_skipped(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.write_bytes(MEMINFO)
+    root = tmp_path / "cap"
+    os.link(outside, proc(root) / "meminfo")
+    capture = read_capture(root, name="cap")
+    assert capture.files == ()
+    assert ids(capture) == [("capture.hard-link", "cap/proc/meminfo")]
+
+
+def test_fifo_socket_and_device_are_never_opened() -> None:
+    # a short path: a socket's name must fit in 108 bytes
+    with tempfile.TemporaryDirectory(dir="/tmp") as top:
+        root = Path(top)
+        os.mkfifo(proc(root) / "meminfo")
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(str(root / "proc/vmstat"))
+        expected = [
+            ("capture.special-file", "c/proc/meminfo"),
+            ("capture.special-file", "c/proc/vmstat"),
+        ]
+        try:
+            (root / "sys/kernel/debug").mkdir(parents=True)
+            os.mknod(root / "sys/kernel/debug/hv-balloon", stat.S_IFCHR | 0o600, os.makedev(1, 5))
+            expected.insert(0, ("capture.special-file", "c/sys/kernel/debug/hv-balloon"))
+        except PermissionError:
+            pass  # not root: the device case is left out
+        capture = read_capture(root, name="c")
+        server.close()
+    assert capture.files == ()
+    assert sorted(ids(capture)) == sorted(expected)
+    messages = {d.message for d in capture.diagnostics}
+    assert {"a FIFO; not opened", "a socket; not opened"} <= messages
+
+
+def test_file_and_capture_size_limits(tmp_path: Path) -> None:
+    (proc(tmp_path) / "meminfo").write_bytes(MEMINFO + b"x" * (1024 * 1024))
+    (tmp_path / "proc/vmstat").write_bytes(VMSTAT)
+    capture = read_capture(tmp_path, name="c")
+    assert [f.path for f in capture.files] == ["c/proc/vmstat"]
+    assert ids(capture) == [("capture.file-too-large", "c/proc/meminfo")]
+    assert "--max-file-size" in capture.diagnostics[0].message
+    (tmp_path / "proc/meminfo").write_bytes(MEMINFO)
+    capture = read_capture(tmp_path, Limits(capture_bytes=len(MEMINFO) + 10), name="c")
+    assert [f.path for f in capture.files] == ["c/proc/meminfo"]
+    assert ids(capture) == [("capture.too-large", "c/proc/vmstat")]
+
+
+def test_max_file_size_on_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (proc(tmp_path) / "meminfo").write_bytes(MEMINFO)
+    assert main(["check", "--max-file-size", "1k", str(tmp_path)]) == 0
+    assert "over the limit of 1024 bytes" in capsys.readouterr().out
+
+
+def test_tens_of_thousands_of_files(tmp_path: Path) -> None:
+    (proc(tmp_path) / "meminfo").write_bytes(MEMINFO)
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    for number in range(5_000):
+        (junk / f"f{number}").touch()  # never looked into: junk/ holds no guest file
+    devices = tmp_path / "sys/bus/virtio/devices"
+    for number in range(300):
+        (devices / f"virtio{number}").mkdir(parents=True)
+        (devices / f"virtio{number}/features").write_text("0" * 64 + "\n")
+    started = time.monotonic()
+    capture = read_capture(tmp_path, Limits(files=100), name="c")
+    assert time.monotonic() - started < 5
+    assert len(capture.files) == 100
+    assert ids(capture) == [("capture.too-many-files", "c")]
+    for number in range(20_000):
+        (tmp_path / f"top{number}").touch()  # at the top, every entry is looked at
+    capture = read_capture(tmp_path, Limits(entries=5_000), name="c")
+    assert ("capture.too-many-entries", "c") in ids(capture)
+
+
+def test_deep_nesting_stops_at_the_depth_limit(tmp_path: Path) -> None:
+    deep = tmp_path / "sys/devices" / Path(*["d"] * 60) / "virtio0"
+    deep.mkdir(parents=True)
+    (deep / "features").write_text("0" * 64 + "\n")
+    capture = read_capture(tmp_path, name="c")
+    assert capture.files == ()
+    [(rule, where)] = ids(capture)
+    assert rule == "capture.too-deep"
+    assert where == "c/sys/devices/" + "/".join(["d"] * 15)  # 17 levels below the capture
+
+
+CONTENT = {
+    "binary": bytes(range(256)) * 64,
+    "nul-bytes": MEMINFO.replace(b"\n", b"\0\n", 5),
+    "invalid-utf-8": MEMINFO.replace(b"MemFree", b"Mem\xff\xfeFree"),
+    "bom": b"\xef\xbb\xbf" + MEMINFO,
+    "crlf": MEMINFO.replace(b"\n", b"\r\n"),
+    "no-trailing-newline": MEMINFO.rstrip(b"\n"),
+    "long-line": b"MemTotal: " + b"1" * 500_000 + b" kB\n" + b"x" * 400_000 + b"\n",
+    "huge-numbers": MEMINFO.replace(b"24684084", b"9" * 5000).replace(
+        b"MemFree:", b"MemFree: " + b"8" * 3000
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONTENT))
+def test_hostile_content_through_check(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = CONTENT[case]
+    (proc(tmp_path / "cap") / "meminfo").write_bytes(data)
+    (tmp_path / "cap/proc/vmstat").write_bytes(data)
+    (tmp_path / "cap/hv-balloon").write_bytes(data)
+    (tmp_path / "cap/dmesg").write_bytes(b"Mem-Info:\n" + data)
+    result = check_capture(read_capture(tmp_path / "cap"))
+    assert any(d.severity.value == "error" for d in result.diagnostics), case
+    capsys.readouterr()
+    for fmt in ("text", "json", "junit", "sarif", "github"):
+        assert main(["check", "--output-format", fmt, str(tmp_path / "cap")]) == 1
+        captured = capsys.readouterr()
+        assert captured.err == "", captured.err
+        if fmt in ("json", "sarif"):
+            json.loads(captured.out)
+        elif fmt == "junit":
+            ET.fromstring(captured.out)
+
+
+def test_hostile_names_are_escaped_in_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fleet = tmp_path / "fleet"
+    name = os.fsdecode(b"guest-\x1b[2J-\xff\n")
+    (proc(fleet / name) / "meminfo").write_bytes(MEMINFO.replace(b"MemFree", b"MemFree\x1b[31m"))
+    assert main(["check", str(fleet)]) in (0, 1)
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\\x1b[2J" in out and "\\xff\\n" in out
+
+
+def test_hostile_manifests(tmp_path: Path) -> None:
+    for text, expected in (
+        ("[" * 100_000 + "]" * 100_000, "capture.manifest"),
+        ('{"page_size": ' + "9" * 4000 + "}", "capture.manifest"),
+        ('{"kernel_release": "' + "6" * 200_000 + '"}', None),
+        ("\ufeff{}", "capture.manifest"),
+    ):
+        (tmp_path / "capture.json").write_text(text)
+        result = check_capture(read_capture(tmp_path, name="c"))
+        found = {d.id for d in result.diagnostics}
+        assert expected is None or expected in found, (text[:20], found)

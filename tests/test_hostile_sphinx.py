@@ -1,0 +1,86 @@
+"""``balloon-sample :file:`` paths that try to leave the source folder, or to block.
+
+The extension resolves the path (links included) and refuses what lands outside the
+source folder; a FIFO or device inside it is not a file. Each case is an error at the
+directive's line, the build goes on, and nothing of the outside file reaches the output.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from .conftest import ERROR, ROOTS, sphinx_path
+
+SECRET = "host_version : 2.0  # outside-marker"
+OUTSIDE = "is outside the source folder"
+CASES = [
+    # (:file: value, the error it gets; None: allowed)
+    ("../outside.txt", OUTSIDE),
+    ("/../outside.txt", OUTSIDE),  # '/' is the source folder, and '..' leaves it
+    ("samples/../../outside.txt", OUTSIDE),
+    ("link-out.txt", OUTSIDE),  # a link to the file outside
+    ("linked-dir/hv.txt", OUTSIDE),  # a link to a folder outside
+    ("zero.txt", OUTSIDE),  # a link to /dev/zero: reading would never end
+    ("/etc/passwd", "no file"),  # absolute means the source folder's etc/
+    ("fifo.txt", "no file"),  # a FIFO: opening it would block
+    ("link-in.txt", None),  # a link that stays inside is fine
+]
+
+
+@pytest.fixture
+def no_blocking() -> Iterator[None]:
+    def expired(signum: int, frame: object) -> None:
+        raise TimeoutError("the build blocked on a :file: path")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def _srcdir(tmp_path: Path) -> tuple[Path, dict[str, int]]:
+    srcdir = tmp_path / "src"
+    shutil.copytree(ROOTS / "test-balloon-files", srcdir)
+    (tmp_path / "outside.txt").write_text(SECRET + "\n")
+    (tmp_path / "outside-dir").mkdir()
+    (tmp_path / "outside-dir/hv.txt").write_text(SECRET + "\n")
+    os.symlink(tmp_path / "outside.txt", srcdir / "link-out.txt")
+    os.symlink(tmp_path / "outside-dir", srcdir / "linked-dir")
+    os.symlink("/dev/zero", srcdir / "zero.txt")
+    os.symlink("samples/hv.txt", srcdir / "link-in.txt")
+    os.mkfifo(srcdir / "fifo.txt")
+    lines = ["Hostile paths", "=============", ""]
+    where = {}
+    for name, _ in CASES:
+        where[name] = len(lines) + 1
+        lines += [".. balloon-sample:: hv-balloon", f"   :file: {name}", ""]
+    (srcdir / "index.rst").write_text("\n".join(lines))
+    return srcdir, where
+
+
+def test_file_paths_that_leave_the_source_folder(
+    make_app: Callable[..., Any], tmp_path: Path, no_blocking: None
+) -> None:
+    srcdir, where = _srcdir(tmp_path)
+    app = make_app("html", srcdir=sphinx_path(srcdir))
+    app.build()
+    text = re.sub(r"\x1b\[[0-9;]*m", "", app._warning.getvalue())
+    source = srcdir / "index.rst"
+    for name, expected in CASES:
+        line = where[name]
+        said = [w for w in text.splitlines() if w.startswith(f"{source}:{line}:")]
+        if expected is None:
+            assert not said, said
+        else:
+            assert said and f"{ERROR}:" in said[0] and expected in said[0], (name, said, text)
+    assert "Traceback" not in text
+    assert "outside-marker" not in Path(app.outdir, "index.html").read_text("utf-8")
