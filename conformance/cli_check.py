@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from . import __version__, cli_capture
 from .capture import Limits, fleet_members, is_capture, read_capture
 from .check import CheckOptions, check_series
+from .diagnostics import Severity
 from .errors import InputError, UsageError
 from .fleet import Progress, check_many
 from .report import REPORTERS, ReportOptions, write_report
@@ -70,8 +71,12 @@ def run_check(args: argparse.Namespace) -> int:
         paths = [Path(p) for p in args.paths]
         limits = cli_capture.limits_of(args)
         results = _check_paths(paths, args.series, options, args.jobs, limits)
-    ids = {i for r in results for i in r.rules} | {d.id for r in results for d in r.diagnostics}
-    report = Report(__version__, tuple(results), {i: describe(i) for i in sorted(ids)})
+    seen: dict[str, Severity] = {}
+    for diagnostic in (d for r in results for d in r.diagnostics):
+        seen[diagnostic.id] = max(diagnostic.severity, seen.get(diagnostic.id, Severity.NOTE))
+    ids = {i for r in results for i in r.rules} | set(seen)
+    catalogue = {i: describe(i, seen.get(i)) for i in sorted(ids)}
+    report = Report(__version__, tuple(results), catalogue)
     stamp = datetime.datetime.now(datetime.timezone.utc).isoformat() if args.timestamp else None
     _write(report, args.output_format, args.output, ReportOptions(timestamp=stamp))
     return EXIT_ERRORS if report.failed else EXIT_OK

@@ -65,3 +65,13 @@ def test_same_bytes_twice() -> None:
     first = run("check", "--output-format", "sarif", "examples/fleet", "examples/broken")
     second = run("check", "--output-format", "sarif", "examples/fleet", "examples/broken")
     assert first.stdout == second.stdout and first.returncode == second.returncode == 1
+
+
+def test_a_reader_that_stops_early_gets_no_traceback() -> None:
+    argv = [str(TOOL), "check", "--output-format", "json", "examples/fleet"]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()  # gone before the report is written, as `| true` would be
+        err = proc.stderr.read().decode()
+        proc.wait()
+    assert err == ""

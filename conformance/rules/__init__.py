@@ -44,12 +44,15 @@ def get_rule(rule_id: str) -> Rule:
         raise UsageError(f"unknown rule {rule_id!r} (known: {', '.join(sorted(_BY_ID))})") from None
 
 
-def describe(diagnostic_id: str) -> RuleInfo:
-    """Metadata for any diagnostic id: the rule, or the family it belongs to."""
+def describe(diagnostic_id: str, seen: Severity | None = None) -> RuleInfo:
+    """Metadata for any diagnostic id: the rule, or the family it belongs to. For a
+    family member, ``seen`` (the severity it was reported with) beats the family's
+    usual one: capture.too-deep is an error where most capture.* findings warn."""
     if diagnostic_id in _BY_ID:
         return _BY_ID[diagnostic_id].info
     family = diagnostic_id.split(".", 1)[0]
     title, severity = FAMILIES.get(family, ("a finding of the format's parser", Severity.ERROR))
+    severity = seen or severity
     return RuleInfo(
         diagnostic_id, severity, Scope.FILE, title, f"{family} check of balloon-conform"
     )
