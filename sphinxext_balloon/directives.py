@@ -32,6 +32,7 @@ from docutils.parsers.rst import directives
 from sphinx.util.docutils import SphinxDirective
 
 from conformance import BalloonError, DetectionError, Layout, format_for_path, format_ids
+from conformance.capture import MAX_FILE_BYTES
 
 from . import settings
 from .checking import Expect, SampleRequest, check_sample
@@ -137,9 +138,15 @@ class SampleDirective(SphinxDirective):
         path = self._file(self.options["file"])
         self.env.note_dependency(str(path))
         try:
-            data = path.read_bytes()
+            with path.open("rb") as stream:
+                data = stream.read(MAX_FILE_BYTES + 1)
         except OSError as exc:
             raise self.error(f"balloon-sample: cannot read {path}: {exc.strerror}") from None
+        if len(data) > MAX_FILE_BYTES:
+            raise self.error(
+                f"balloon-sample: {path} is larger than {MAX_FILE_BYTES} bytes; "
+                "no kernel statistics file is"
+            )
         try:
             return data.decode("utf-8").splitlines(), None, path
         except UnicodeDecodeError:

@@ -32,6 +32,7 @@ CASES = [
     ("/etc/passwd", "no file"),  # absolute means the source folder's etc/
     ("fifo.txt", "no file"),  # a FIFO: opening it would block
     ("link-in.txt", None),  # a link that stays inside is fine
+    ("big.txt", "is larger than"),  # inside, but no kernel file is that large
 ]
 
 
@@ -58,6 +59,7 @@ def _srcdir(tmp_path: Path) -> tuple[Path, dict[str, int]]:
     os.symlink("/dev/zero", srcdir / "zero.txt")
     os.symlink("samples/hv.txt", srcdir / "link-in.txt")
     os.mkfifo(srcdir / "fifo.txt")
+    (srcdir / "big.txt").write_bytes(b"host_version : 2.0\n" * 60_000)
     lines = ["Hostile paths", "=============", ""]
     where = {}
     for name, _ in CASES:
