@@ -29,6 +29,9 @@ demo: $(BIN)/balloon-conform
 	$(BIN)/balloon-conform check --series examples/series/t0 examples/series/t1
 	@echo '--- a capture that breaks rules on purpose (exit status 1 expected):'
 	@$(BIN)/balloon-conform check examples/broken; test $$? -eq 1
+	@echo '--- this machine, captured and checked:'
+	rm -rf demo-out && mkdir demo-out && $(BIN)/balloon-conform capture demo-out/this-machine
+	$(BIN)/balloon-conform check demo-out/this-machine
 	$(MAKE) docs
 	@echo "--- the docs are in docs/_build/html/index.html"
 
@@ -59,4 +62,4 @@ bench: $(BIN)/balloon-conform
 	$(BIN)/python benchmarks/parse.py
 
 clean:
-	rm -rf $(VENV) .venv-py39 .venv-py313 docs/_build build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-py39 .venv-py313 docs/_build demo-out build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
