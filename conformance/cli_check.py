@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import sys
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -18,10 +19,10 @@ from .capture import Limits, fleet_members, is_capture, read_capture
 from .check import CheckOptions, check_series
 from .diagnostics import Severity
 from .errors import InputError, UsageError
-from .fleet import Progress, check_many
+from .fleet import Progress, Spool, check_many
 from .report import REPORTERS, ReportOptions, write_report
 from .report.model import CaptureResult, Report
-from .rules import RULES, describe, get_rule
+from .rules import RULES, RuleInfo, describe, get_rule
 
 EXIT_OK, EXIT_ERRORS = 0, 1
 
@@ -65,21 +66,28 @@ def run_check(args: argparse.Namespace) -> int:
     options = CheckOptions(
         strict=args.strict, select=_ids(args.select), ignore=_ids(args.ignore), kernel=args.kernel
     )
+    results: Collection[CaptureResult]
     if args.live:
         results = cli_capture.check_live(args, options)
     else:
         paths = [Path(p) for p in args.paths]
         limits = cli_capture.limits_of(args)
         results = _check_paths(paths, args.series, options, args.jobs, limits)
-    seen: dict[str, Severity] = {}
-    for diagnostic in (d for r in results for d in r.diagnostics):
-        seen[diagnostic.id] = max(diagnostic.severity, seen.get(diagnostic.id, Severity.NOTE))
-    ids = {i for r in results for i in r.rules} | set(seen)
-    catalogue = {i: describe(i, seen.get(i)) for i in sorted(ids)}
-    report = Report(__version__, tuple(results), catalogue)
+    report = Report(__version__, results, _catalogue(results))
     stamp = datetime.datetime.now(datetime.timezone.utc).isoformat() if args.timestamp else None
     _write(report, args.output_format, args.output, ReportOptions(timestamp=stamp))
     return EXIT_ERRORS if report.failed else EXIT_OK
+
+
+def _catalogue(results: Collection[CaptureResult]) -> dict[str, RuleInfo]:
+    """Metadata of every id evaluated or reported, with the severity it was reported at."""
+    seen: dict[str, Severity] = {}
+    evaluated: set[str] = set()
+    for result in results:
+        evaluated.update(result.rules)
+        for diagnostic in result.diagnostics:
+            seen[diagnostic.id] = max(diagnostic.severity, seen.get(diagnostic.id, Severity.NOTE))
+    return {i: describe(i, seen.get(i)) for i in sorted(evaluated | set(seen))}
 
 
 def _check_paths(
@@ -88,7 +96,7 @@ def _check_paths(
     options: CheckOptions,
     jobs: int = 1,
     limits: Limits | None = None,
-) -> list[CaptureResult]:
+) -> Collection[CaptureResult]:
     if not paths:
         raise UsageError("name a CAPTURE to check (or --live for this guest)")
     for path in paths:
@@ -104,7 +112,10 @@ def _check_paths(
         if not found:
             raise InputError(f"{path}: neither a capture nor a directory of captures")
         members += found
-    return list(Progress(len(members)).track(check_many(members, options, jobs, limits)))
+    spool = Spool()
+    for result in Progress(len(members)).track(check_many(members, options, jobs, limits)):
+        spool.append(result)
+    return spool
 
 
 def _positive(text: str) -> int:

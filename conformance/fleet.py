@@ -1,17 +1,21 @@
 """Checking many captures: in order, optionally in worker processes, with a progress line.
 
 A fleet may hold tens of thousands of captures. Each is read, checked and dropped before
-the next: only its :class:`CaptureResult` (findings, not file contents) is kept, so memory
-grows with what is found, not with the fleet. With ``jobs > 1`` the captures are checked
-in worker processes, each of which builds its schema validators once; results come back in
-the order of the input, so the report is the same bytes whatever ``jobs`` is.
+the next; its :class:`CaptureResult` goes to a :class:`Spool` on disk, and the reporters go
+through the spool capture by capture, so memory stays flat however large the fleet. With
+``jobs > 1`` the captures are checked in worker processes, each of which builds its schema
+validators once; results come back in the order of the input, so the report is the same
+bytes whatever ``jobs`` is.
 """
 
 from __future__ import annotations
 
+import os
+import pickle
 import sys
+import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TextIO
@@ -41,6 +45,43 @@ def check_many(
         yield from pool.map(
             check_one, paths, [options] * len(paths), [limits] * len(paths), chunksize=chunk
         )
+
+
+class Spool(Collection[CaptureResult]):
+    """Capture results kept in a temporary file instead of memory.
+
+    A fleet's results are appended as they come and read back, one at a time, each time
+    a reporter goes through them; the file is deleted when the spool is closed or
+    collected. Only the count is held in memory.
+    """
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the spool
+        self._count = 0
+
+    def append(self, result: CaptureResult) -> None:
+        self._file.seek(0, os.SEEK_END)
+        pickle.dump(result, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._count += 1
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[CaptureResult]:
+        offset = 0
+        for _ in range(self._count):
+            # each read seeks first: a reporter may go through the spool in two nested
+            # passes, and appends happen at the end
+            self._file.seek(offset)
+            result = pickle.load(self._file)
+            offset = self._file.tell()
+            yield result
+
+    def __contains__(self, item: object) -> bool:
+        return any(result == item for result in self)
+
+    def close(self) -> None:
+        self._file.close()
 
 
 class Progress:

@@ -77,3 +77,19 @@ def test_jobs_must_be_positive(capsys: pytest.CaptureFixture[str], tmp_path: Pat
         main(["check", "-j", "0", str(tmp_path)])
     assert exit_info.value.code == 2
     assert "not a positive whole number" in capsys.readouterr().err
+
+
+def test_spool_gives_back_what_was_appended_in_order_and_twice(tmp_path: Path) -> None:
+    make_fleet(tmp_path, 4)
+    results = list(fleet.check_many(sorted(tmp_path.iterdir()), CheckOptions()))
+    spool = fleet.Spool()
+    for result in results:
+        spool.append(result)
+    assert len(spool) == len(results)
+    assert list(spool) == results
+    assert [(a.name, b.name) for a in spool for b in spool][:2] == [
+        (results[0].name, results[0].name),
+        (results[0].name, results[1].name),
+    ]
+    assert results[2] in spool
+    spool.close()

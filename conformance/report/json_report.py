@@ -9,36 +9,46 @@ Each finding has the shape ``balloon-conform parse --meta`` prints
 
 from __future__ import annotations
 
-import json
 from typing import Any, TextIO
 
 from ..diagnostics import Diagnostic, Severity, to_json
 from ..rules.base import RuleInfo
 from ..schemas import BASE_URI
 from .model import CaptureResult, Report
-from .options import ReportOptions, all_files, ordered
+from .options import ReportOptions, ordered, stream_marker, write_json_streaming
 
 SCHEMA_URI = BASE_URI + "report.schema.json"
 TOOL = "balloon-conform"
 
 
 def write_json(report: Report, stream: TextIO, options: ReportOptions) -> None:
-    """Write ``report`` as the JSON document of ``report.schema.json``."""
-    stream.write(json.dumps(report_json(report, options), indent=2, ensure_ascii=False) + "\n")
+    """Write ``report`` as the JSON document of ``report.schema.json``, capture by capture."""
+    marker = stream_marker()
+    document = _document(report, options, marker)
+    write_json_streaming(stream, document, marker, map(_capture, report.captures))
 
 
 def report_json(report: Report, options: ReportOptions) -> dict[str, Any]:
     """The report document as a JSON value (for callers that embed it)."""
+    document = _document(report, options, None)
+    document["captures"] = [_capture(capture) for capture in report.captures]
+    return document
+
+
+def _document(report: Report, options: ReportOptions, captures: Any) -> dict[str, Any]:
+    totals = report.totals()
     document: dict[str, Any] = {"$schema": SCHEMA_URI, "tool": TOOL, "version": report.version}
     if options.timestamp is not None:
         document["timestamp"] = options.timestamp
     document["summary"] = {
-        "captures": len(report.captures),
-        "files": len(all_files(report)),
-        **_counts(report.diagnostics),
-        "failed": report.failed,
+        "captures": totals.captures,
+        "files": totals.files,
+        "errors": totals.errors,
+        "warnings": totals.warnings,
+        "notes": totals.notes,
+        "failed": totals.errors > 0,
     }
-    document["captures"] = [_capture(capture) for capture in report.captures]
+    document["captures"] = captures
     document["rules"] = [_rule(report.catalogue[key]) for key in sorted(report.catalogue)]
     return document
 

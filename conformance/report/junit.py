@@ -25,14 +25,35 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def write_junit(report: Report, stream: TextIO, options: ReportOptions) -> None:
-    """Write ``report`` as a JUnit XML document to ``stream``."""
-    suites = [_suite(capture, options) for capture in report.captures]
+    """Write ``report`` as a JUnit XML document to ``stream``, one suite at a time.
+
+    The root's totals come from a first pass that keeps only two numbers; each suite is
+    then built, written and dropped, so memory does not grow with the fleet."""
+    tests = failures = 0
+    for capture in report.captures:
+        counts = _suite_counts(capture)
+        tests, failures = tests + counts[0], failures + counts[1]
     root = ET.Element("testsuites", name="balloon-conform")
-    _set_counts(root, suites)
-    root.extend(suites)
-    ET.indent(root)
+    for key, value in (("tests", tests), ("failures", failures), ("errors", 0), ("skipped", 0)):
+        root.set(key, str(value))
     stream.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-    stream.write(ET.tostring(root, encoding="unicode") + "\n")
+    if not report.captures:
+        stream.write(ET.tostring(root, encoding="unicode") + "\n")
+        return
+    opening = ET.tostring(root, encoding="unicode").replace(" />", ">")
+    stream.write(opening + "\n")
+    for capture in report.captures:
+        suite = _suite(capture, options)
+        ET.indent(suite, level=1)
+        stream.write("  " + ET.tostring(suite, encoding="unicode").rstrip(" \n") + "\n")
+    stream.write("</testsuites>\n")
+
+
+def _suite_counts(capture: CaptureResult) -> tuple[int, int]:
+    """(test cases, failed test cases) of a capture's suite."""
+    failing = {d.id for d in capture.diagnostics if d.severity is Severity.ERROR}
+    rules = rule_ids(capture)
+    return len(rules), sum(1 for rule in rules if rule in failing)
 
 
 def _suite(capture: CaptureResult, options: ReportOptions) -> ET.Element:

@@ -8,7 +8,7 @@ every diagnostic id that appears or was evaluated, so reporters can describe rul
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic, Severity
@@ -33,20 +33,63 @@ class CaptureResult:
 
 
 @dataclass(frozen=True)
+class Totals:
+    """What a run found, counted in one pass over its captures."""
+
+    captures: int
+    files: int
+    errors: int
+    warnings: int
+    notes: int
+    ids: frozenset[str]
+    """Every diagnostic id that was reported."""
+
+    def count(self, severity: Severity) -> int:
+        return {Severity.ERROR: self.errors, Severity.WARNING: self.warnings}.get(
+            severity, self.notes
+        )
+
+
+@dataclass(frozen=True)
 class Report:
-    """A whole run: its captures in the order given, and the rule catalogue it used."""
+    """A whole run: its captures in the order given, and the rule catalogue it used.
+
+    ``captures`` is any sized collection that can be iterated more than once: a tuple,
+    or a spool on disk for a fleet (:class:`~conformance.fleet.Spool`), so that reporters
+    that go through it capture by capture keep memory flat however large the fleet.
+    """
 
     version: str
-    captures: tuple[CaptureResult, ...]
+    captures: Collection[CaptureResult]
     catalogue: Mapping[str, RuleInfo] = field(default_factory=dict)
     """Metadata for every id in ``rules`` or ``diagnostics`` of any capture."""
 
     @property
     def diagnostics(self) -> tuple[Diagnostic, ...]:
+        """Every finding, in memory at once: for small reports and tests."""
         return tuple(d for capture in self.captures for d in capture.diagnostics)
 
+    def totals(self) -> Totals:
+        """Counts of captures, files and findings by severity, in one pass."""
+        counts = dict.fromkeys(Severity, 0)
+        files = 0
+        ids: set[str] = set()
+        for capture in self.captures:
+            files += len(capture.files)
+            for diagnostic in capture.diagnostics:
+                counts[diagnostic.severity] += 1
+                ids.add(diagnostic.id)
+        return Totals(
+            len(self.captures),
+            files,
+            counts[Severity.ERROR],
+            counts[Severity.WARNING],
+            counts[Severity.NOTE],
+            frozenset(ids),
+        )
+
     def count(self, severity: Severity) -> int:
-        return sum(capture.count(severity) for capture in self.captures)
+        return self.totals().count(severity)
 
     @property
     def failed(self) -> bool:

@@ -2,18 +2,21 @@
 
 A reporter is a plain function ``(report, stream, options)``; :class:`ReportOptions` is
 the only thing besides the report that can change its output, so the same report and
-options always give the same bytes. Nothing here writes anything.
+options always give the same bytes. :func:`write_json_streaming` writes a JSON document
+whose one long list comes item by item, so the JSON and SARIF reporters keep memory flat.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Any, TextIO
 
 from ..diagnostics import Diagnostic, Severity
-from .model import CaptureResult, Report
+from .model import CaptureResult, Totals
 
 SEVERITIES = (Severity.ERROR, Severity.WARNING, Severity.NOTE)
 """Worst first: the order counts are said in."""
@@ -59,9 +62,29 @@ def ordered(diagnostics: tuple[Diagnostic, ...]) -> list[Diagnostic]:
     return sorted(diagnostics, key=Diagnostic.sort_key)
 
 
-def all_files(report: Report) -> list[str]:
-    """Every file checked in the run, each once, sorted."""
-    return sorted({path for capture in report.captures for path in capture.files})
+def write_json_streaming(
+    stream: TextIO, document: dict[str, Any], marker: str, items: Iterable[Any]
+) -> None:
+    """``json.dumps(document, indent=2)`` with the string ``marker`` (a value somewhere in
+    ``document``) replaced by the list of ``items``, written item by item: the same bytes
+    as dumping the whole list, without holding it in memory."""
+    head, tail = json.dumps(document, indent=2, ensure_ascii=False).split(json.dumps(marker), 1)
+    line = head[head.rfind("\n") + 1 :]
+    base = len(line) - len(line.lstrip(" "))
+    pad = "\n" + " " * (base + 2)
+    stream.write(head)
+    opened = False
+    for item in items:
+        stream.write(("," if opened else "[") + pad)
+        stream.write(json.dumps(item, indent=2, ensure_ascii=False).replace("\n", pad))
+        opened = True
+    stream.write("\n" + " " * base + "]" if opened else "[]")
+    stream.write(tail + "\n")
+
+
+def stream_marker() -> str:
+    """A string no report can contain, to stand for a streamed list."""
+    return f"@@balloon-conform-stream-{uuid.uuid4().hex}@@"
 
 
 def rule_ids(capture: CaptureResult) -> list[str]:
@@ -75,11 +98,11 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def summary_line(report: Report) -> str:
+def summary_line(totals: Totals) -> str:
     """``2 captures, 5 files: 1 error, 0 warnings, 3 notes``."""
-    counts = ", ".join(plural(report.count(s), s.value) for s in SEVERITIES)
-    captures = plural(len(report.captures), "capture")
-    return f"{captures}, {plural(len(all_files(report)), 'file')}: {counts}"
+    counts = ", ".join(plural(totals.count(s), s.value) for s in SEVERITIES)
+    captures = plural(totals.captures, "capture")
+    return f"{captures}, {plural(totals.files, 'file')}: {counts}"
 
 
 def diagnostic_line(diagnostic: Diagnostic) -> str:

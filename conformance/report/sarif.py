@@ -10,15 +10,15 @@ written as a URI reference. Columns count characters, which SARIF calls
 
 from __future__ import annotations
 
-import json
 import re
+from collections.abc import Iterator
 from typing import Any, TextIO
 from urllib.parse import quote
 
 from ..diagnostics import Diagnostic
 from ..rules.base import RuleInfo
 from .model import CaptureResult, Report
-from .options import ReportOptions, ordered
+from .options import ReportOptions, ordered, stream_marker, write_json_streaming
 
 SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -33,13 +33,24 @@ _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 
 
 def write_sarif(report: Report, stream: TextIO, options: ReportOptions) -> None:
-    """Write ``report`` as a SARIF 2.1.0 log to ``stream``."""
-    stream.write(json.dumps(sarif_log(report, options), indent=2, ensure_ascii=False) + "\n")
+    """Write ``report`` as a SARIF 2.1.0 log to ``stream``, result by result."""
+    marker = stream_marker()
+    log, index = _log(report, options, marker)
+    write_json_streaming(stream, log, marker, _results(report, index))
 
 
 def sarif_log(report: Report, options: ReportOptions) -> dict[str, Any]:
     """The SARIF log as a JSON value (for callers that merge logs)."""
-    rules = _rule_ids(report)
+    log, index = _log(report, options, None)
+    log["runs"][0]["results"] = list(_results(report, index))
+    return log
+
+
+def _log(
+    report: Report, options: ReportOptions, results: Any
+) -> tuple[dict[str, Any], dict[str, int]]:
+    # a finding whose id the catalogue lacks still needs a descriptor for its ruleIndex
+    rules = sorted(set(report.catalogue) | report.totals().ids)
     index = {rule: i for i, rule in enumerate(rules)}
     driver = {
         "name": TOOL,
@@ -52,17 +63,14 @@ def sarif_log(report: Report, options: ReportOptions) -> dict[str, Any]:
     if options.timestamp is not None:
         run["invocations"] = [{"executionSuccessful": True, "endTimeUtc": options.timestamp}]
     run["columnKind"] = "unicodeCodePoints"
-    run["results"] = [
-        _result(d, index[d.id], capture)
-        for capture in report.captures
-        for d in ordered(capture.diagnostics)
-    ]
-    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+    run["results"] = results
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, index
 
 
-def _rule_ids(report: Report) -> list[str]:
-    # a finding whose id the catalogue lacks still needs a descriptor for its ruleIndex
-    return sorted(set(report.catalogue) | {d.id for d in report.diagnostics})
+def _results(report: Report, index: dict[str, int]) -> Iterator[dict[str, Any]]:
+    for capture in report.captures:
+        for diagnostic in ordered(capture.diagnostics):
+            yield _result(diagnostic, index[diagnostic.id], capture)
 
 
 def _descriptor(rule: str, info: RuleInfo | None) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import re
 from typing import TextIO
 
 from ..diagnostics import Diagnostic, Severity
-from .model import Report
+from .model import Report, Totals
 from .options import ReportOptions, ordered, summary_line, use_color
 
 _RESET = "\x1b[0m"
@@ -33,12 +33,13 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 def write_text(report: Report, stream: TextIO, options: ReportOptions) -> None:
     """Write every finding of ``report`` and a summary line to ``stream``."""
     color = use_color(stream, options)
+    totals = report.totals()
     for capture in report.captures:
         for diagnostic in ordered(capture.diagnostics):
             stream.write(_finding(diagnostic, color))
-    if report.diagnostics:
+    if totals.errors + totals.warnings + totals.notes:
         stream.write("\n")  # set the summary apart from the last finding
-    stream.write(_summary(report, color) + "\n")
+    stream.write(_summary(totals, color) + "\n")
 
 
 def _finding(diagnostic: Diagnostic, color: bool) -> str:
@@ -61,9 +62,9 @@ def _shown(text: str) -> str:
     return text.replace("\n", "\n  ")
 
 
-def _summary(report: Report, color: bool) -> str:
-    line = summary_line(report)
+def _summary(totals: Totals, color: bool) -> str:
+    line = summary_line(totals)
     if not color:
         return line
-    style = _STYLE[Severity.ERROR] if report.failed else _BOLD
+    style = _STYLE[Severity.ERROR] if totals.errors else _BOLD
     return style + line + _RESET
