@@ -28,6 +28,9 @@ from referencing import Registry
 from referencing._core import Resolver
 from referencing.exceptions import Unresolvable
 
+from .schemas import references
+from .text import pointer_token
+
 MAX_DEPTH = 4
 """How deep field_rows descends into nested objects; the kernel files nest two levels."""
 
@@ -192,7 +195,7 @@ def _rows(
         return
     for name in _property_names(views):
         children = _children(views, name)
-        row = _doc(f"{pointer}/{_escape(name)}", children)
+        row = _doc(f"{pointer}/{pointer_token(name)}", children)
         # a member of an object is as old as the object unless it says otherwise
         row = row if row.since else replace(row, since=since)
         yield row
@@ -212,24 +215,8 @@ def referenced_documents(registry: Registry[Any], uri: str) -> list[str]:
         except (LookupError, Unresolvable):
             continue
         found.append(current)
-        pending.extend(urldefrag(urljoin(current, ref)).url for ref in _refs(contents))
+        pending.extend(urldefrag(urljoin(current, ref)).url for ref in references(contents))
     return sorted(found)
-
-
-def _refs(node: Any) -> Iterator[str]:
-    if isinstance(node, Mapping):
-        for key, value in node.items():
-            if key == "$ref" and isinstance(value, str):
-                yield value
-            else:
-                yield from _refs(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _refs(item)
-
-
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
 
 
 def _unescape(token: str) -> str:

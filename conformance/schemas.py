@@ -12,7 +12,7 @@ a value the parser already reported an error for is not reported twice.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from .diagnostics import Diagnostic, Severity
 from .errors import SchemaError
 from .model import ParseResult
 from .schema_inline import inline
+from .text import pointer_token
 
 BASE_URI = "https://sphinxext-balloon.github.io/schemas/"
 META_SCHEMA = "meta/balloon-meta.schema.json"
@@ -172,7 +173,7 @@ def _plain(error: ValidationError) -> str:
 
 
 def _escape(part: object) -> str:
-    return str(part).replace("~", "~0").replace("/", "~1")
+    return pointer_token(str(part))
 
 
 def _within(pointer: str, parent: str) -> bool:
@@ -213,7 +214,7 @@ def _referenced(name: str, extra: tuple[str, ...], seen: set[str] | None = None)
     if name in seen:
         return seen
     seen.add(name)
-    for ref in _refs(document(name, extra)):
+    for ref in references(document(name, extra)):
         target = ref.split("#", 1)[0]
         if target:
             _referenced(
@@ -222,16 +223,17 @@ def _referenced(name: str, extra: tuple[str, ...], seen: set[str] | None = None)
     return seen
 
 
-def _refs(node: Any) -> Iterable[str]:
+def references(node: Any) -> Iterator[str]:
+    """Every ``$ref`` value in a schema document, in document order."""
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "$ref" and isinstance(value, str):
                 yield value
             else:
-                yield from _refs(value)
+                yield from references(value)
     elif isinstance(node, list):
         for item in node:
-            yield from _refs(item)
+            yield from references(item)
 
 
 def export(directory: Path, extra: tuple[str, ...] = ()) -> list[Path]:
