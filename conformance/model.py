@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from .diagnostics import Diagnostic, Location
@@ -99,7 +99,6 @@ class FormatSpec:
     parse: Parser
     detect: Detector
     render: Renderer
-    unit_of_pages: str = field(default="")
 
     def dialect(self, dialect_id: str) -> DialectSpec:
         for dialect in self.dialects:

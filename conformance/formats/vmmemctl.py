@@ -279,5 +279,4 @@ SPEC = FormatSpec(
     parse=parse,
     detect=detect,
     render=render,
-    unit_of_pages="4KiB-pages",
 )

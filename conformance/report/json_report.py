@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from ..diagnostics import Diagnostic, Severity, to_json
+from ..diagnostics import Severity, to_json
 from ..rules.base import RuleInfo
 from ..schemas import BASE_URI
 from .model import CaptureResult, Report
@@ -58,19 +58,10 @@ def _capture(capture: CaptureResult) -> dict[str, Any]:
         "name": capture.name,
         "files": list(capture.files),
         "rules": list(capture.rules),
-        **_counts(capture.diagnostics),
+        "errors": capture.count(Severity.ERROR),
+        "warnings": capture.count(Severity.WARNING),
+        "notes": capture.count(Severity.NOTE),
         "diagnostics": [to_json(d) for d in ordered(capture.diagnostics)],
-    }
-
-
-def _counts(diagnostics: tuple[Diagnostic, ...]) -> dict[str, int]:
-    def count(severity: Severity) -> int:
-        return sum(1 for d in diagnostics if d.severity is severity)
-
-    return {
-        "errors": count(Severity.ERROR),
-        "warnings": count(Severity.WARNING),
-        "notes": count(Severity.NOTE),
     }
 
 

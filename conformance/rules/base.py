@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Callable
 
 from ..diagnostics import Diagnostic, Location, Severity
@@ -24,8 +24,9 @@ class Scope(enum.Enum):
 
 
 @dataclass(frozen=True)
-class Rule:
-    """A documented invariant.
+class RuleInfo:
+    """Metadata of any diagnostic id: a registered rule, or a family of the parser's and
+    schema's own findings (``parse.*``, ``layout.*``, ``schema.*``, ``text.*``).
 
     ``source`` is the sentence of the documentation or the kernel behaviour (with its
     source) the rule rests on; ``tolerance`` says how much drift is accepted where two
@@ -39,6 +40,14 @@ class Rule:
     source: str
     tolerance: str = ""
     example: str = ""
+
+
+@dataclass(frozen=True)
+class Rule(RuleInfo):
+    """A documented invariant: its metadata (see :class:`RuleInfo`), the formats a file
+    rule applies to, and the function that checks it (None when a schema does, through
+    ``x-rule``)."""
+
     formats: tuple[str, ...] = ()
     """The formats a file rule applies to (file scope only)."""
     check: Callable[..., Iterable[Diagnostic]] | None = field(
@@ -58,26 +67,5 @@ class Rule:
 
     @property
     def info(self) -> RuleInfo:
-        return RuleInfo(
-            self.id,
-            self.severity,
-            self.scope,
-            self.title,
-            self.source,
-            self.tolerance,
-            self.example,
-        )
-
-
-@dataclass(frozen=True)
-class RuleInfo:
-    """Metadata of any diagnostic id: a registered rule, or a family of the parser's and
-    schema's own findings (``parse.*``, ``layout.*``, ``schema.*``, ``text.*``)."""
-
-    id: str
-    severity: Severity
-    scope: Scope
-    title: str
-    source: str
-    tolerance: str = ""
-    example: str = ""
+        """The metadata alone, as reporters receive it."""
+        return RuleInfo(**{f.name: getattr(self, f.name) for f in fields(RuleInfo)})
