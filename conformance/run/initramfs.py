@@ -76,7 +76,7 @@ def modinfo_depends(ko: bytes) -> tuple[str, ...]:
     """The ``depends=`` of an ELF64 little-endian kernel module's ``.modinfo`` section."""
     if ko[:4] != b"\x7fELF" or ko[4] != 2 or ko[5] != 1:
         raise HarnessError("not a 64-bit little-endian ELF module")
-    shoff, = struct.unpack_from("<Q", ko, 0x28)
+    (shoff,) = struct.unpack_from("<Q", ko, 0x28)
     shentsize, shnum, shstrndx = struct.unpack_from("<HHH", ko, 0x3A)
     sections = [struct.unpack_from("<IIQQQQ", ko, shoff + i * shentsize) for i in range(shnum)]
     names = sections[shstrndx]
@@ -163,7 +163,7 @@ def _dynamic(elf: bytes) -> bool:
     """Whether an ELF64 executable asks for a program interpreter (PT_INTERP)."""
     if elf[:4] != b"\x7fELF" or elf[4] != 2:
         return True
-    phoff, = struct.unpack_from("<Q", elf, 0x20)
+    (phoff,) = struct.unpack_from("<Q", elf, 0x20)
     phentsize, phnum = struct.unpack_from("<HH", elf, 0x36)
     return any(struct.unpack_from("<I", elf, phoff + i * phentsize)[0] == 3 for i in range(phnum))
 

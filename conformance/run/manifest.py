@@ -9,6 +9,7 @@ boot id and uptime, so a reboot between snapshots can be told.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from ..live import DEBUGFS, DEBUGFS_FILES, VIRTIO_DEVICES
@@ -87,9 +88,8 @@ def guest_manifest(
         manifest["boot_id"] = boot_id.decode("ascii", errors="replace").strip()
     uptime = reader.small("proc/uptime")
     if uptime:
-        try:
+        # not a number: the manifest says nothing rather than something wrong
+        with contextlib.suppress(ValueError, IndexError):
             manifest["uptime"] = float(uptime.split()[0])
-        except (ValueError, IndexError):
-            pass  # not a number: the manifest says nothing rather than something wrong
     manifest["files"] = file_statuses(guest)
     return manifest

@@ -9,6 +9,7 @@ QEMU process (``quit`` over QMP, then a kill) and removes the temporary director
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -30,7 +31,9 @@ KERNEL_ARGS = "console=ttyS0 panic=-1 rdinit=/init"
 
 def device_spec(options: Mapping[str, str]) -> str:
     """``virtio-balloon-pci,id=balloon0,...`` for the device options, in their order."""
-    return ",".join(["virtio-balloon-pci", "id=balloon0", *(f"{k}={v}" for k, v in options.items())])
+    return ",".join(
+        ["virtio-balloon-pci", "id=balloon0", *(f"{k}={v}" for k, v in options.items())]
+    )
 
 
 def command_line(
@@ -77,6 +80,7 @@ class Machine:
         self.qmp: QMPClient | None = None
         self._tmp: Path | None = None
         self._proc: subprocess.Popen[bytes] | None = None
+        self._pump_thread: threading.Thread | None = None
         self._log = bytearray()
         self._lock = threading.Condition()
 
@@ -102,7 +106,7 @@ class Machine:
             except HarnessError as exc:
                 if accelerator == "tcg":
                     raise
-                self.fallback = f"{accelerator}: {str(exc).splitlines()[0]}; {self._stderr_tail()}"
+                self.fallback = f"{str(exc).splitlines()[0]} ({self._stderr_tail()})"
                 self._stop()
         raise AssertionError("unreachable: the last accelerator raises")
 
@@ -118,16 +122,25 @@ class Machine:
         self._proc = subprocess.Popen(
             self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
-        threading.Thread(target=self._pump, args=(self._proc,), daemon=True).start()
-        self.qmp = QMPClient.connect(qmp_path, timeout=10.0)
+        self._pump_thread = threading.Thread(target=self._pump, args=(self._proc,), daemon=True)
+        self._pump_thread.start()
+        proc = self._proc
+        try:
+            self.qmp = QMPClient.connect(qmp_path, 10.0, alive=lambda: proc.poll() is None)
+        except QMPError as exc:
+            if proc.poll() is None:
+                raise
+            raise HarnessError(f"QEMU exited at once: {self._stderr_tail()}") from exc
 
     def _pump(self, proc: subprocess.Popen[bytes]) -> None:
         """Copy the serial console into the log as it comes (a thread per process)."""
         assert proc.stdout is not None
-        for chunk in iter(lambda: proc.stdout.read1(65536), b""):  # type: ignore[union-attr]
-            with self._lock:
-                self._log += chunk
-                self._lock.notify_all()
+        fd = proc.stdout.fileno()
+        with contextlib.suppress(OSError):  # the pipe closed under us: the guest is gone
+            for chunk in iter(lambda: os.read(fd, 65536), b""):
+                with self._lock:
+                    self._log += chunk
+                    self._lock.notify_all()
 
     def serial_log(self) -> str:
         """Everything the serial console printed so far."""
@@ -157,20 +170,23 @@ class Machine:
             self._proc.stdin.write(line.encode("utf-8") + b"\n")
             self._proc.stdin.flush()
         except OSError as exc:
-            raise HarnessError(with_tail(f"cannot write to the guest: {exc}", self.serial_log()))
+            message = with_tail(f"cannot write to the guest: {exc}", self.serial_log())
+            raise HarnessError(message) from exc
 
     def _stderr_tail(self) -> str:
-        if self._proc is None or self._proc.poll() is None or self._proc.stderr is None:
-            return "QEMU still running"
+        if self._proc is None or self._proc.stderr is None:
+            return "QEMU not started"
+        try:
+            self._proc.wait(timeout=1)  # a QEMU that broke the connection is on its way out
+        except subprocess.TimeoutExpired:
+            return "QEMU was still running"
         text = self._proc.stderr.read().decode("utf-8", errors="replace").strip()
         return text.splitlines()[-1] if text else f"QEMU exit status {self._proc.returncode}"
 
     def _stop(self) -> None:
         if self.qmp is not None:
-            try:
+            with contextlib.suppress(QMPError):  # QEMU may close before it answers
                 self.qmp.execute("quit")
-            except QMPError:
-                pass  # QEMU may close the socket before it answers
             self.qmp.close()
             self.qmp = None
         if self._proc is not None:
@@ -179,6 +195,9 @@ class Machine:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+            if self._pump_thread is not None:
+                self._pump_thread.join(timeout=5)  # reads to the end of the pipe, then stops
+                self._pump_thread = None
             for stream in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
                 if stream is not None:
                     stream.close()

@@ -13,6 +13,7 @@ import itertools
 import json
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +42,11 @@ class QMPClient:
         self.events: list[dict[str, Any]] = []
 
     @classmethod
-    def connect(cls, path: Path, timeout: float = 10.0) -> QMPClient:
-        """Connect to the socket at ``path`` (retrying while QEMU creates it), read the
-        greeting and negotiate capabilities."""
+    def connect(
+        cls, path: Path, timeout: float = 10.0, alive: Callable[[], bool] = lambda: True
+    ) -> QMPClient:
+        """Connect to the socket at ``path`` (retrying while QEMU creates it and ``alive()``
+        says it runs), read the greeting and negotiate capabilities."""
         deadline = time.monotonic() + timeout
         while True:
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -52,7 +55,7 @@ class QMPClient:
                 break
             except OSError as exc:
                 sock.close()
-                if time.monotonic() >= deadline:
+                if time.monotonic() >= deadline or not alive():
                     raise QMPError(f"cannot connect to QMP at {path}: {exc.strerror}") from exc
                 time.sleep(0.05)
         client = cls(sock, timeout)

@@ -50,7 +50,8 @@ CAPTURE_FILES = (
 _TAG = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _PATH = re.compile(r"[A-Za-z0-9_./-]{1,200}")
 
-SNAPSHOT_SHELL = r"""
+SNAPSHOT_SHELL = (
+    r"""
 bc_file() {
   if [ -r "/$1" ] && cat "/$1" > /tmp/bc.file 2>/dev/null; then
     echo "@@BC FILE $1"
@@ -62,21 +63,20 @@ bc_file() {
 }
 bc_snapshot() {
   echo "@@BC BEGIN $1"
-  for f in %(files)s; do bc_file "$f"; done
-  for d in /%(devices)s/virtio*; do
+  for f in @FILES@; do bc_file "$f"; done
+  for d in /@DEVICES@/virtio*; do
     [ -e "$d" ] || continue
-    bc_file "%(devices)s/${d##*/}/features"
-    bc_file "%(devices)s/${d##*/}/device"
+    bc_file "@DEVICES@/${d##*/}/features"
+    bc_file "@DEVICES@/${d##*/}/device"
   done
-  for m in %(markers)s; do [ -e "/$m" ] && echo "@@BC EXISTS $m"; done
+  for m in @MARKERS@; do [ -e "/$m" ] && echo "@@BC EXISTS $m"; done
   echo "@@BC PAGESIZE $(awk '/^KernelPageSize:/ {print $2; exit}' /proc/self/smaps)"
   echo "@@BC END $1"
 }
-""" % {
-    "files": " ".join((*CAPTURE_FILES, *FACT_FILES)),
-    "devices": VIRTIO_DEVICES,
-    "markers": " ".join(marker for _, marker in DEBUGFS_FILES.values()),
-}
+""".replace("@FILES@", " ".join((*CAPTURE_FILES, *FACT_FILES)))
+    .replace("@DEVICES@", VIRTIO_DEVICES)
+    .replace("@MARKERS@", " ".join(marker for _, marker in DEBUGFS_FILES.values()))
+)
 """The shell functions the guest's init runs: ``bc_snapshot TAG`` prints one snapshot."""
 
 
