@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -131,6 +132,11 @@ class Machine:
             if proc.poll() is None:
                 raise
             raise HarnessError(f"QEMU exited at once: {self._stderr_tail()}") from exc
+
+    def command_text(self) -> str:
+        """The QEMU command as a shell line, the temporary directory written ``$RUNDIR``."""
+        line = shlex.join(self.command)
+        return line.replace(str(self._tmp), "$RUNDIR") if self._tmp is not None else line
 
     def _pump(self, proc: subprocess.Popen[bytes]) -> None:
         """Copy the serial console into the log as it comes (a thread per process)."""

@@ -87,38 +87,53 @@ def wait_for_balloon(machine: Machine, target: int, limit: float) -> Wait:
         time.sleep(POLL_SECONDS)
 
 
-def run(kernel_root: Path, out: Path, options: dict[str, str], steps: Sequence[Step],
-        memory_mib: int = 1024, boot_timeout: float = 120.0) -> list[Path]:  # fmt: skip
+def run(
+    kernel_root: Path,
+    out: Path,
+    options: dict[str, str],
+    steps: Sequence[Step],
+    memory_mib: int = 1024,
+    boot_timeout: float = 120.0,
+) -> list[Path]:
     """Boot the kernel unpacked at ``kernel_root``, run ``steps``, write ``out/t<i>``."""
     kernel = Kernel.find(kernel_root)
     initramfs = build(kernel, find_busybox())
-    memory = memory_mib * MIB
-    written = []
     device = device_spec(options)
     ready = re.escape(READY)
     with Machine(kernel.image, initramfs, memory_mib, device, ready, boot_timeout) as machine:
         fallback = f" (KVM failed: {machine.fallback})" if machine.fallback else ""
-        print(f"balloon-conform: {kernel.release} under QEMU with {machine.accelerator}"
-              f"{fallback}", file=sys.stderr)  # fmt: skip
-        assert machine.qmp is not None
-        qemu_version = _version(machine.qmp.execute("query-version"))
-        balloon = 0
-        for index, step in enumerate(steps):
-            balloon = max(0, balloon + step.balloon_change)
-            target = memory - balloon
-            if step.balloon_change:
-                machine.qmp.balloon(target)
-            waited = wait_for_balloon(machine, target, 60.0)
-            host = {
-                "step": step.text, "requested_target": target, "actual": waited.actual,
-                "target_reached": waited.reached, "polls": waited.polls,
-                "memory": memory, "device": machine.device, "device_options": dict(options),
-                "accelerator": machine.accelerator, "kvm_failure": machine.fallback or None,
-                "qemu_version": qemu_version,
-                "kernel_command_line": machine.command[machine.command.index("-append") + 1],
-            }  # fmt: skip
-            written.append(_snapshot(machine, f"t{index}", index, host, out))
+        said = f"{kernel.release} under QEMU with {machine.accelerator}{fallback}"
+        print(f"balloon-conform: {said}", file=sys.stderr)
+        written = _steps(machine, options, steps, out)
         machine.send("OFF")
+    return written
+
+
+def _steps(
+    machine: Machine, options: dict[str, str], steps: Sequence[Step], out: Path
+) -> list[Path]:
+    """Each step: move the balloon, wait for it, snapshot with the host's record."""
+    assert machine.qmp is not None
+    memory = machine.memory_mib * MIB
+    common = {
+        "memory": memory,
+        "device": machine.device,
+        "device_options": dict(options),
+        "accelerator": machine.accelerator,
+        "kvm_failure": machine.fallback or None,
+        "qemu_version": _version(machine.qmp.execute("query-version")),
+        "qemu_command": machine.command_text(),
+    }
+    written, balloon = [], 0
+    for index, step in enumerate(steps):
+        balloon = max(0, balloon + step.balloon_change)
+        target = memory - balloon
+        if step.balloon_change:
+            machine.qmp.balloon(target)
+        waited = wait_for_balloon(machine, target, 60.0)
+        host = {"step": step.text, "requested_target": target, "actual": waited.actual,
+                "target_reached": waited.reached, "polls": waited.polls, **common}  # fmt: skip
+        written.append(_snapshot(machine, f"t{index}", index, host, out))
     return written
 
 
