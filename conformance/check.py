@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 from . import schemas
 from .capture import MANIFEST, Capture, CapturedFile
@@ -21,6 +21,7 @@ from .model import Layout, ParseResult
 from .pipeline import parse
 from .report.model import CaptureResult
 from .rules import RULES, Rule, Scope
+from .view import CaptureView, ParsedFile
 
 
 @dataclass(frozen=True)
@@ -35,45 +36,6 @@ class CheckOptions:
     kernel: str | None = None
     """Kernel release that overrides the manifest's, e.g. ``6.15.0``."""
     layout: Layout = Layout.EXACT
-
-
-@dataclass(frozen=True)
-class ParsedFile:
-    """A captured file and what the parser made of it."""
-
-    file: CapturedFile
-    result: ParseResult
-
-    def locate(self, pointer: str) -> Location:
-        """Where the value at ``pointer`` stands in this file."""
-        return replace(self.result.locate(pointer), path=self.file.path)
-
-    @property
-    def instance(self) -> dict:  # type: ignore[type-arg]
-        value = self.result.instance
-        return value if isinstance(value, dict) else {}
-
-
-@dataclass(frozen=True)
-class CaptureView:
-    """What capture rules see: the parsed files of one capture and its kernel."""
-
-    capture: Capture
-    parsed: tuple[ParsedFile, ...]
-    kernel: tuple[int, ...] | None = None
-    page_size: int = 4096
-    extra: dict = field(default_factory=dict)  # type: ignore[type-arg]
-
-    def all(self, format_id: str) -> list[ParsedFile]:
-        return [p for p in self.parsed if p.result.format == format_id]
-
-    def first(self, format_id: str) -> ParsedFile | None:
-        found = self.all(format_id)
-        return found[0] if found else None
-
-    @property
-    def location(self) -> Location:
-        return Location(path=self.capture.name)
 
 
 def kernel_version(release: str | None) -> tuple[int, ...] | None:

@@ -16,7 +16,7 @@ from ..diagnostics import Diagnostic, Severity
 from .base import Rule, Scope
 
 if TYPE_CHECKING:
-    from ..check import CaptureView, ParsedFile
+    from ..view import CaptureView, ParsedFile
 
 DRIFT_KB = 4096
 DRIFT_SHARE = 0.01

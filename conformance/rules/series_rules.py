@@ -14,7 +14,7 @@ from .base import Rule, Scope
 from .capture_rules import DRIFT, _close
 
 if TYPE_CHECKING:
-    from ..check import CaptureView, ParsedFile
+    from ..view import CaptureView, ParsedFile
 
 VMSTAT_COUNTERS = ("balloon_inflate", "balloon_deflate", "balloon_migrate")
 
