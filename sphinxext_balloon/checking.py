@@ -17,7 +17,7 @@ from typing import Callable
 
 from conformance import Diagnostic, Layout, ParseResult, Severity, get_format, parse, schemas
 from conformance.capture import CapturedFile
-from conformance.check import ParsedFile
+from conformance.view import ParsedFile
 from conformance.diagnostics import sorted_diagnostics
 from conformance.rules import RULES, Scope
 
