@@ -128,7 +128,12 @@ def test_counters_never_go_backwards() -> None:
     *_, series = check_series([t0, t1])
     assert series.name == "series:t0 -> t1"
     assert findings(series) == [("series.counters-monotonic", "t1/" + HV_PATH, 5, 25)]
-    *_, fine = check_series([t1, t0])
+    grown = (
+        capture(("hv-balloon", HV_PATH, HV), name="t0"),
+        Capture("t1", tuple(CapturedFile(f.format, "t1/" + HV_PATH, f.data) for f in t0.files)),
+    )
+    *_, fine = check_series(grown)
+    assert fine.name == "series:t0 -> t1"
     assert findings(fine) == []
 
 
