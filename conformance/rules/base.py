@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Callable
 
 from ..diagnostics import Diagnostic, Location, Severity
+from .citations import cite
 
 if TYPE_CHECKING:
     from ..view import CaptureView
@@ -125,5 +126,7 @@ class Rule(RuleInfo):
 
     @property
     def info(self) -> RuleInfo:
-        """The metadata alone, as reporters receive it."""
-        return RuleInfo(**{f.name: getattr(self, f.name) for f in fields(RuleInfo)})
+        """The metadata alone, as reporters receive it; citations of the kernel-formats
+        reference are written out (:func:`~conformance.rules.citations.cite`)."""
+        info = RuleInfo(**{f.name: getattr(self, f.name) for f in fields(RuleInfo)})
+        return replace(info, source=cite(info.source))
