@@ -322,7 +322,7 @@ SCHEMA_KEYWORDS = {
     "format": "the text is not a valid date-time, URI or the like",
     "$ref": "the value breaks a shared definition of the format",
     "$dynamicRef": "the value breaks a shared definition of the format",
-    "false": "a value where the format allows none",
+    "None": "a value where the format allows none (a false subschema)",
 }
 
 EXPLANATIONS: dict[str, Explanation] = {
