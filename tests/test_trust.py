@@ -241,27 +241,42 @@ def test_boot_id_and_uptime_are_recorded_in_capture_json(tmp_path: Path) -> None
 # --- LTS kernels: the vmstat events stand in for the Balloon line --------------------------
 
 
+@pytest.mark.parametrize("kernel", ["6.1.0", "6.15.0"])
 @pytest.mark.parametrize(
     ("features", "memtotal_moves", "status"),
-    [(NO_DEFLATE, False, 1), (NO_DEFLATE, True, 0), (DEFLATE, False, 0)],
+    [(NO_DEFLATE, False, 1), (NO_DEFLATE, True, 0), (DEFLATE, False, 0), (DEFLATE, True, 1)],
 )
-def test_memtotal_accounting_on_a_6_1_style_series(
-    tmp_path: Path, features: str, memtotal_moves: bool, status: int
+def test_memtotal_accounting_on_lts_and_current_kernels(
+    tmp_path: Path, kernel: str, features: str, memtotal_moves: bool, status: int
 ) -> None:
-    def snap(index: int, meminfo: str, inflated: int) -> None:
-        files = {"proc/meminfo": meminfo, f"{FEATURES}/features": features}
-        files["proc/vmstat"] = vmstat_events(inflated, 0, LTS_VMSTAT)
-        files[f"{FEATURES}/device"] = "0x0005\n"
-        write_capture(tmp_path / "out" / f"t{index}", files, {"kernel_release": "6.1.0"})
+    """1 GiB inflated between t0 and t1. A 6.1 guest shows it only in the vmstat events,
+    a 6.15 guest also in Balloon and nr_balloon_pages; MemTotal must drop by as much
+    without DEFLATE_ON_OOM and stay with it."""
+    lts = kernel == "6.1.0"
 
-    before = LTS_MEMINFO
+    def snap(index: int, meminfo: str, pages: int) -> None:
+        vmstat = VMSTAT.replace("nr_balloon_pages 262144", f"nr_balloon_pages {pages}")
+        balloon = f"Balloon:         {pages * 4:7d} kB\n"
+        files = {
+            "proc/meminfo": meminfo.replace(
+                "Balloon:         1048576 kB\n", "" if lts else balloon
+            ),
+            "proc/vmstat": vmstat_events(pages, 0, LTS_VMSTAT if lts else vmstat),
+            f"{FEATURES}/features": features,
+            f"{FEATURES}/device": "0x0005\n",
+        }
+        write_capture(tmp_path / "out" / f"t{index}", files, {"kernel_release": kernel})
+
+    before = MEMINFO
     if memtotal_moves:  # 1 GiB more before the balloon took it
         before = before.replace("MemTotal:       23635508 kB", "MemTotal:       24684084 kB")
     snap(0, before, 0)
-    snap(1, LTS_MEMINFO, 262144)  # 1 GiB inflated between the snapshots
+    snap(1, MEMINFO, 262144)
     done = run("check", "--strict", "--series", str(tmp_path / "out"))
     assert done.returncode == status, done.stdout
     assert ("[virtio.memtotal-accounting]" in done.stdout) == bool(status)
+    measure = "balloon_inflate - balloon_deflate" if lts else "(Balloon)"
+    assert (measure in done.stdout) == bool(status)
 
 
 # --- skipped checks, in every format ------------------------------------------------------
