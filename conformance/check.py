@@ -50,8 +50,10 @@ def kernel_version(release: str | None) -> tuple[int, ...] | None:
 
 
 def view_of(capture: Capture, options: CheckOptions) -> CaptureView:
-    """Parse every file of ``capture``; the view the capture rules read."""
+    """Parse every file of ``capture``; the view the capture rules read. A file whose
+    format cannot be told is not dropped silently: the view carries a note about it."""
     parsed = []
+    unread: list[Diagnostic] = []
     for file in capture.files:
         try:
             result = parse(
@@ -61,7 +63,9 @@ def view_of(capture: Capture, options: CheckOptions) -> CaptureView:
                 path=file.path,
                 context=file.context,
             )
-        except BalloonError:  # a format the path named but the text does not fit
+        except BalloonError as exc:  # a format the path named but the text does not fit
+            where = Location(path=file.path)
+            unread.append(Diagnostic("capture.unknown-file", Severity.NOTE, str(exc), where))
             continue
         parsed.append(ParsedFile(file, result))
     manifest = capture.manifest or {}
@@ -72,6 +76,7 @@ def view_of(capture: Capture, options: CheckOptions) -> CaptureView:
         tuple(parsed),
         kernel_version(release if isinstance(release, str) else None),
         page_size if isinstance(page_size, int) and page_size > 0 else 4096,
+        {"unread": tuple(unread)} if unread else {},
     )
 
 
@@ -103,6 +108,7 @@ def _check_view(
 ) -> CaptureResult:
     capture = view.capture
     found: list[Diagnostic] = [*capture.diagnostics, *_manifest_findings(capture), *extra]
+    found += view.extra.get("unread", ())
     if not view.parsed:
         found.append(Diagnostic("capture.empty", Severity.ERROR, EMPTY[0], view.location, EMPTY[1]))
     evaluated: set[str] = set()

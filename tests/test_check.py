@@ -150,3 +150,12 @@ def test_kernel_version() -> None:
     assert kernel_version("6.18.44-fc-v669") == (6, 18, 44)
     assert kernel_version("6.15") == (6, 15)
     assert kernel_version("weird") is None
+
+
+def test_a_file_that_cannot_be_parsed_is_a_note_not_dropped() -> None:
+    cap = Capture("cap", (CapturedFile("no-such-format", "cap/odd", b"x 1\n"),))
+    result = check_capture(cap)
+    assert [(d.id, d.severity.value, d.location.path) for d in result.diagnostics] == [
+        ("capture.empty", "error", "cap"),
+        ("capture.unknown-file", "note", "cap/odd"),
+    ]
