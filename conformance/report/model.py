@@ -16,6 +16,14 @@ from ..rules.base import RuleInfo
 
 
 @dataclass(frozen=True)
+class Skip:
+    """A check that could not run on a capture, and why (reported, never a pass)."""
+
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class CaptureResult:
     """What was found in one capture (or between the captures of one series)."""
 
@@ -27,6 +35,11 @@ class CaptureResult:
     """Sorted findings; each location's ``path`` is one of ``files`` or the capture."""
     rules: tuple[str, ...]
     """Ids of every check evaluated on this capture, passed or not (JUnit test cases)."""
+    skipped: tuple[Skip, ...] = ()
+    """Checks that could not run on this capture, with the reason, sorted by id."""
+    series: bool = False
+    """True for the result of the checks between the captures of a series: its files
+    are its captures' files, so totals count neither it nor them again."""
 
     def count(self, severity: Severity) -> int:
         return sum(1 for d in self.diagnostics if d.severity is severity)
@@ -43,6 +56,8 @@ class Totals:
     notes: int
     ids: frozenset[str]
     """Every diagnostic id that was reported."""
+    skipped: int = 0
+    """Checks not run, counted once per capture (or series) they could not run on."""
 
     def count(self, severity: Severity) -> int:
         return {Severity.ERROR: self.errors, Severity.WARNING: self.warnings}.get(
@@ -70,22 +85,27 @@ class Report:
         return tuple(d for capture in self.captures for d in capture.diagnostics)
 
     def totals(self) -> Totals:
-        """Counts of captures, files and findings by severity, in one pass."""
+        """Counts of captures, files, findings by severity and skipped checks, in one
+        pass; a series' own result adds neither a capture nor files."""
         counts = dict.fromkeys(Severity, 0)
-        files = 0
+        files = captures = skipped = 0
         ids: set[str] = set()
         for capture in self.captures:
-            files += len(capture.files)
+            if not capture.series:
+                captures += 1
+                files += len(capture.files)
+            skipped += len(capture.skipped)
             for diagnostic in capture.diagnostics:
                 counts[diagnostic.severity] += 1
                 ids.add(diagnostic.id)
         return Totals(
-            len(self.captures),
+            captures,
             files,
             counts[Severity.ERROR],
             counts[Severity.WARNING],
             counts[Severity.NOTE],
             frozenset(ids),
+            skipped,
         )
 
     def count(self, severity: Severity) -> int:
