@@ -149,7 +149,7 @@ SERIES_RULES = (
     ),
     Rule(
         "virtio.memtotal-accounting",
-        Severity.WARNING,
+        Severity.ERROR,
         Scope.SERIES,
         "virtio without DEFLATE_ON_OOM takes the balloon out of MemTotal; with it, MemTotal stays",
         "virtio_balloon calls adjust_managed_page_count() only without DEFLATE_ON_OOM "
