@@ -17,7 +17,6 @@ from conformance.capture import (
     read_capture,
 )
 from conformance.capture_budget import may_hold
-from conformance.errors import InputError
 
 from .test_pipeline import HV
 
@@ -31,8 +30,6 @@ def make_root(root: Path) -> Path:
     device.mkdir(parents=True)
     (device / "features").write_text(FEATURES)
     (device / "device").write_text("0x0005\n")
-    (root / "sys/devices/system/node/node0").mkdir(parents=True)
-    (root / "sys/devices/system/node/node0/meminfo").write_text("Node 0 MemTotal: 1 kB\n")
     return root
 
 
@@ -45,12 +42,15 @@ def summary(capture):  # type: ignore[no-untyped-def]
 
 def test_root_layout(tmp_path: Path) -> None:
     root = make_root(tmp_path / "cap")
+    (root / "sys/devices/system/node/node0").mkdir(parents=True)
+    (root / "sys/devices/system/node/node0/meminfo").write_text("Node 0 MemTotal: 1 kB\n")
     files, problems = summary(read_capture(root, name="cap"))
     assert files == [
         ("virtio-features", "cap/sys/bus/virtio/devices/virtio0/features", {"device": "0x0005\n"}),
         ("hv-balloon", "cap/sys/kernel/debug/hv-balloon", {}),
     ]
-    assert problems == []
+    # a node's meminfo has another layout: not checked as /proc/meminfo, but said
+    assert problems == [("capture.unknown-file", "cap/sys/devices/system/node/node0/meminfo")]
     assert is_capture(root)
 
 
@@ -131,10 +131,19 @@ def test_fleet(tmp_path: Path) -> None:
     assert [p.name for p in fleet_members(tmp_path)] == ["guest-a", "guest-b"]
 
 
-def test_not_a_capture(tmp_path: Path) -> None:
+def test_not_a_capture_is_a_finding_not_an_exception(tmp_path: Path) -> None:
     (tmp_path / "file.txt").write_text("x")
-    with pytest.raises(InputError):
-        read_capture(tmp_path / "file.txt")
+    os.mkfifo(tmp_path / "fifo.tar")  # opening it could block: it is never opened
+    for name, found in (
+        ("file.txt", "capture.unreadable"),
+        ("gone", "capture.unreadable"),
+        ("fifo.tar", "capture.special-file"),
+    ):
+        capture = read_capture(tmp_path / name, name=name)
+        assert capture.files == ()
+        assert [(d.id, d.severity.value, d.location.path) for d in capture.diagnostics] == [
+            (found, "error", name)
+        ]
 
 
 def test_files_from_memory_are_held_to_the_same_rules() -> None:
@@ -153,7 +162,10 @@ def test_files_from_memory_are_held_to_the_same_rules() -> None:
         ("live/sys/bus/virtio/devices/virtio0/features", {"device": "0x0005\n"})
     ]
     assert capture.manifest == {"kernel_release": "6.18.0"}
-    assert [d.id for d in capture.diagnostics] == ["capture.file-too-large"]
+    assert sorted((d.id, d.location.path) for d in capture.diagnostics) == [
+        ("capture.file-too-large", "live/proc/meminfo"),
+        ("capture.unknown-file", "live/notes.txt"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -72,6 +72,8 @@ def test_symlinks_are_never_followed_inside_or_out(tmp_path: Path) -> None:
         ("capture.symlink", "cap/proc/vmstat"),
         ("capture.symlink", "cap/sys/bus/virtio/devices/virtio0"),
         ("capture.symlink", "cap/var"),
+        ("capture.unknown-file", "cap/sys/devices/virtio0/features"),  # not a virtio path
+        ("capture.unknown-file", "cap/vmstat.real"),  # vmstat is found by name only
     ]
     assert "cp -rL" in capture.diagnostics[0].message
 
@@ -146,7 +148,7 @@ def test_tens_of_thousands_of_files(tmp_path: Path) -> None:
     capture = read_capture(tmp_path, Limits(files=100), name="c")
     assert time.monotonic() - started < 5
     assert len(capture.files) == 100
-    assert ids(capture) == [("capture.too-many-files", "c")]
+    assert ids(capture) == [("capture.too-many-files", "c"), ("capture.unknown-file", "c/junk")]
     for number in range(20_000):
         (tmp_path / f"top{number}").touch()  # at the top, every entry is looked at
     capture = read_capture(tmp_path, Limits(entries=5_000), name="c")
