@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from .capture_budget import Budget, may_hold, wanted
 from .diagnostics import Severity
+from .output import is_link_error
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -107,7 +108,7 @@ def _descend(
     try:
         fd = os.open(name, DIRECTORY, dir_fd=parent)
     except OSError as exc:
-        if exc.errno in LINK_ERRORS:
+        if is_link_error(exc, name, parent):
             _link(budget, relative)  # swapped for a link since it was listed
         elif exc.errno == errno.ENOTDIR:
             budget.problem("capture.changed", relative, "replaced while read; skipped")
