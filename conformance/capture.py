@@ -37,7 +37,15 @@ from .capture_budget import (
     is_device_file,
     safe_text,
 )
-from .capture_dir import FILE, LINK_ERRORS, directory_records, kind_of
+from .capture_dir import (
+    DIRECTORY,
+    FILE,
+    LINK_ERRORS,
+    directory_records,
+    kind_of,
+    open_beneath,
+    read_bounded,
+)
 from .capture_tar import tar_records
 from .diagnostics import Diagnostic, Severity
 from .formats import FORMATS
@@ -94,9 +102,59 @@ def is_capture(path: Path) -> bool:
         return is_tar_name(path.name)
     if not stat.S_ISDIR(info.st_mode):
         return False
+    if _named_capture(path):
+        return True
+    if any(_poses_as_member(member) for member in fleet_members(path)):
+        return False  # a fleet, even with a stray log of its own
+    return _guest_file_by_content(path)
+
+
+def _poses_as_member(path: Path) -> bool:
+    if is_tar_name(path.name) or path.is_symlink():
+        return is_tar_name(path.name)
+    return _named_capture(path) or _guest_file_by_content(path)
+
+
+def _named_capture(path: Path) -> bool:
+    """Whether the directory ``path`` is a capture by the names it holds."""
     if any(_lstat(path / name) is not None for name in ("proc", "sys", MANIFEST)):
         return True
     return any(format_of(entry.name) for entry in _entries(path))
+
+
+_PEEKED = 64
+"""Top-level files looked into to tell whether a directory is a capture by content."""
+
+
+def _guest_file_by_content(path: Path) -> bool:
+    """Whether one of the first top-level files of the directory ``path`` is a guest file
+    by its content (a kernel log under another name, say)."""
+    try:
+        top = os.open(path, DIRECTORY)
+    except OSError:
+        return False
+    try:
+        files = [e.name for e in _entries(path) if e.is_file(follow_symlinks=False)]
+        return any(_format_by_content(_peek(top, name)) for name in files[:_PEEKED])
+    finally:
+        os.close(top)
+
+
+def _peek(top: int, name: str) -> bytes:
+    """The content of the regular file ``name`` in ``top``, if small enough; else nothing."""
+    try:
+        fd = open_beneath(top, name)
+    except OSError:
+        return b""
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1 or info.st_size > MAX_FILE_BYTES:
+            return b""
+        return read_bounded(fd, MAX_FILE_BYTES)
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
 
 
 def fleet_members(path: Path) -> list[Path]:

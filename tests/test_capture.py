@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
 import os
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -185,3 +188,90 @@ def test_a_walk_enters_only_directories_that_can_hold_a_guest_file(
     directory: str, walked: bool
 ) -> None:
     assert may_hold(directory) is walked
+
+
+DUMP = Path(__file__).parent / "data/show-mem/template-2.6-6.15-x86_64-two-nodes-balloon.txt"
+BAD_DUMP = Path(__file__).parent / "data/show-mem/bad-node-bad-number.txt"
+
+
+def test_files_of_no_known_name_are_checked_by_content_or_listed() -> None:
+    dump = DUMP.read_bytes()
+    capture = capture_from_files(
+        {
+            "console.log": b"[    0.000000] Linux version 6.15.0\n" + dump,
+            "dmesg-show_mem": dump,
+            "logs/serial.log": dump,
+            "hv.txt": HV.encode(),
+            "boot.log": b"[    0.000000] Linux version 6.15.0\n",  # a log, but no dump
+            "dmesg": b"[    0.000000] Linux version 6.15.0\n",  # known log name: quiet
+            "numastat": b"numa_hit 1\nnuma_miss 0\n",  # vmstat-shaped: found by name only
+            "notes.md": b"# not a guest file\n",
+            "both": HV.encode() + b"MemTotal: 1 kB\n",  # two formats claim it: not checked
+        },
+        name="c",
+    )
+    assert [(f.format, f.path) for f in capture.files] == [
+        ("show-mem", "c/console.log"),
+        ("show-mem", "c/dmesg-show_mem"),
+        ("hv-balloon", "c/hv.txt"),
+        ("show-mem", "c/logs/serial.log"),
+    ]
+    assert sorted((d.id, d.severity.value, d.location.path) for d in capture.diagnostics) == [
+        ("capture.unknown-file", "note", "c/boot.log"),
+        ("capture.unknown-file", "note", "c/both"),
+        ("capture.unknown-file", "note", "c/notes.md"),
+        ("capture.unknown-file", "note", "c/numastat"),
+    ]
+    assert capture.diagnostics[0].message == "not a balloon-related file; not checked"
+
+
+def test_a_renamed_kernel_log_is_checked_end_to_end(tmp_path: Path) -> None:
+    cap = tmp_path / "cap"
+    cap.mkdir()
+    (cap / "console.log").write_bytes(b"[    1.000000] booting\n" + BAD_DUMP.read_bytes())
+    (cap / "README").write_text("how this capture was taken\n")
+    (cap / "logs").mkdir()  # a folder that can hold no guest file: not looked into, but said
+    (cap / "logs/boot.log").write_text("[    0.000000] Linux version 6.15.0\n")
+    tool = Path(sys.executable).with_name("balloon-conform")
+    done = subprocess.run(
+        [str(tool), "check", "--output-format", "json", str(cap)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr  # the dump's bad number is found
+    [result] = json.loads(done.stdout)["captures"]
+    assert result["files"] == [f"{cap}/console.log"]
+    found = {(d["id"], d["file"]) for d in result["diagnostics"]}
+    assert ("capture.unknown-file", f"{cap}/README") in found
+    assert ("capture.unknown-file", f"{cap}/logs") in found
+    assert any(
+        d["file"] == f"{cap}/console.log" and d["severity"] == "error"
+        for d in result["diagnostics"]
+    )
+
+
+def test_other_files_never_spend_the_budget_guest_files_need(tmp_path: Path) -> None:
+    for number in range(5):
+        (tmp_path / f"a{number}.txt").write_text("not a guest file\n")
+    (tmp_path / "hv-balloon").write_text(HV)
+    capture = read_capture(tmp_path, Limits(files=3), name="c")
+    assert [f.path for f in capture.files] == ["c/hv-balloon"]
+    assert [d.id for d in capture.diagnostics].count("capture.too-many-files") == 1
+    assert [d.id for d in capture.diagnostics].count("capture.unknown-file") == 2
+
+
+def test_a_directory_of_renamed_logs_is_a_capture_and_a_folder_of_them_a_fleet(
+    tmp_path: Path,
+) -> None:
+    for guest in ("guest-a", "guest-b"):
+        (tmp_path / guest).mkdir()
+        (tmp_path / guest / "serial.log").write_bytes(DUMP.read_bytes())
+        (tmp_path / guest / "README").write_text("not a guest file\n")
+        assert is_capture(tmp_path / guest)
+    assert not is_capture(tmp_path)
+    assert [p.name for p in fleet_members(tmp_path)] == ["guest-a", "guest-b"]
+    (tmp_path / "console.log").write_bytes(DUMP.read_bytes())  # a fleet's own stray log
+    assert not is_capture(tmp_path)  # members that are captures by name make it a fleet
+    (tmp_path / "guest-c/proc").mkdir(parents=True)
+    assert not is_capture(tmp_path)
