@@ -10,9 +10,12 @@ A capture is the set of files read from one guest at one moment. It comes as
 
 A capture is untrusted input. Links are never followed, only regular files are opened, each
 read is bounded, and whatever is skipped is said in a diagnostic (``capture.*``); nothing
-here raises for a bad capture, only for a path that is not a capture at all. The walking
-lives in :mod:`~conformance.capture_dir` and :mod:`~conformance.capture_tar`, the limits in
-:mod:`~conformance.capture_budget`; this module assembles what they read.
+here raises for a bad capture, nor for a capture or fleet member that is a link, gone or
+unreadable by the time it is read: that is a finding on it. The walking lives in
+:mod:`~conformance.capture_dir` and :mod:`~conformance.capture_tar`, the limits in
+:mod:`~conformance.capture_budget`. This module tells captures from fleets and assembles
+what the readers read: it alone decides what each file is (a guest file by its name or
+its content, or a ``capture.unknown-file`` note).
 """
 
 from __future__ import annotations

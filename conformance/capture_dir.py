@@ -4,11 +4,14 @@ The walk lists each directory through a descriptor opened ``O_DIRECTORY | O_NOFO
 relative to its parent's, so a directory swapped for a link while the walk runs can never
 lead out of the capture: the open fails instead. It descends only into the directories
 that can hold a guest file (:func:`~conformance.capture_budget.may_hold`) and stops at the
-depth and entry limits. Files are read afterwards, wanted guest files first so that other
-files never spend the budget they need; each is opened again component by component from
-the capture's own descriptor, the last one ``O_NOFOLLOW | O_NONBLOCK``, and must still be
-the regular file with one link that the walk saw. Nothing here follows a link, opens a
-special file, or reads more than the file size limit.
+depth and entry limits; a folder it leaves out at the top of the capture, and whatever
+it finds that is neither a file nor a folder, is said in a ``capture.unknown-file`` note.
+Files are read afterwards, wanted guest files first so that other files never spend the
+budget they need; each is opened again component by component from the capture's own
+descriptor, the last one ``O_NOFOLLOW | O_NONBLOCK``, and must still be the regular file
+with one link that the walk saw. Nothing here follows a link, opens a special file, or
+reads more than the file size limit. What the files are is decided by the caller
+(:func:`conformance.capture._assemble`).
 """
 
 from __future__ import annotations
@@ -86,7 +89,11 @@ def _walk(fd: int, prefix: str, depth: int, budget: Budget) -> Iterator[_Seen]:
             if may_hold(relative):
                 yield from _descend(fd, name, info, relative, depth, budget)
             elif not prefix:
-                _unknown(budget, relative, "a directory that holds no balloon-related file")
+                _unknown(
+                    budget,
+                    relative,
+                    "a folder that holds no guest file by its path; not looked into",
+                )
         elif stat.S_ISLNK(info.st_mode):
             _link(budget, relative)
         elif not stat.S_ISREG(info.st_mode):
@@ -95,7 +102,11 @@ def _walk(fd: int, prefix: str, depth: int, budget: Budget) -> Iterator[_Seen]:
                     "capture.special-file", relative, f"{kind_of(info.st_mode)}; not opened"
                 )
             else:
-                _unknown(budget, relative, f"{kind_of(info.st_mode)}")
+                _unknown(
+                    budget,
+                    relative,
+                    f"{kind_of(info.st_mode)}, not a balloon-related file; not opened",
+                )
         elif info.st_nlink > 1:
             _hard_link(budget, relative, info.st_nlink)
         else:
@@ -152,7 +163,7 @@ def _link(budget: Budget, relative: str) -> None:
             "sysfs with `balloon-conform capture`, or `cp -rL`)",
         )
     else:
-        _unknown(budget, relative, "a symbolic link")
+        _unknown(budget, relative, "a symbolic link, not a balloon-related file; not followed")
 
 
 def _hard_link(budget: Budget, relative: str, links: int) -> None:
@@ -163,13 +174,8 @@ def _hard_link(budget: Budget, relative: str, links: int) -> None:
     )
 
 
-def _unknown(budget: Budget, relative: str, what: str) -> None:
-    budget.problem(
-        "capture.unknown-file",
-        relative,
-        f"{what}, not a balloon-related file; not checked",
-        Severity.NOTE,
-    )
+def _unknown(budget: Budget, relative: str, message: str) -> None:
+    budget.problem("capture.unknown-file", relative, message, Severity.NOTE)
 
 
 def _read(top: int, seen: _Seen, budget: Budget) -> bytes | None:
