@@ -20,6 +20,7 @@ from conformance.capture import (
     read_capture,
 )
 from conformance.capture_budget import may_hold
+from conformance.cli import main
 
 from .test_pipeline import HV
 
@@ -275,3 +276,17 @@ def test_a_directory_of_renamed_logs_is_a_capture_and_a_folder_of_them_a_fleet(
     assert not is_capture(tmp_path)  # members that are captures by name make it a fleet
     (tmp_path / "guest-c/proc").mkdir(parents=True)
     assert not is_capture(tmp_path)
+
+
+def test_a_capture_named_through_a_link_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_root(tmp_path / "cap")
+    (tmp_path / "latest").symlink_to(tmp_path / "cap")
+    assert is_capture(tmp_path / "latest")  # taken for a capture, so that reading says why
+    assert main(["check", str(tmp_path / "latest")]) == 1
+    out = capsys.readouterr().out
+    assert "a symbolic link; not followed (name the capture itself" in out
+    assert "[capture.symlink]" in out
+    assert main(["check", str(tmp_path / "cap")]) == 1  # two drivers: but it was read
+    assert "balloon.single-driver" in capsys.readouterr().out
