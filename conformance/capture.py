@@ -107,15 +107,16 @@ def is_capture(path: Path) -> bool:
         return False
     if _named_capture(path):
         return True
-    if any(_poses_as_member(member) for member in fleet_members(path)):
+    peeks = _Peeks()
+    if any(_poses_as_member(member, peeks) for member in fleet_members(path)):
         return False  # a fleet, even with a stray log of its own
-    return _guest_file_by_content(path)
+    return _guest_file_by_content(path, peeks)
 
 
-def _poses_as_member(path: Path) -> bool:
+def _poses_as_member(path: Path, peeks: _Peeks) -> bool:
     if is_tar_name(path.name) or path.is_symlink():
         return is_tar_name(path.name)
-    return _named_capture(path) or _guest_file_by_content(path)
+    return _named_capture(path) or _guest_file_by_content(path, peeks)
 
 
 def _named_capture(path: Path) -> bool:
@@ -125,11 +126,19 @@ def _named_capture(path: Path) -> bool:
     return any(format_of(entry.name) for entry in _entries(path))
 
 
-_PEEKED = 64
-"""Top-level files looked into to tell whether a directory is a capture by content."""
+class _Peeks:
+    """How many more files telling a capture from a fleet may read: 64 of at most
+    ``MAX_FILE_BYTES`` each, as much as one capture may hold, however large the fleet."""
+
+    def __init__(self) -> None:
+        self.left = 64
+
+    def take(self) -> bool:
+        self.left -= 1
+        return self.left >= 0
 
 
-def _guest_file_by_content(path: Path) -> bool:
+def _guest_file_by_content(path: Path, peeks: _Peeks) -> bool:
     """Whether one of the first top-level files of the directory ``path`` is a guest file
     by its content (a kernel log under another name, say)."""
     try:
@@ -138,7 +147,7 @@ def _guest_file_by_content(path: Path) -> bool:
         return False
     try:
         files = [e.name for e in _entries(path) if e.is_file(follow_symlinks=False)]
-        return any(_format_by_content(_peek(top, name)) for name in files[:_PEEKED])
+        return any(peeks.take() and _format_by_content(_peek(top, name)) for name in files)
     finally:
         os.close(top)
 

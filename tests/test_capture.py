@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance import capture
 from conformance.capture import (
     Limits,
     capture_from_files,
@@ -290,3 +291,21 @@ def test_a_capture_named_through_a_link_is_refused(
     assert "[capture.symlink]" in out
     assert main(["check", str(tmp_path / "cap")]) == 1  # two drivers: but it was read
     assert "balloon.single-driver" in capsys.readouterr().out
+
+
+def test_telling_a_capture_from_a_fleet_reads_a_bounded_number_of_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for number in range(100):
+        (tmp_path / f"m{number:03}").mkdir()
+        (tmp_path / f"m{number:03}/README").write_text("not a guest file\n")
+    peeked: list[str] = []
+    real = capture._peek
+
+    def counted(top: int, name: str) -> bytes:
+        peeked.append(name)
+        return real(top, name)
+
+    monkeypatch.setattr(capture, "_peek", counted)
+    assert not is_capture(tmp_path)
+    assert len(peeked) == 64
