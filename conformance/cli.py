@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from . import __version__, cli_capture, cli_check, schemas
+from . import __version__, cli_capture, cli_check, output, schemas
 from .diagnostics import Severity, to_json
-from .errors import BalloonError, InputError, UsageError
+from .errors import BalloonError, InputError
 from .formats import FORMATS, get_format
 from .model import Layout
 from .pipeline import parse
@@ -176,11 +176,24 @@ def schema_name(ident: str) -> str:
 
 
 def _cmd_schema_export(args: argparse.Namespace) -> int:
+    """Every schema into DIR (``$id``-relative, so relative ``$ref`` resolve there) and a
+    self-contained copy of each under ``DIR/bundled``; each file replaced whole, and
+    nothing written through a link."""
     directory = Path(args.directory)
-    if directory.exists() and not directory.is_dir():
-        raise UsageError(f"{directory} exists and is not a directory")
-    written = schemas.export(directory)
-    print(f"wrote {len(written)} schema files to {directory}", file=sys.stderr)
+    written = 0
+    try:
+        with output.directory(directory) as top:
+            for name in schemas.names():
+                for relative, document in (
+                    (name, schemas.document(name)),
+                    (f"bundled/{name}", schemas.bundle(name)),
+                ):
+                    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+                    output.write_beneath(top, relative, text)
+                    written += 1
+    except OSError as exc:
+        raise InputError(f"{directory}: cannot export the schemas: {exc.strerror}") from exc
+    print(f"wrote {written} schema files to {directory}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -6,11 +6,16 @@ fails a test that would block (a FIFO opened for reading without a writer would)
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import shutil
 import signal
 import socket
 import stat
+import subprocess
+import sys
+import tarfile
 import tempfile
 import time
 import xml.etree.ElementTree as ET
@@ -19,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance import capture, cli_check
 from conformance.capture import Limits, read_capture
 from conformance.check import check_capture
 from conformance.cli import main
@@ -72,6 +78,8 @@ def test_symlinks_are_never_followed_inside_or_out(tmp_path: Path) -> None:
         ("capture.symlink", "cap/proc/vmstat"),
         ("capture.symlink", "cap/sys/bus/virtio/devices/virtio0"),
         ("capture.symlink", "cap/var"),
+        ("capture.unknown-file", "cap/sys/devices/virtio0/features"),  # not a virtio path
+        ("capture.unknown-file", "cap/vmstat.real"),  # vmstat is found by name only
     ]
     assert "cp -rL" in capture.diagnostics[0].message
 
@@ -148,7 +156,7 @@ def test_tens_of_thousands_of_files(tmp_path: Path) -> None:
     capture = read_capture(tmp_path, Limits(files=100), name="c")
     assert time.monotonic() - started < 5
     assert len(capture.files) == 100
-    assert ids(capture) == [("capture.too-many-files", "c")]
+    assert ids(capture) == [("capture.too-many-files", "c"), ("capture.unknown-file", "c/junk")]
     for number in range(20_000):
         (tmp_path / f"top{number}").touch()  # at the top, every entry is looked at
     capture = read_capture(tmp_path, Limits(entries=5_000), name="c")
@@ -224,3 +232,80 @@ def test_hostile_manifests(tmp_path: Path) -> None:
         result = check_capture(read_capture(tmp_path, name="c"))
         found = {d.id for d in result.diagnostics}
         assert expected is None or expected in found, (text[:20], found)
+
+
+SENTINEL = b"Sentinel:     4242424242 kB\n"
+TOOL = Path(sys.executable).with_name("balloon-conform")
+
+
+def _outside_tarball(path: Path) -> None:
+    with tarfile.open(path, "w") as archive:
+        info = tarfile.TarInfo("proc/meminfo")
+        info.size = len(MEMINFO + SENTINEL)
+        archive.addfile(info, io.BytesIO(MEMINFO + SENTINEL))
+
+
+def test_links_posing_as_fleet_members_are_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    (proc(outside) / "meminfo").write_bytes(MEMINFO + SENTINEL)
+    _outside_tarball(tmp_path / "outside.tar")
+    fleet = tmp_path / "fleet"
+    (proc(fleet / "guest") / "meminfo").write_bytes(MEMINFO)
+    os.symlink(tmp_path / "outside.tar", fleet / "evil.tar")
+    os.symlink(outside, fleet / "linked")
+    done = subprocess.run(
+        [str(TOOL), "check", "--output-format", "json", str(fleet)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "4242424242" not in done.stdout
+    report = json.loads(done.stdout)
+    found = {
+        c["name"]: [(d["id"], d["severity"]) for d in c["diagnostics"]] for c in report["captures"]
+    }
+    assert found == {
+        f"{fleet}/evil.tar": [("capture.symlink", "error")],
+        f"{fleet}/guest": [],
+        f"{fleet}/linked": [("capture.symlink", "error")],
+    }
+    assert report["summary"]["files"] == 1
+
+
+def test_a_member_gone_or_replaced_after_listing_is_a_finding_on_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fleet = tmp_path / "fleet"
+    for member in ("a", "b", "c", "d"):
+        (proc(fleet / member) / "meminfo").write_bytes(MEMINFO)
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside/meminfo").write_bytes(MEMINFO + SENTINEL)
+    listed = capture.fleet_members
+
+    def listed_then_changed(path: Path) -> list[Path]:
+        members = listed(path)
+        shutil.rmtree(fleet / "b")  # gone
+        shutil.rmtree(fleet / "c")
+        (fleet / "c").write_bytes(b"")  # no longer a directory
+        shutil.rmtree(fleet / "d/proc")
+        os.symlink(tmp_path / "outside", fleet / "d/proc")  # a link inside the member
+        return members
+
+    monkeypatch.setattr(cli_check, "fleet_members", listed_then_changed)
+    assert main(["check", "--output-format", "json", str(fleet)]) == 1
+    out = capsys.readouterr().out
+    assert "4242424242" not in out
+    report = json.loads(out)
+    found = {
+        c["name"].rsplit("/", 1)[1]: [
+            (d["id"], d["severity"], d["message"]) for d in c["diagnostics"]
+        ]
+        for c in report["captures"]
+    }
+    assert found["a"] == []
+    assert found["b"] == [("capture.unreadable", "error", "cannot open: No such file or directory")]
+    assert found["c"] == [("capture.unreadable", "error", "a file, not a capture or tarball")]
+    assert [i for i, _, _ in found["d"]] == ["capture.symlink"]
+    assert report["summary"]["captures"] == 4
+    assert report["summary"]["files"] == 1
