@@ -109,7 +109,7 @@ def _check_view(
     capture = view.capture
     found: list[Diagnostic] = [*capture.diagnostics, *_manifest_findings(capture), *extra]
     found += view.extra.get("unread", ())
-    if not view.parsed:
+    if not view.parsed and not _refused(capture):
         found.append(Diagnostic("capture.empty", Severity.ERROR, EMPTY[0], view.location, EMPTY[1]))
     evaluated: set[str] = set()
     skipped: dict[str, str] = {}
@@ -190,6 +190,15 @@ def _kept(diagnostic_id: str, options: CheckOptions) -> bool:
     if diagnostic_id == "capture.empty":
         return diagnostic_id not in options.ignore
     return _selected(diagnostic_id, options)
+
+
+def _refused(capture: Capture) -> bool:
+    """Whether the reader already said, as an error on the whole capture, why nothing was
+    read (a link refused, a member gone): one finding per fault, no ``capture.empty`` too."""
+    return any(
+        d.severity is Severity.ERROR and d.location.path == capture.name
+        for d in capture.diagnostics
+    )
 
 
 def _rules(scope: Scope, options: CheckOptions) -> list[Rule]:
