@@ -128,19 +128,18 @@ class _Reading:
         """Whether the directory reader would come to ``relative``: it descends only into
         folders that may hold a guest file, and no deeper than the depth limit."""
         parts = relative.split("/")[:-1]
-        if len(parts) > self.budget.limits.depth:
-            if may_hold("/".join(parts)):
-                self.budget.problem(
-                    "capture.too-deep",
-                    relative,
-                    f"nested deeper than {self.budget.limits.depth} levels; not read",
-                    Severity.ERROR,
-                )
-            return False
         for end in range(1, len(parts) + 1):
             folder = "/".join(parts[:end])
             if folder not in self.holds:
                 self.holds[folder] = may_hold(folder)
+                if self.holds[folder] and end > self.budget.limits.depth:
+                    self.holds[folder] = False  # said once, as the walk says it once
+                    self.budget.problem(
+                        "capture.too-deep",
+                        folder,
+                        f"nested deeper than {self.budget.limits.depth} levels; not read",
+                        Severity.ERROR,
+                    )
             if not self.holds[folder]:
                 return False
         return True

@@ -15,7 +15,6 @@ from typing import BinaryIO
 
 _CHUNK = 1 << 16
 _GZIP_MAGIC = b"\x1f\x8b"
-_ZEROS = bytes(_CHUNK)
 
 
 class ArchiveTooLarge(Exception):
@@ -24,14 +23,6 @@ class ArchiveTooLarge(Exception):
 
 class StreamDamaged(Exception):
     """The gzip stream is corrupt or cut short."""
-
-
-def all_zero(data: bytes) -> bool:
-    """Whether ``data`` holds nothing but zero bytes (padding)."""
-    return all(
-        data[at : at + _CHUNK] == _ZEROS[: len(data[at : at + _CHUNK])]
-        for at in range(0, len(data), _CHUNK)
-    )
 
 
 class BoundedTarStream:
@@ -81,8 +72,9 @@ class BoundedTarStream:
         start = self.raw_position - len(rest)
         scanned = 0
         while rest:
-            if not all_zero(rest):
-                return start + scanned + len(rest) - len(rest.lstrip(b"\0"))
+            data = rest.lstrip(b"\0")
+            if data:
+                return start + scanned + len(rest) - len(data)
             scanned += len(rest)
             if scanned > self.limit:
                 raise ArchiveTooLarge(self.limit)

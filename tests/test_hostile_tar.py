@@ -409,3 +409,35 @@ def test_a_tarball_of_dot_passes_check_strict(tmp_path: Path) -> None:
     done = subprocess.run([str(tool), "check", "--strict", str(archive)], capture_output=True)
     assert done.returncode == 0, done.stdout
     assert b"1 capture, 3 files: 0 errors, 0 warnings" in done.stdout
+
+
+def test_a_tarball_reads_as_its_directory_does(tmp_path: Path) -> None:
+    deep = "sys/devices/" + "/".join(["d"] * 60) + "/virtio0"
+    tree = {
+        "proc/meminfo": MEMINFO,
+        "proc/vmstat": VMSTAT,
+        "sys/bus/virtio/devices/virtio0/features": b"0" * 64 + b"\n",
+        f"{deep}/features": b"0" * 64 + b"\n",
+        "dmesg": b"Mem-Info:\n",
+        "logs/kern.log": b"Mem-Info:\n",
+    }
+    root = tmp_path / "cap"
+    for relative, data in tree.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_bytes(data)
+    os.symlink("/etc/passwd", root / "sys/kernel")
+    os.mkfifo(root / "kern.log")
+    with tarfile.open(tmp_path / "cap.tar.gz", "w:gz") as archive:
+        archive.add(root, arcname="cap")
+
+    def seen(capture: Capture) -> tuple[object, ...]:
+        files = [(f.format, f.path.split("/", 1)[1], f.data) for f in capture.files]
+        return files, [(d.id, d.location.path.split("/", 1)[-1]) for d in capture.diagnostics]
+
+    from_tar = seen(read_capture(tmp_path / "cap.tar.gz", name="c"))
+    assert from_tar == seen(read_capture(root, name="c"))
+    assert from_tar[1] == [
+        ("capture.special-file", "kern.log"),
+        ("capture.too-deep", "sys/devices/" + "/".join(["d"] * 15)),
+        ("capture.symlink", "sys/kernel"),
+    ]
