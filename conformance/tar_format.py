@@ -197,7 +197,7 @@ class TarReader:
     def _next(self) -> TarMember | None:
         extended: dict[bytes, bytes] = {}
         start = self.stream.position
-        while True:
+        while not self.stopped:
             if not self.look():
                 self.stopped = True
                 return None
@@ -216,6 +216,7 @@ class TarReader:
                 extended[b"path" if header.type == b"L" else b"linkpath"] = _field(buf)
             else:
                 extended.update(_kept(pax_records(buf, offset)))
+        return None
 
     def _end(self, block: bytes, offset: int, extended: Mapping[bytes, bytes]) -> None:
         if block and len(block) < BLOCK:

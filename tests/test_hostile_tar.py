@@ -227,6 +227,19 @@ def test_a_chain_of_long_names_is_counted(tmp_path: Path) -> None:
     assert budget.looked == 1001  # a chain of long names counts header by header
 
 
+def test_an_endless_sparse_map_is_counted(tmp_path: Path) -> None:
+    header = bytearray(member("sparse", b"")[0].tobuf(tarfile.GNU_FORMAT))
+    header[156], header[482] = ord("S"), 1  # an old GNU sparse map that goes on
+    header[148:156] = b" " * 8
+    header[148:156] = b"%06o\0 " % sum(header)
+    more = bytearray(512)
+    more[504] = 1
+    (tmp_path / "s.tar").write_bytes(bytes(header) + bytes(more) * 100)
+    read, budget = records(tmp_path / "s.tar", Limits(entries=20))
+    assert read == {} and ids(budget) == [("capture.too-many-entries", "t")]
+    assert budget.looked == 21
+
+
 @pytest.mark.parametrize(
     "garbage",
     [b"", b"\x1f\x8b" + bytes(range(256)) * 20, bytes(range(256)) * 40, gzip.compress(b"x" * 700)],
