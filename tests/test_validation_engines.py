@@ -12,6 +12,7 @@ reference engine alone gives them.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -191,3 +192,25 @@ def test_without_the_fast_engine_the_reference_engine_alone_works(
     bad = next(s for s in samples() if s.name == "bad-both-non-zero.txt")
     result = parse(bad.read_bytes(), format="virtio-balloon")
     assert [d.id for d in result.diagnostics] == ["rfc.inflated-exclusive"]
+
+
+def test_the_check_report_is_byte_identical_with_either_engine(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from conformance.cli import main
+
+    manifest_wrong = tmp_path / "manifest-wrong"
+    shutil.copytree(ROOT / "examples" / "fleet" / "virtio-6.18-firecracker", manifest_wrong)
+    manifest = json.loads((manifest_wrong / "capture.json").read_text())
+    (manifest_wrong / "capture.json").write_text(json.dumps({**manifest, "page_size": "4k"}))
+    captures = [str(ROOT / "examples" / "fleet"), *map(str, (ROOT / "examples/broken").iterdir())]
+    captures.append(str(manifest_wrong))
+    reports = []
+    for engine in ("auto", "python"):
+        monkeypatch.setenv(validation.ENGINE_VARIABLE, engine)
+        out = tmp_path / f"{engine}.json"
+        main(["check", "--output-format", "json", "--output", str(out), *captures])
+        reports.append(out.read_bytes())
+    assert reports[0] == reports[1]
+    # findings were compared, schema findings among them, not an empty report
+    assert b'"capture.manifest"' in reports[0] and b'"rfc.inflated-exclusive"' in reports[0]
