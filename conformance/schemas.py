@@ -52,12 +52,28 @@ def _documents(extra: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
     documents: dict[str, dict[str, Any]] = {}
     for folder in (schema_dir(), *map(Path, extra)):
         for path in sorted(folder.rglob("*" + SUFFIX)):
-            name = path.relative_to(folder).as_posix()
-            try:
-                documents[name] = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                raise SchemaError(f"cannot load schema {path}: {exc}") from exc
+            documents[path.relative_to(folder).as_posix()] = _load(path)
     return documents
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SchemaError(f"cannot load schema {path}: {exc}") from exc
+    return loaded
+
+
+@cache
+def _file(name: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The document in file ``name``, from the last folder holding it (as in
+    :func:`_documents`), without reading the other files: one validation at start-up
+    needs a few of them, not all."""
+    if name.endswith(SUFFIX) and ".." not in name.split("/") and not name.startswith("/"):
+        for folder in reversed((schema_dir(), *map(Path, extra))):
+            if (folder / name).is_file():
+                return _load(folder / name)
+    raise SchemaError(f"no schema file {name!r}")
 
 
 def names(extra: tuple[str, ...] = ()) -> list[str]:
@@ -106,9 +122,21 @@ def validator(name: str, extra: tuple[str, ...] = ()) -> Draft202012Validator:
 
 @cache
 def fast_validator(name: str, extra: tuple[str, ...] = ()) -> validation.FastValidator | None:
-    """The fast (jsonschema-rs) validator for schema file ``name``, built once; None
-    where that engine is missing or cannot load the schema."""
-    return validation.build(inlined(name, extra), _by_id(extra))
+    """The fast (jsonschema-rs) validator for schema file ``name``, built once from the
+    files it refers to (it resolves ``$ref`` once, when it compiles); None where that
+    engine is missing or cannot load the schema."""
+
+    def retrieve(uri: str) -> dict[str, Any]:
+        if uri.startswith(BASE_URI):
+            try:
+                found = _file(uri[len(BASE_URI) :], extra)
+            except SchemaError:
+                found = {}
+            if found.get("$id") == uri:
+                return found
+        return _by_id(extra)[uri]  # an $id that is not its file's name
+
+    return validation.build(_file(name, extra), retrieve)
 
 
 def iter_errors(name: str, instance: Any, extra: tuple[str, ...] = ()) -> Iterator[ValidationError]:

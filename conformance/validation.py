@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 ENGINE_VARIABLE = "BALLOON_CONFORM_VALIDATOR"
 """Environment variable choosing the engines: ``python`` turns the fast one off;
@@ -52,20 +52,14 @@ class FastValidator:
             return None
 
 
-def build(schema: Mapping[str, Any], documents: Mapping[str, Any]) -> FastValidator | None:
-    """A fast validator of ``schema`` whose remaining ``$ref`` resolve in ``documents``
-    (schema ``$id`` to document, never the network); None when jsonschema-rs is missing
-    or cannot load this schema."""
+def build(schema: Mapping[str, Any], retrieve: Callable[[str], Any]) -> FastValidator | None:
+    """A fast validator of ``schema`` whose ``$ref`` to other documents are resolved by
+    ``retrieve`` (absolute URI to document; it raises for an unknown one, since the
+    network is never asked); None when jsonschema-rs is missing or cannot load it."""
     try:
         import jsonschema_rs
     except ImportError:
         return None
-
-    def retrieve(uri: str) -> Any:
-        try:
-            return documents[uri]
-        except KeyError:
-            raise ValueError(f"{uri} is not one of the installed schemas") from None
 
     try:
         compiled = jsonschema_rs.validator_for(

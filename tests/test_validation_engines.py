@@ -21,7 +21,7 @@ import jsonschema_rs
 import pytest
 from jsonschema import Draft202012Validator
 
-from conformance import get_format, parse, schemas, validation
+from conformance import SchemaError, get_format, parse, schemas, validation
 
 from .golden import golden_path, samples
 
@@ -79,6 +79,10 @@ def _cases() -> list[tuple[str, Any]]:
 CASES = _cases()
 
 
+def _nowhere(uri: str) -> Any:
+    raise KeyError(uri)
+
+
 @needs_u64
 def test_every_schema_loads_into_the_fast_engine() -> None:
     assert [n for n in NAMES if schemas.fast_validator(n) is None] == []
@@ -111,7 +115,7 @@ def test_custom_keywords_and_formats_change_no_verdict() -> None:
             "t": {"type": "string", "format": "date-time", "x-unit": "count"},
         },
     }
-    fast = validation.build(schema, {})
+    fast = validation.build(schema, _nowhere)
     assert fast is not None
     python = Draft202012Validator(schema)
     for instance in ({"n": 1, "t": "not a time"}, {"n": -1}, {"t": 3}, {"n": 2}):
@@ -187,7 +191,7 @@ def test_without_the_fast_engine_the_reference_engine_alone_works(
 
         monkeypatch.setattr(jsonschema_rs, "validator_for", cannot_load)
     name = get_format("virtio-balloon").dialect("rfc").schema
-    assert validation.build(schemas.inlined(name), {}) is None
+    assert validation.build(schemas.document(name), _nowhere) is None
     monkeypatch.setattr(schemas, "fast_validator", lambda n, extra=(): None)
     bad = next(s for s in samples() if s.name == "bad-both-non-zero.txt")
     result = parse(bad.read_bytes(), format="virtio-balloon")
@@ -214,3 +218,40 @@ def test_the_check_report_is_byte_identical_with_either_engine(
     assert reports[0] == reports[1]
     # findings were compared, schema findings among them, not an empty report
     assert b'"capture.manifest"' in reports[0] and b'"rfc.inflated-exclusive"' in reports[0]
+
+
+def test_the_fast_engine_reads_only_the_files_a_schema_refers_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    read: list[str] = []
+    real = schemas._load
+    monkeypatch.setattr(schemas, "_load", lambda path: read.append(path.name) or real(path))
+    for cached in (schemas._file, schemas.fast_validator, schemas._documents):
+        cached.cache_clear()
+    try:
+        fast = schemas.fast_validator("meminfo.2.6.schema.json")
+    finally:
+        for cached in (schemas._file, schemas.fast_validator, schemas._documents):
+            cached.cache_clear()
+    if fast is None:
+        pytest.skip("no fast engine for this schema here")
+    meminfo = {f"meminfo.{d}.schema.json" for d in ("2.4", "2.6", "rfc")} | {"meminfo.schema.json"}
+    assert sorted(read) == sorted(meminfo | {"common.schema.json"})
+    with pytest.raises(SchemaError):
+        schemas._file("../pyproject.toml")
+
+
+def test_a_schema_of_an_extra_folder_with_its_own_id(tmp_path: Path) -> None:
+    document = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://example.org/local/site.schema.json",
+        "type": "object",
+        "properties": {"n": {"$ref": schemas.BASE_URI + "common.schema.json#/$defs/u64"}},
+    }
+    (tmp_path / "site.schema.json").write_text(json.dumps(document))
+    extra = (str(tmp_path),)
+    fast = schemas.fast_validator("site.schema.json", extra)
+    assert fast is not None
+    for instance in ({"n": 1}, {"n": -1}, {"n": "1"}):
+        reference = schemas.validator("site.schema.json", extra).is_valid(instance)
+        assert fast.verdict(instance) == reference
