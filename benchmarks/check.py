@@ -182,13 +182,12 @@ def ratios(rows: list[dict[str, Any]]) -> list[str]:
         rate = {label: row["captures"] / row["seconds"] for label, row in by.items()}
         cpu = {label: row["cpu"] / row["captures"] for label, row in by.items()}
         lines += [
-            f"{fleet}: check CPU per capture / jc + jsonschema: "
-            f"{cpu['jc + jsonschema'] / cpu['check']:.2f}x faster",
-            f"{fleet}: check rate / jc + jsonschema rate: "
-            f"{rate['check'] / rate['jc + jsonschema']:.2f}x",
-            f"{fleet}: check CPU / read+split+int floor CPU: "
-            f"{cpu['check'] / cpu['read+split+int floor']:.2f}x",
-            f"{fleet}: check -j 2 rate / serial rate: {rate['check -j 2'] / rate['check']:.2f}x",
+            f"{fleet}: check is {cpu['jc + jsonschema'] / cpu['check']:.2f}x as fast as "
+            f"jc + jsonschema by CPU per capture, "
+            f"{rate['check'] / rate['jc + jsonschema']:.2f}x by captures/s",
+            f"{fleet}: check CPU per capture is "
+            f"{cpu['check'] / cpu['read+split+int floor']:.2f}x the read+split+int floor's",
+            f"{fleet}: check -j 2 rate is {rate['check -j 2'] / rate['check']:.2f}x serial",
         ]
     return lines
 

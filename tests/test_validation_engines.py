@@ -111,7 +111,7 @@ def test_custom_keywords_and_formats_change_no_verdict() -> None:
         "x-invariant": "a sentence for people",
         "x-rule": "rfc.inflated-exclusive",
         "properties": {
-            "n": {"type": "integer", "minimum": 0, "x-unit": "kB"},
+            "n": {"type": "integer", "minimum": 0, "x-unit": "kB", "x-since": "2.6.0"},
             "t": {"type": "string", "format": "date-time", "x-unit": "count"},
         },
     }
