@@ -88,7 +88,7 @@ def show_imports(label: str, rows: list[tuple[int, int, str]], top: int) -> None
     names = {name.strip() for _, _, name in rows}
     heavy = sorted(n for n in names if n.split(".")[0] in ("jsonschema", "referencing"))
     ours = sorted(n for n in names if n.startswith(("conformance.rules", "conformance.report")))
-    print(f"\n-X importtime, {label}: {len(rows)} modules, {total / 1000:.1f} ms in imports")
+    print(f"\n-X importtime, {label}: {len(rows)} modules, {total / 1000:.1f} ms (wall) importing")
     print(f"  jsonschema/referencing modules: {len(heavy)}; rules/report modules: {len(ours)}")
     for own, cumulative, name in sorted(rows, reverse=True)[:top]:
         print(f"  self {own / 1000:6.1f} ms  total {cumulative / 1000:6.1f} ms  {name.strip()}")

@@ -104,6 +104,7 @@ def test_both_engines_give_the_same_verdict_on_the_corpus_and_its_mutations() ->
     assert verdicts.count(True) > 100 and verdicts.count(False) > 1000
 
 
+@needs_u64  # the release for Python 3.9 may load no schema at all (no retriever)
 def test_custom_keywords_and_formats_change_no_verdict() -> None:
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -241,6 +242,7 @@ def test_the_fast_engine_reads_only_the_files_a_schema_refers_to(
         schemas._file("../pyproject.toml")
 
 
+@needs_u64
 def test_a_schema_of_an_extra_folder_with_its_own_id(tmp_path: Path) -> None:
     document = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
