@@ -8,6 +8,7 @@ Exit status: 0 when the input conforms, 1 when a diagnostic of error severity wa
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from . import __version__, cli_capture, cli_check, output, schemas
+from . import __version__, output, schemas
 from .diagnostics import Severity, to_json
 from .errors import BalloonError, InputError
 from .formats import FORMATS, get_format
@@ -28,7 +29,7 @@ MAX_INPUT_BYTES = 16 * 1024 * 1024
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = _parser()
+    parser = _parser(argv)
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:
@@ -58,7 +59,33 @@ def _silence_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
-def _parser() -> argparse.ArgumentParser:
+# The commands whose modules import the checker, the rules and the reporters: loaded
+# only for a command line that may use them, so `--version` and `parse` start fast.
+_COMMAND_MODULES = {
+    "check": "cli_check",
+    "rules": "cli_check",
+    "explain": "cli_check",
+    "capture": "cli_capture",
+}
+
+
+def _command_modules(argv: Sequence[str] | None) -> list[str]:
+    """The subcommand modules a command line needs: the named command's own, none for
+    ``parse``, ``schema`` and a bare ``--version``, all of them otherwise (help, usage
+    errors, an unknown command), so every listing stays complete."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    command = next((word for word in words if not word.startswith("-")), None)
+    if command in ("parse", "schema"):
+        return []
+    if command in _COMMAND_MODULES:
+        return [_COMMAND_MODULES[command]]
+    helps = any(word == "-h" or word.startswith("--h") for word in words)
+    if command is None and not helps and any(word.startswith("--v") for word in words):
+        return []
+    return ["cli_check", "cli_capture"]  # the order the help lists their commands in
+
+
+def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="balloon-conform",
         description="Parse and check the guest-visible statistics of Linux balloon drivers.",
@@ -96,8 +123,8 @@ def _parser() -> argparse.ArgumentParser:
     export = schema_sub.add_parser("export", help="write every schema into DIR for other tools")
     export.add_argument("directory", metavar="DIR")
     export.set_defaults(handler=_cmd_schema_export)
-    cli_check.add_commands(commands)
-    cli_capture.add_commands(commands)
+    for name in _command_modules(argv):
+        importlib.import_module("." + name, __package__).add_commands(commands)
     return parser
 
 
