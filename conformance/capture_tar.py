@@ -87,6 +87,7 @@ class _Reading:
         self.prefix: str | None = None
         """The top folder every name is under (``cap/``), once the first member said."""
         self.holds: dict[str, bool] = {}
+        self.noted: set[str] = set()
 
     def take(self, member: TarMember, reader: TarReader) -> None:
         """Read ``member`` into :attr:`records` or say why not."""
@@ -141,6 +142,14 @@ class _Reading:
                         Severity.ERROR,
                     )
             if not self.holds[folder]:
+                if end == 1 and folder not in self.noted:
+                    self.noted.add(folder)  # as the walk says of a top-level folder it skips
+                    self.budget.problem(
+                        "capture.unknown-file",
+                        folder,
+                        "a folder that holds no guest file by its path; not looked into",
+                        Severity.NOTE,
+                    )
                 return False
         return True
 
@@ -159,20 +168,25 @@ class _Reading:
         )
 
     def _not_read(self, relative: str, member: TarMember) -> None:
+        # said as the directory reader says it of the same entry
         target = safe_text(member.linkname)
         if member.kind is Kind.SYMLINK:
             if wanted(relative) or may_hold(relative):
                 message = f"a symbolic link in the tarball (to {target!r}); not followed"
                 self.budget.problem("capture.symlink", relative, message)
-        elif not wanted(relative):
-            return  # as in a directory, only a wanted name is worth a word
+            else:
+                message = "a symbolic link, not a balloon-related file; not followed"
+                self.budget.problem("capture.unknown-file", relative, message, Severity.NOTE)
         elif member.kind is Kind.HARD_LINK:
             message = f"a hard link in the tarball (to {target!r}); not followed"
             self.budget.problem("capture.hard-link", relative, message)
-        else:
+        elif wanted(relative):
             self.budget.problem(
                 "capture.special-file", relative, f"{member.kind.value} in the tarball; skipped"
             )
+        else:
+            message = f"{member.kind.value}, not a balloon-related file; not opened"
+            self.budget.problem("capture.unknown-file", relative, message, Severity.NOTE)
 
 
 def _has_capture_below(top: str) -> bool:

@@ -140,6 +140,7 @@ def test_a_tarball_reads_as_its_directory_does(tmp_path: Path) -> None:
     assert from_tar == seen(read_capture(root, name="c"))
     assert from_tar[1] == [
         ("capture.special-file", "kern.log"),
+        ("capture.unknown-file", "logs"),
         ("capture.too-deep", "sys/devices/" + "/".join(["d"] * 15)),
         ("capture.symlink", "sys/kernel"),
     ]

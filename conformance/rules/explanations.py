@@ -180,6 +180,31 @@ _ENTRIES = (
         "(meminfo, vmstat, dmesg ...) if it is one.",
     ),
     (
+        "capture.duplicate-path",
+        E,
+        "a path stored twice in a tarball",
+        "A tarball holds two members of the same name ('./proc/meminfo' and 'proc/meminfo' "
+        "count as one). Extraction would keep the last, so the last copy is checked and the "
+        "finding says where the first one was: a capture must not hide a file behind another.",
+    ),
+    (
+        "capture.trailing-data",
+        E,
+        "data after the end of a tarball",
+        "Bytes that are not zeros follow the tar end-of-archive blocks or the last gzip "
+        "member. tar itself would ignore them, so they may hide files from a reader that "
+        "stops early; the checker reads every gzip member and says so instead.",
+    ),
+    (
+        "capture.header-too-large",
+        E,
+        "a pax or GNU long-name header over 64 KiB",
+        "A tar member's extended header (pax 'x'/'g' records, or a GNU 'L'/'K' long name) is "
+        "larger than any real capture needs; it is not read, so a crafted archive cannot make "
+        "the reader take quadratic time or unbounded memory (CPython's tarfile, before the "
+        "fix for CVE-2024-6232, does both).",
+    ),
+    (
         "capture.manifest",
         E,
         "capture.json is not valid",
