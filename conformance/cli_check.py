@@ -25,7 +25,7 @@ from .check import CheckOptions, check_series, kernel_version
 from .diagnostics import Severity
 from .errors import InputError, UsageError
 from .fleet import Progress, Spool, check_many
-from .output import write_atomically
+from .output import write_output
 from .report import REPORTERS, ReportOptions, write_report
 from .report.model import CaptureResult, Report
 from .rules import (
@@ -222,7 +222,7 @@ def _write(report: Report, fmt: str, output: str | None, options: ReportOptions)
         return
     try:
         # whole or not at all: a failed run leaves the previous report as it was
-        write_atomically(output, lambda stream: write_report(report, fmt, stream, options))
+        write_output(output, lambda stream: write_report(report, fmt, stream, options))
     except OSError as exc:
         raise InputError(f"{output}: cannot write the report: {exc.strerror}") from exc
 

@@ -19,6 +19,7 @@ import errno
 import os
 import secrets
 import stat
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable, TextIO
@@ -66,6 +67,30 @@ def write_atomically(
         with contextlib.suppress(OSError):
             os.unlink(temporary, dir_fd=dir_fd)
         raise
+
+
+def write_output(path: str | Path, content: Callable[[TextIO], object]) -> None:
+    """Write a report to ``path`` as a user means it: ``-`` is standard output; a stream
+    (``/dev/null``, ``/dev/stdout``, a named pipe), even through a link, is written in
+    place, since there is no file to replace and nothing to clobber; any other path is
+    replaced whole by :func:`write_atomically`, never through a link."""
+    target = os.fspath(path)
+    if target == "-":
+        content(sys.stdout)
+        return
+    if _is_stream(target):
+        with open(target, "w", encoding="utf-8", newline="\n") as stream:
+            content(stream)
+        return
+    write_atomically(target, content)
+
+
+def _is_stream(path: str) -> bool:
+    try:
+        mode = os.stat(path).st_mode  # followed: /dev/stdout is a link to the stream
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
 def destination_mode(path: str, dir_fd: int | None = None) -> int | None:

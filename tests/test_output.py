@@ -222,3 +222,22 @@ def test_capture_refuses_an_outdir_that_is_a_link(
     with pytest.raises(UsageError, match="symbolic link"):
         cli_capture.write_directory(tmp_path / "t0", {"proc/meminfo": MEMINFO})
     assert names(elsewhere) == []
+
+
+def test_check_output_to_a_stream_is_written_in_place(tmp_path: Path) -> None:
+    """/dev/null, /dev/stdout (a link to the stream) and '-' are what users pass to mean a
+    stream: written in place, nothing to replace and nothing to clobber."""
+    cap = str(_capture(tmp_path / "cap"))
+    tool = [sys.executable, "-m", "conformance", "check", "--output-format", "json"]
+    for target in ("-", "/dev/stdout"):
+        done = subprocess.run([*tool, "--output", target, cap], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["summary"]["files"] == 1
+    done = subprocess.run([*tool, "--output", "/dev/null", cap], capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE, text=True)
+    assert subprocess.run([*tool, "--output", str(fifo), cap]).returncode == 0
+    out, _ = reader.communicate(timeout=30)
+    assert json.loads(out)["summary"]["files"] == 1
