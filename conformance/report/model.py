@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic, Severity
+from ..escape import escape
 from ..rules.base import RuleInfo
 
 
@@ -27,6 +28,11 @@ class CaptureResult:
     """Sorted findings; each location's ``path`` is one of ``files`` or the capture."""
     rules: tuple[str, ...]
     """Ids of every check evaluated on this capture, passed or not (JUnit test cases)."""
+
+    def __post_init__(self) -> None:
+        # names come from the file system and a capture: escaped as a diagnostic's path is
+        object.__setattr__(self, "name", escape(self.name))
+        object.__setattr__(self, "files", tuple(escape(f) for f in self.files))
 
     def count(self, severity: Severity) -> int:
         return sum(1 for d in self.diagnostics if d.severity is severity)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from ..diagnostics import Diagnostic, Severity
+from ..escape import json_text
 from .model import CaptureResult, Totals
 
 SEVERITIES = (Severity.ERROR, Severity.WARNING, Severity.NOTE)
@@ -68,7 +69,7 @@ def write_json_streaming(
     """``json.dumps(document, indent=2)`` with the string ``marker`` (a value somewhere in
     ``document``) replaced by the list of ``items``, written item by item: the same bytes
     as dumping the whole list, without holding it in memory."""
-    head, tail = json.dumps(document, indent=2, ensure_ascii=False).split(json.dumps(marker), 1)
+    head, tail = _dumps(document).split(json.dumps(marker), 1)
     line = head[head.rfind("\n") + 1 :]
     base = len(line) - len(line.lstrip(" "))
     pad = "\n" + " " * (base + 2)
@@ -76,10 +77,15 @@ def write_json_streaming(
     opened = False
     for item in items:
         stream.write(("," if opened else "[") + pad)
-        stream.write(json.dumps(item, indent=2, ensure_ascii=False).replace("\n", pad))
+        stream.write(_dumps(item).replace("\n", pad))
         opened = True
     stream.write("\n" + " " * base + "]" if opened else "[]")
     stream.write(tail + "\n")
+
+
+def _dumps(value: Any) -> str:
+    # diagnostics are escaped already; json_text also covers whatever else a report says
+    return json_text(json.dumps(value, indent=2, ensure_ascii=False))
 
 
 def stream_marker() -> str:
