@@ -19,7 +19,7 @@ from .capture import Limits, fleet_members, is_capture, read_capture
 from .check import CheckOptions, check_series
 from .diagnostics import Severity
 from .errors import InputError, UsageError
-from .fleet import Progress, Spool, check_many
+from .fleet import spool_results
 from .report import REPORTERS, ReportOptions, write_report
 from .report.model import CaptureResult, Report
 from .rules import RULES, RuleInfo, describe, get_rule
@@ -112,10 +112,7 @@ def _check_paths(
         if not found:
             raise InputError(f"{path}: neither a capture nor a directory of captures")
         members += found
-    spool = Spool()
-    for result in Progress(len(members)).track(check_many(members, options, jobs, limits)):
-        spool.append(result)
-    return spool
+    return spool_results(members, options, jobs, limits)
 
 
 def _positive(text: str) -> int:

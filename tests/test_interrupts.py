@@ -1,0 +1,128 @@
+"""Ctrl-C and SIGTERM during ``check -j N``: a quick, quiet exit that leaves nothing behind.
+
+Each try starts the console script in a session of its own on a fleet large enough to
+still be running, waits until its worker processes exist, signals the whole process
+group (as a terminal's Ctrl-C does) or the parent alone, and then asserts the exit
+status (130 or 143), an empty standard error (no traceback from the parent or any
+worker), no process left in the group, and no file left in the private TMPDIR the run
+was given. The tries repeat
+because the failure this guards against (a hang on shutdown) came one try in seven.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .test_pipeline import HV
+
+TRIES = 15
+CAPTURES = 3000
+WAIT = 10.0
+"""Longest wait for any one step; only a hang ever reaches it."""
+
+
+def _console_script() -> str:
+    found = shutil.which("balloon-conform", path=str(Path(sys.executable).parent))
+    assert found, "the balloon-conform console script is not installed beside python"
+    return found
+
+
+@pytest.fixture(scope="module")
+def big_fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("fleet")
+    for index in range(CAPTURES):
+        guest = root / f"guest-{index:04d}"
+        guest.mkdir()
+        (guest / "hv-balloon").write_text(HV)
+    return root
+
+
+def _group(pgid: int) -> list[int]:
+    """The processes still alive (not zombies) in process group ``pgid``."""
+    alive = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stream:
+                stat = stream.read()
+        except OSError:
+            continue  # gone meanwhile
+        # the command name in parentheses may hold spaces; the fields follow its ')'
+        fields = stat[stat.rindex(b")") + 2 :].split()
+        if int(fields[2]) == pgid and fields[0] != b"Z":
+            alive.append(int(entry))
+    return alive
+
+
+def _wait_for_workers(pgid: int, jobs: int) -> None:
+    """Until the parent and its ``jobs`` workers are in the group (bounded)."""
+    deadline = time.monotonic() + WAIT
+    while len(_group(pgid)) < jobs + 1:
+        assert time.monotonic() < deadline, "the workers never started"
+        time.sleep(0.02)
+
+
+def _interrupt_once(
+    fleet: Path, tmpdir: Path, signum: int, group: bool
+) -> tuple[int, str, list[int]]:
+    env = dict(os.environ, TMPDIR=str(tmpdir), PYTHONDONTWRITEBYTECODE="1")
+    process = subprocess.Popen(
+        [_console_script(), "check", "-j", "2", "--output-format", "json", str(fleet)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    )
+    pgid = process.pid  # a new session's leader heads its own process group
+    try:
+        _wait_for_workers(pgid, 2)
+        time.sleep(0.2)  # let the workers get going on the captures
+        if group:
+            os.killpg(pgid, signum)  # as a terminal's Ctrl-C does
+        else:
+            os.kill(process.pid, signum)  # as `kill PID` or a service manager does
+        _, stderr = process.communicate(timeout=WAIT)  # a hang fails here
+    finally:
+        if process.poll() is None:
+            os.killpg(pgid, signal.SIGKILL)
+            process.wait()
+    deadline = time.monotonic() + WAIT
+    while _group(pgid) and time.monotonic() < deadline:
+        time.sleep(0.05)  # an orphan would stay; an exiting worker goes in a moment
+    survivors = _group(pgid)
+    for pid in survivors:
+        os.kill(pid, signal.SIGKILL)  # leave nothing running, whatever the verdict
+    return process.returncode, stderr.decode("utf-8", "replace"), survivors
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process groups in /proc")
+@pytest.mark.parametrize(
+    ("signum", "group", "tries"),
+    [
+        (signal.SIGINT, True, TRIES),
+        (signal.SIGTERM, True, 4),
+        (signal.SIGINT, False, 2),
+        (signal.SIGTERM, False, 3),
+    ],
+    ids=["ctrl-c", "sigterm-to-group", "sigint-to-parent", "sigterm-to-parent"],
+)
+def test_a_signal_stops_check_cleanly(
+    big_fleet: Path, tmp_path: Path, signum: int, group: bool, tries: int
+) -> None:
+    status = 128 + signum
+    for attempt in range(tries):
+        tmpdir = tmp_path / f"tmp-{attempt}"
+        tmpdir.mkdir()
+        code, stderr, survivors = _interrupt_once(big_fleet, tmpdir, signum, group)
+        assert (code, stderr, survivors) == (status, "", []), attempt
+        assert sorted(os.listdir(tmpdir)) == [], attempt
