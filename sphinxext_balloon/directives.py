@@ -34,7 +34,7 @@ from sphinx.util.docutils import SphinxDirective
 from conformance import BalloonError, DetectionError, Layout, format_for_path, format_ids
 from conformance.capture import MAX_FILE_BYTES
 from conformance.check import kernel_version
-from conformance.escape import safe_text
+from conformance.escape import escape, safe_text
 
 from . import settings
 from .checking import Expect, SampleRequest, check_sample
@@ -243,8 +243,8 @@ class SampleDirective(SphinxDirective):
 
     def _location(self, index: int, origin: Path | None) -> str:
         """``source:line`` of the document (or file) line that holds sample line ``index``."""
-        if origin is not None:
-            return f"{origin}:{index + 1}"
+        if origin is not None:  # a name in the source folder may hold control characters
+            return f"{escape(str(origin))}:{index + 1}"
         # the content keeps, per line, the file and 0-based line it came from (includes too)
         source, offset = self.content.info(index)
         if offset is None:  # docutils' "just past the end"; not reached for real lines

@@ -133,3 +133,24 @@ def test_file_system_failures_and_bad_options_are_directive_errors(
         assert expected in message, (body[0][:40], said)
     assert "Traceback" not in text and "Exception occurred" not in text
     assert "kernel 6.18.44-fc-v669" in Path(app.outdir, "index.html").read_text("utf-8")
+
+
+def test_control_characters_from_samples_and_names_never_reach_the_warnings(
+    make_app: Callable[..., Any], tmp_path: Path
+) -> None:
+    srcdir = tmp_path / "src"
+    shutil.copytree(ROOTS / "test-balloon-files", srcdir)
+    # (no U+2028 here: reST, as str.splitlines, takes it for a line break)
+    evil = "\x1b[2J\x1b]0;owned\x07\u202e\x9b"
+    (srcdir / f"m{evil}.txt").write_text(f"MemTotal: 1 kB\n{evil}Bad: 1 kB\n")
+    (srcdir / "index.rst").write_text(
+        "Hostile text\n============\n\n"
+        f".. balloon-sample:: hv-balloon\n\n   host_version : 2.0{evil}\n   bogus{evil} : 1\n\n"
+        f".. balloon-sample:: meminfo\n   :file: m{evil}.txt\n"
+    )
+    app = make_app("html", srcdir=sphinx_path(srcdir))
+    app.build()
+    text = re.sub(r"\x1b\[[0-9;]*m", "", app._warning.getvalue())  # Sphinx's own colours
+    assert "parse.unreadable-line" in text and "parse.unknown-label" in text
+    assert "m\\x1b[2J" in text  # the :file: name, escaped, locates the finding
+    assert not [c for c in ("\x1b", "\x07", "\u202e", "\u2028", "\x9b") if c in text]
