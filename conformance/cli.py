@@ -21,7 +21,7 @@ from typing import Any, Callable, TextIO
 from . import __version__, cli_capture, cli_check, schemas
 from .diagnostics import Severity, to_json
 from .errors import BalloonError, InputError, UsageError
-from .escape import escape, json_text
+from .escape import escape, json_text, safe_text
 from .formats import FORMATS, get_format
 from .model import Layout
 from .pipeline import parse
@@ -53,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the reader went away (`| head`): stop quietly, as other filters do
         _silence_stdout()
         return EXIT_ERRORS
+    except OSError as exc:  # the file system refused a path (too long, a link loop ...)
+        print(f"balloon-conform: error: {_os_error(exc)}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as exc:  # a bug: say so plainly, keep the traceback for --debug
         if args.debug:
             raise
@@ -61,6 +64,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+
+
+def _os_error(exc: OSError) -> str:
+    """``NAME: reason`` of an OSError, the name escaped and shortened."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return escape(reason)
+    name = exc.filename if isinstance(exc.filename, str) else os.fsdecode(exc.filename)
+    return f"{safe_text(name, 200)}: {escape(reason)}"
 
 
 class Terminated(BaseException):

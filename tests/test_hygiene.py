@@ -150,3 +150,15 @@ def test_safe_text_shortens_in_the_middle_keeping_the_ends() -> None:
     assert len(set(short)) == 3 and all(len(s) <= 300 for s in short)
     assert all(s.startswith("/xxx") and s.endswith(f"guest-{i}") for i, s in enumerate(short))
     assert safe_text("short") == "short"
+
+
+@pytest.mark.parametrize("command", ["parse", "check"])
+def test_a_name_the_file_system_refuses_is_an_error_not_an_internal_error(
+    command: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from conformance.cli import main
+
+    status = main([command, str(tmp_path / ("x" * 300))])  # ENAMETOOLONG
+    err = capsys.readouterr().err
+    assert status == 2 and "internal error" not in err
+    assert "File name too long" in err and len(err) < 400
