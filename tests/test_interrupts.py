@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from conformance.workers import WorkerError, Workers
+
 from .test_pipeline import HV
 
 TRIES = 15
@@ -126,3 +128,32 @@ def test_a_signal_stops_check_cleanly(
         code, stderr, survivors = _interrupt_once(big_fleet, tmpdir, signum, group)
         assert (code, stderr, survivors) == (status, "", []), attempt
         assert sorted(os.listdir(tmpdir)) == [], attempt
+
+
+def _square_or_fail(task: int) -> int:
+    if task == 7:
+        raise ValueError("seven")
+    if task == 13:
+        os._exit(3)  # as if the system killed the worker
+    return task * task
+
+
+def test_workers_answer_in_order_and_end_with_the_block() -> None:
+    with Workers(2, _square_or_fail) as workers:
+        assert list(workers.map(list(range(7)) * 5)) == [n * n for n in range(7)] * 5
+        processes = list(workers._processes)
+    assert processes and not any(p.is_alive() for p in processes)
+
+
+def test_an_exception_in_a_worker_is_raised_in_the_parent_and_the_workers_end() -> None:
+    with pytest.raises(ValueError, match="seven"), Workers(2, _square_or_fail) as workers:
+        processes = list(workers._processes)
+        list(workers.map(list(range(10))))
+    assert not any(p.is_alive() for p in processes)
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang() -> None:
+    with pytest.raises(WorkerError), Workers(2, _square_or_fail) as workers:
+        processes = list(workers._processes)
+        list(workers.map([12, 13, 14, 15]))
+    assert not any(p.is_alive() for p in processes)
