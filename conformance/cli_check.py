@@ -72,7 +72,7 @@ def run_check(args: argparse.Namespace) -> int:
     else:
         paths = [Path(p) for p in args.paths]
         limits = cli_capture.limits_of(args)
-        results = _check_paths(paths, args.series, options, args.jobs, limits)
+        results = _check_paths(paths, args.series, options, args.jobs, limits, args.debug)
     report = Report(__version__, results, _catalogue(results))
     stamp = datetime.datetime.now(datetime.timezone.utc).isoformat() if args.timestamp else None
     _write(report, args.output_format, args.output, ReportOptions(timestamp=stamp))
@@ -96,6 +96,7 @@ def _check_paths(
     options: CheckOptions,
     jobs: int = 1,
     limits: Limits | None = None,
+    debug: bool = False,
 ) -> Collection[CaptureResult]:
     if not paths:
         raise UsageError("name a CAPTURE to check (or --live for this guest)")
@@ -112,7 +113,7 @@ def _check_paths(
         if not found:
             raise InputError(f"{path}: neither a capture nor a directory of captures")
         members += found
-    return spool_results(members, options, jobs, limits)
+    return spool_results(members, options, jobs, limits, debug)
 
 
 def _positive(text: str) -> int:

@@ -22,6 +22,9 @@ from typing import TextIO
 
 from .capture import Limits, read_capture
 from .check import CheckOptions, check_capture
+from .diagnostics import Diagnostic, Location, Severity
+from .errors import BalloonError
+from .escape import safe_text
 from .report.model import CaptureResult
 from .workers import Workers
 
@@ -29,20 +32,48 @@ PROGRESS_AFTER_SECONDS = 2.0
 """A progress line appears only for a run that lasts longer than this."""
 
 
-def check_one(path: Path, options: CheckOptions, limits: Limits | None = None) -> CaptureResult:
-    """Read and check the capture at ``path``."""
-    return check_capture(read_capture(path, limits or Limits()), options)
+def check_one(
+    path: Path, options: CheckOptions, limits: Limits | None = None, debug: bool = False
+) -> CaptureResult:
+    """Read and check the capture at ``path``.
+
+    Whatever stops the checking of this one capture (a bug, a path that is no capture
+    any more) is a ``capture.unchecked`` error on it, so that the rest of the fleet is
+    still checked and reported; ``debug`` lets the exception go up instead."""
+    try:
+        return check_capture(read_capture(path, limits or Limits()), options)
+    except Exception as exc:
+        if debug:
+            raise
+        return _unchecked(path, exc)
+
+
+def _unchecked(path: Path, exc: Exception) -> CaptureResult:
+    if isinstance(exc, BalloonError):
+        message = f"not checked: {exc}"
+    else:
+        message = (
+            f"not checked: internal error {exc!r}; please report it "
+            "(balloon-conform --debug check CAPTURE shows where)"
+        )
+    name = safe_text(str(path))
+    finding = Diagnostic("capture.unchecked", Severity.ERROR, message, Location(path=name))
+    return CaptureResult(name, (), (finding,), ("capture.unchecked",))
 
 
 def check_chunk(
-    paths: Sequence[Path], options: CheckOptions, limits: Limits | None = None
+    paths: Sequence[Path], options: CheckOptions, limits: Limits | None = None, debug: bool = False
 ) -> list[CaptureResult]:
     """The results of a few captures: a worker's unit of work."""
-    return [check_one(path, options, limits) for path in paths]
+    return [check_one(path, options, limits, debug) for path in paths]
 
 
 def check_many(
-    paths: Sequence[Path], options: CheckOptions, jobs: int = 1, limits: Limits | None = None
+    paths: Sequence[Path],
+    options: CheckOptions,
+    jobs: int = 1,
+    limits: Limits | None = None,
+    debug: bool = False,
 ) -> Generator[CaptureResult, None, None]:
     """The result of each capture in ``paths``, in order.
 
@@ -50,18 +81,22 @@ def check_many(
     (a Ctrl-C included) leaves it, so close it rather than drop it (:func:`spool_results`).
     """
     if jobs <= 1 or len(paths) < 2:
-        yield from (check_one(path, options, limits) for path in paths)
+        yield from (check_one(path, options, limits, debug) for path in paths)
         return
     size = max(1, min(64, len(paths) // (jobs * 8)))
     chunks = [paths[start : start + size] for start in range(0, len(paths), size)]
-    work = functools.partial(check_chunk, options=options, limits=limits)
+    work = functools.partial(check_chunk, options=options, limits=limits, debug=debug)
     with Workers(min(jobs, len(chunks)), work) as workers:
         for results in workers.map(chunks):
             yield from results
 
 
 def spool_results(
-    paths: Sequence[Path], options: CheckOptions, jobs: int = 1, limits: Limits | None = None
+    paths: Sequence[Path],
+    options: CheckOptions,
+    jobs: int = 1,
+    limits: Limits | None = None,
+    debug: bool = False,
 ) -> Spool:
     """The results of ``paths`` in a :class:`Spool`, with a progress line for long runs.
 
@@ -69,7 +104,7 @@ def spool_results(
     spool before it goes on up: no process and no temporary file outlives the run."""
     spool = Spool()
     try:
-        results = check_many(paths, options, jobs, limits)
+        results = check_many(paths, options, jobs, limits, debug)
         try:
             for result in Progress(len(paths)).track(results):
                 spool.append(result)

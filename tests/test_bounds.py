@@ -85,3 +85,31 @@ def test_a_huge_number_in_the_manifest_is_a_finding(
     assert status == 1 and "internal error" not in err
     b_fine = json.loads(out)["captures"][1]
     assert [d["id"] for d in b_fine["diagnostics"]] == ["capture.manifest"]
+
+
+def test_a_capture_that_stops_its_checks_is_a_finding_the_rest_are_reported(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conformance import fleet as fleet_module
+
+    fleet = tmp_path / "fleet"
+    for name in ("a", "b", "c"):
+        (fleet / name).mkdir(parents=True)
+        (fleet / name / "hv-balloon").write_text(HV)
+    real = fleet_module.check_capture
+
+    def buggy(capture, options):  # type: ignore[no-untyped-def]
+        if capture.name.endswith("/b"):
+            raise RecursionError("a bug that only this capture shows")
+        return real(capture, options)
+
+    monkeypatch.setattr(fleet_module, "check_capture", buggy)
+    status = main(["check", "--output-format", "json", str(fleet)])
+    out, err = capsys.readouterr()
+    assert status == 1 and "internal error" not in err
+    captures = json.loads(out)["captures"]
+    assert [c["name"] for c in captures] == [str(fleet / n) for n in "abc"]
+    assert [d["id"] for d in captures[1]["diagnostics"]] == ["capture.unchecked"]
+    assert "RecursionError" in captures[1]["diagnostics"][0]["message"]
+    with pytest.raises(RecursionError):  # --debug shows the traceback instead
+        main(["--debug", "check", str(fleet)])
