@@ -16,9 +16,10 @@ from typing import Any, TextIO
 
 from . import __version__, cli_capture
 from .capture import Limits, fleet_members, is_capture, read_capture
-from .check import CheckOptions, check_series
+from .check import CheckOptions, check_series, kernel_version
 from .diagnostics import Severity
 from .errors import InputError, UsageError
+from .escape import safe_text
 from .fleet import spool_results
 from .report import REPORTERS, ReportOptions, write_report
 from .report.model import CaptureResult, Report
@@ -44,7 +45,9 @@ def add_commands(commands: Any) -> None:
         "--ignore", metavar="RULE,...", default="", help="leave out these ids or prefixes"
     )
     check.add_argument("--strict", action="store_true", help="warnings are errors")
-    check.add_argument("--kernel", metavar="VERSION", help="kernel release, over capture.json's")
+    check.add_argument(
+        "--kernel", metavar="VERSION", type=_release, help="kernel release, over capture.json's"
+    )
     check.add_argument("--timestamp", action="store_true", help="record the time in the report")
     check.add_argument(
         "-j", "--jobs", type=_positive, default=1, metavar="N", help="worker processes for a fleet"
@@ -114,6 +117,15 @@ def _check_paths(
             raise InputError(f"{path}: neither a capture nor a directory of captures")
         members += found
     return spool_results(members, options, jobs, limits, debug)
+
+
+def _release(text: str) -> str:
+    if kernel_version(text) is None:
+        raise argparse.ArgumentTypeError(
+            f"{safe_text(text, 60)!r} is not a kernel release such as 6.15.0 "
+            "(MAJOR.MINOR[.PATCH], up to nine digits a part)"
+        )
+    return text
 
 
 def _positive(text: str) -> int:

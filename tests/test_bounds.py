@@ -66,13 +66,15 @@ def test_a_huge_kernel_release_does_not_cost_the_fleet_its_report(
     assert names == [str(fleet / "a-huge-release"), str(fleet / "b-fine")]
 
 
-def test_a_huge_kernel_option_is_no_internal_error(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+@pytest.mark.parametrize("release", [HUGE, "linux", ""])
+def test_a_kernel_option_that_is_no_release_is_a_usage_error(
+    release: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     fleet = _fleet(tmp_path / "fleet")
-    status = main(["check", "--kernel", HUGE, str(fleet / "b-fine")])
-    _, err = capsys.readouterr()
-    assert status in (0, 1) and "internal error" not in err
+    with pytest.raises(SystemExit) as stop:  # argparse's way of saying "usage error"
+        main(["check", "--kernel", release, str(fleet / "b-fine")])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "is not a kernel release" in err and len(err) < 1000
 
 
 def test_a_huge_number_in_the_manifest_is_a_finding(
