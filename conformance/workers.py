@@ -127,7 +127,7 @@ class Workers(Generic[Task, Answer]):
         while done < len(tasks):
             while idle and sent < len(tasks) and sent < done + AHEAD * len(self._conns):
                 conn = idle.pop()
-                conn.send(tasks[sent])
+                self._send(conn, tasks[sent])
                 busy[conn] = sent
                 sent += 1
             for ready in wait(list(busy)):
@@ -137,6 +137,13 @@ class Workers(Generic[Task, Answer]):
             while done in answers:
                 yield answers.pop(done)
                 done += 1
+
+    @staticmethod
+    def _send(conn: Connection, task: Any) -> None:
+        try:
+            conn.send(task)
+        except OSError:  # not BrokenPipeError: that would read as "stdout closed"
+            raise WorkerError("a worker process ended before it was given work") from None
 
     @staticmethod
     def _answer(conn: Connection) -> Any:
@@ -150,12 +157,14 @@ class Workers(Generic[Task, Answer]):
 
     def close(self) -> None:
         """Tell the workers to stop once they are idle, and wait for them (bounded)."""
-        for conn in self._conns:
-            with contextlib.suppress(OSError):  # that worker is gone already
-                conn.send(None)
-        for process in self._processes:
-            process.join(GRACE)
-        self.stop()
+        try:
+            for conn in self._conns:
+                with contextlib.suppress(OSError):  # that worker is gone already
+                    conn.send(None)
+            for process in self._processes:
+                process.join(GRACE)
+        finally:  # a Ctrl-C while waiting still ends them all
+            self.stop()
 
     def stop(self) -> None:
         """End every worker now, whatever it is doing, and wait until each is gone."""

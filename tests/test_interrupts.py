@@ -157,3 +157,11 @@ def test_a_worker_that_dies_is_an_error_not_a_hang() -> None:
         processes = list(workers._processes)
         list(workers.map([12, 13, 14, 15]))
     assert not any(p.is_alive() for p in processes)
+
+
+def test_a_worker_that_died_before_it_got_work_is_an_error() -> None:
+    with Workers(1, _square_or_fail) as workers:
+        with pytest.raises(WorkerError, match="without answering"):
+            list(workers.map([13]))  # the worker is gone now
+        with pytest.raises(WorkerError, match="before it was given work"):
+            list(workers.map([1, 2]))
