@@ -48,8 +48,13 @@ def check_one(
         return _unchecked(path, exc)
 
 
-def _unchecked(path: Path, exc: Exception) -> CaptureResult:
-    if isinstance(exc, BalloonError):
+def unchecked_chunk(paths: Sequence[Path], reason: str) -> list[CaptureResult]:
+    """A ``capture.unchecked`` result for each of ``paths``, saying ``reason``."""
+    return [_unchecked(path, reason) for path in paths]
+
+
+def _unchecked(path: Path, exc: Exception | str) -> CaptureResult:
+    if isinstance(exc, (str, BalloonError)):
         message = f"not checked: {exc}"
     else:
         message = (
@@ -86,7 +91,9 @@ def check_many(
     size = max(1, min(64, len(paths) // (jobs * 8)))
     chunks = [paths[start : start + size] for start in range(0, len(paths), size)]
     work = functools.partial(check_chunk, options=options, limits=limits, debug=debug)
-    with Workers(min(jobs, len(chunks)), work) as workers:
+    # a worker killed on a chunk (out of memory, say) costs only that chunk's captures
+    fallback = None if debug else unchecked_chunk
+    with Workers(min(jobs, len(chunks)), work, fallback) as workers:
         for results in workers.map(chunks):
             yield from results
 

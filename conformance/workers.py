@@ -90,24 +90,53 @@ def _serve(conn: Connection, work: Callable[[Any], Any]) -> None:
 
 
 class Workers(Generic[Task, Answer]):
-    """``jobs`` processes that run ``work`` on tasks; a context manager."""
+    """``jobs`` processes that run ``work`` on tasks; a context manager.
 
-    def __init__(self, jobs: int, work: Callable[[Task], Answer]) -> None:
-        context = multiprocessing.get_context()
+    A worker that dies on a task (killed by the system for memory, say) raises
+    :class:`WorkerError`, unless ``fallback`` is given: then ``fallback(task, reason)``
+    is that task's answer and a new worker takes the dead one's place."""
+
+    def __init__(
+        self,
+        jobs: int,
+        work: Callable[[Task], Answer],
+        fallback: Callable[[Task, str], Answer] | None = None,
+    ) -> None:
+        self._context = multiprocessing.get_context()
+        self._work = work
+        self._fallback = fallback
         self._processes: list[Any] = []
         self._conns: list[Connection] = []
         try:
-            with _blocked():
-                for _ in range(jobs):
-                    mine, theirs = context.Pipe()
-                    process = context.Process(target=_serve, args=(theirs, work), daemon=True)
-                    process.start()
-                    theirs.close()
-                    self._processes.append(process)
-                    self._conns.append(mine)
+            for _ in range(jobs):
+                self._start()
         except BaseException:
             self.stop()
             raise
+
+    def _start(self, slot: int | None = None) -> Connection:
+        """A new worker, at the end or in place ``slot`` of a dead one."""
+        with _blocked():
+            mine, theirs = self._context.Pipe()
+            process = self._context.Process(target=_serve, args=(theirs, self._work), daemon=True)
+            process.start()
+            theirs.close()
+        if slot is None:
+            self._processes.append(process)
+            self._conns.append(mine)
+        else:
+            self._processes[slot], self._conns[slot] = process, mine
+        return mine
+
+    def _replace(self, conn: Connection) -> tuple[Connection, str]:
+        """A new worker for the dead one at ``conn``, and how the dead one ended."""
+        slot = self._conns.index(conn)
+        dead = self._processes[slot]
+        dead.join(GRACE)
+        code = dead.exitcode
+        conn.close()
+        how = f"killed by signal {-code}" if code is not None and code < 0 else f"status {code}"
+        return self._start(slot), how
 
     def __enter__(self) -> Workers[Task, Answer]:
         return self
@@ -126,17 +155,36 @@ class Workers(Generic[Task, Answer]):
         sent = done = 0
         while done < len(tasks):
             while idle and sent < len(tasks) and sent < done + AHEAD * len(self._conns):
-                conn = idle.pop()
-                self._send(conn, tasks[sent])
+                conn = self._give(idle.pop(), tasks[sent])
                 busy[conn] = sent
                 sent += 1
             for ready in wait(list(busy)):
                 assert isinstance(ready, Connection)
-                answers[busy.pop(ready)] = self._answer(ready)
+                index = busy.pop(ready)
+                try:
+                    answers[index] = self._answer(ready)
+                except WorkerError:
+                    if self._fallback is None:
+                        raise
+                    ready, how = self._replace(ready)
+                    reason = f"the worker process checking it ended ({how})"
+                    answers[index] = self._fallback(tasks[index], reason)
                 idle.append(ready)
             while done in answers:
                 yield answers.pop(done)
                 done += 1
+
+    def _give(self, conn: Connection, task: Task) -> Connection:
+        """Send ``task`` to the worker at ``conn`` (or to a new one, if that one died
+        while idle); the worker's connection."""
+        try:
+            self._send(conn, task)
+        except WorkerError:
+            if self._fallback is None:
+                raise
+            conn, _ = self._replace(conn)
+            self._send(conn, task)  # a new worker that cannot take work is an error
+        return conn
 
     @staticmethod
     def _send(conn: Connection, task: Any) -> None:

@@ -11,6 +11,7 @@ because the failure this guards against (a hang on shutdown) came one try in sev
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import signal
@@ -165,3 +166,44 @@ def test_a_worker_that_died_before_it_got_work_is_an_error() -> None:
             list(workers.map([13]))  # the worker is gone now
         with pytest.raises(WorkerError, match="before it was given work"):
             list(workers.map([1, 2]))
+
+
+def _fallback(task: int, reason: str) -> int:
+    assert "killed by signal" in reason or "status 3" in reason, reason
+    return -1
+
+
+def test_with_a_fallback_a_dead_worker_costs_only_its_task() -> None:
+    with Workers(2, _square_or_fail, _fallback) as workers:
+        # 13 ends its worker each time; a new one takes its place for the rest
+        answers = list(workers.map([1, 13, 2, 13, 3, 4]))
+    assert answers == [1, -1, 4, -1, 9, 16]
+
+
+@pytest.mark.skipif(
+    multiprocessing.get_start_method() != "fork", reason="the workers must see the stand-in"
+)
+def test_a_killed_worker_costs_the_fleet_only_its_chunk(tmp_path: Path) -> None:
+    from conformance import fleet
+    from conformance.check import CheckOptions
+
+    for index in range(6):
+        (tmp_path / f"g{index}").mkdir()
+        (tmp_path / f"g{index}" / "hv-balloon").write_text(HV)
+    (tmp_path / "g3" / "die").touch()
+    real = fleet.check_one
+
+    def dies_on_g3(path, options, limits=None, debug=False):  # type: ignore[no-untyped-def]
+        if (path / "die").exists():
+            os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's OOM killer would
+        return real(path, options, limits, debug)
+
+    fleet.check_one = dies_on_g3  # workers are forked from this process
+    try:
+        results = list(fleet.check_many(sorted(tmp_path.iterdir()), CheckOptions(), jobs=2))
+    finally:
+        fleet.check_one = real
+    ids = [[d.id for d in result.diagnostics] for result in results]
+    assert [r.name for r in results] == [str(tmp_path / f"g{i}") for i in range(6)]
+    assert ids[3] == ["capture.unchecked"] and "signal 9" in results[3].diagnostics[0].message
+    assert all("capture.unchecked" not in found for i, found in enumerate(ids) if i != 3)
