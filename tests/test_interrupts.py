@@ -22,8 +22,6 @@ from pathlib import Path
 
 import pytest
 
-from conformance.workers import WorkerError, Workers
-
 from .test_pipeline import HV
 
 TRIES = 15
@@ -94,10 +92,11 @@ def _interrupt_once(
         else:
             os.kill(process.pid, signum)  # as `kill PID` or a service manager does
         _, stderr = process.communicate(timeout=WAIT)  # a hang fails here
-    finally:
-        if process.poll() is None:
-            os.killpg(pgid, signal.SIGKILL)
-            process.wait()
+    except BaseException:
+        for pid in _group(pgid):  # the parent, or orphans holding its stderr open
+            os.kill(pid, signal.SIGKILL)
+        process.wait()
+        raise
     deadline = time.monotonic() + WAIT
     while _group(pgid) and time.monotonic() < deadline:
         time.sleep(0.05)  # an orphan would stay; an exiting worker goes in a moment
@@ -140,6 +139,8 @@ def _square_or_fail(task: int) -> int:
 
 
 def test_workers_answer_in_order_and_end_with_the_block() -> None:
+    from conformance.workers import Workers
+
     with Workers(2, _square_or_fail) as workers:
         assert list(workers.map(list(range(7)) * 5)) == [n * n for n in range(7)] * 5
         processes = list(workers._processes)
@@ -147,6 +148,8 @@ def test_workers_answer_in_order_and_end_with_the_block() -> None:
 
 
 def test_an_exception_in_a_worker_is_raised_in_the_parent_and_the_workers_end() -> None:
+    from conformance.workers import Workers
+
     with pytest.raises(ValueError, match="seven"), Workers(2, _square_or_fail) as workers:
         processes = list(workers._processes)
         list(workers.map(list(range(10))))
@@ -154,6 +157,8 @@ def test_an_exception_in_a_worker_is_raised_in_the_parent_and_the_workers_end() 
 
 
 def test_a_worker_that_dies_is_an_error_not_a_hang() -> None:
+    from conformance.workers import WorkerError, Workers
+
     with pytest.raises(WorkerError), Workers(2, _square_or_fail) as workers:
         processes = list(workers._processes)
         list(workers.map([12, 13, 14, 15]))
@@ -161,6 +166,8 @@ def test_a_worker_that_dies_is_an_error_not_a_hang() -> None:
 
 
 def test_a_worker_that_died_before_it_got_work_is_an_error() -> None:
+    from conformance.workers import WorkerError, Workers
+
     with Workers(1, _square_or_fail) as workers:
         with pytest.raises(WorkerError, match="without answering"):
             list(workers.map([13]))  # the worker is gone now
@@ -174,6 +181,8 @@ def _fallback(task: int, reason: str) -> int:
 
 
 def test_with_a_fallback_a_dead_worker_costs_only_its_task() -> None:
+    from conformance.workers import Workers
+
     with Workers(2, _square_or_fail, _fallback) as workers:
         # 13 ends its worker each time; a new one takes its place for the rest
         answers = list(workers.map([1, 13, 2, 13, 3, 4]))
