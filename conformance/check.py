@@ -41,11 +41,17 @@ class CheckOptions:
     layout: Layout = Layout.EXACT
 
 
+_RELEASE = re.compile(r"([0-9]{1,9})\.([0-9]{1,9})(?:\.([0-9]{1,9}))?(?![0-9])")
+"""``MAJOR.MINOR[.PATCH]`` at the start of a release; a part of ten digits or more is no
+kernel's (and would make ``int`` slow, or raise past Python's digit limit)."""
+
+
 def kernel_version(release: str | None) -> tuple[int, ...] | None:
-    """``(6, 15)`` from ``6.15.0-100-generic``; None when there is no release."""
+    """``(6, 15, 0)`` from ``6.15.0-100-generic``; None when there is no release or
+    ``release`` does not start as a kernel release does."""
     if not release:
         return None
-    match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", release)
+    match = _RELEASE.match(release)
     return tuple(int(part) for part in match.groups() if part is not None) if match else None
 
 

@@ -1,29 +1,34 @@
 """The ``balloon-conform`` command line: the output edge of the library.
 
 Exit status: 0 when the input conforms, 1 when a diagnostic of error severity was found,
-2 for a usage error or an input that cannot be read. No traceback reaches the user unless
-``--debug`` is given.
+2 for a usage error or an input that cannot be read, 130 after Ctrl-C and 143 after
+SIGTERM (worker processes ended, nothing left behind). No traceback reaches the user
+unless ``--debug`` is given.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from . import __version__, output, schemas
 from .diagnostics import Severity, to_json
-from .errors import BalloonError, InputError
+from .errors import BalloonError, InputError, UsageError
+from .escape import escape, json_text, safe_text
 from .formats import FORMATS, get_format
 from .model import Layout
 from .pipeline import parse
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED, EXIT_TERMINATED = 128 + 2, 128 + 15  # as a shell reports SIGINT, SIGTERM
 MAX_INPUT_BYTES = 16 * 1024 * 1024
 
 
@@ -36,21 +41,64 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return handler(args)
+        with _terminable():
+            return handler(args)
     except BalloonError as exc:
-        print(f"balloon-conform: error: {exc}", file=sys.stderr)
+        print(f"balloon-conform: error: {escape(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt:  # Ctrl-C: the work stopped cleanly, nothing more to say
+        return EXIT_INTERRUPTED
+    except Terminated:
+        return EXIT_TERMINATED
     except BrokenPipeError:
         # the reader went away (`| head`): stop quietly, as other filters do
         _silence_stdout()
         return EXIT_ERRORS
+    except OSError as exc:  # the file system refused a path (too long, a link loop ...)
+        print(f"balloon-conform: error: {_os_error(exc)}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as exc:  # a bug: say so plainly, keep the traceback for --debug
         if args.debug:
             raise
-        print(f"balloon-conform: internal error: {exc!r} (run with --debug)", file=sys.stderr)
+        print(
+            f"balloon-conform: internal error: {escape(repr(exc))} (run with --debug)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
+
+
+def _os_error(exc: OSError) -> str:
+    """``NAME: reason`` of an OSError, the name escaped and shortened."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return escape(reason)
+    name = exc.filename if isinstance(exc.filename, str) else os.fsdecode(exc.filename)
+    return f"{safe_text(name, 200)}: {escape(reason)}"
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwinds like a Ctrl-C, so that worker processes are ended."""
+
+
+@contextlib.contextmanager
+def _terminable() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated` while the command runs (as SIGINT raises
+    KeyboardInterrupt), unless someone else already chose what SIGTERM does."""
+
+    def terminated(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = None
+    try:
+        if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            previous = signal.signal(signal.SIGTERM, terminated)
+    except ValueError:  # not the main thread: signals are not ours to take
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _silence_stdout() -> None:
@@ -171,7 +219,8 @@ def _cmd_parse(args: argparse.Namespace) -> int:
 
 
 def _print_json(value: Any, stream: TextIO) -> None:
-    stream.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+    # an instance holds text from the file: JSON escapes its C0 controls, json_text the rest
+    stream.write(json_text(json.dumps(value, indent=2, ensure_ascii=False)) + "\n")
 
 
 def _cmd_schema_list(args: argparse.Namespace) -> int:

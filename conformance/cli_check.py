@@ -24,7 +24,8 @@ from .capture import Limits, fleet_members, is_capture, read_capture
 from .check import CheckOptions, check_series, kernel_version
 from .diagnostics import Severity
 from .errors import InputError, UsageError
-from .fleet import Progress, Spool, check_many
+from .escape import safe_text
+from .fleet import Spool, spool_results
 from .output import write_output
 from .report import REPORTERS, ReportOptions, write_report
 from .report.model import CaptureResult, Report
@@ -90,7 +91,7 @@ def run_check(args: argparse.Namespace) -> int:
     check_patterns("--ignore", options.ignore)
     if args.kernel is not None and kernel_version(args.kernel) is None:
         raise UsageError(
-            f"--kernel {args.kernel!r} is not a kernel release such as 6.1.0 or 6.15.0-100-generic"
+            f"--kernel {safe_text(args.kernel, 60)!r} is not a kernel release such as 6.1.0 or 6.15.0-100-generic"
         )
     results: Collection[CaptureResult]
     if args.live:
@@ -98,7 +99,7 @@ def run_check(args: argparse.Namespace) -> int:
     else:
         paths = [Path(p) for p in args.paths]
         limits = cli_capture.limits_of(args)
-        results = _check_paths(paths, args.series, options, args.jobs, limits)
+        results = _check_paths(paths, args.series, options, args.jobs, limits, args.debug)
     if not results:
         raise InputError("no capture found: nothing to check")
     report = Report(__version__, results, _catalogue(results))
@@ -126,6 +127,7 @@ def _check_paths(
     options: CheckOptions,
     jobs: int = 1,
     limits: Limits | None = None,
+    debug: bool = False,
 ) -> Collection[CaptureResult]:
     if not paths:
         raise UsageError("name a CAPTURE to check (or --live for this guest)")
@@ -141,9 +143,7 @@ def _check_paths(
     members: list[Path] = []
     for path in paths:
         members += _members(path)
-    for result in Progress(len(members)).track(check_many(members, options, jobs, limits)):
-        spool.append(result)
-    return spool
+    return spool_results(members, options, jobs, limits, debug)
 
 
 def snapshots(path: Path) -> list[Path]:

@@ -66,16 +66,18 @@ def test_summary_counts_captures_files_and_each_severity() -> None:
     )
 
 
-def test_a_line_break_in_a_message_continues_indented() -> None:
+def test_a_line_break_in_a_message_stays_on_the_findings_line() -> None:
+    # a diagnostic escapes its text when it is made: no message can start a line that
+    # reads as a finding of its own
     out = _write(MIXED, io.StringIO(), environ={})
-    assert "unknown key 'Foo%bar'\n  second line, with: colon [parse.unknown-key]\n" in out
+    assert "unknown key 'Foo%bar'\\nsecond line, with: colon [parse.unknown-key]\n" in out
 
 
 def test_control_characters_in_a_message_are_shown_not_sent() -> None:
     bad = Diagnostic("x", Severity.ERROR, "found '\x1b[2J\r'", Location("f", 1, 1), "got \x07")
     out = _write(_one(bad), FakeTTY(), color=False)
     assert ESC not in out and "\r" not in out and "\x07" not in out
-    assert "found '\\x1b[2J\\x0d'" in out and "hint: got \\x07" in out
+    assert "found '\\x1b[2J\\r'" in out and "hint: got \\x07" in out
 
 
 def test_no_colour_on_a_stream_that_is_not_a_terminal() -> None:

@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic, Severity
+from ..escape import escape
 from ..rules.base import RuleInfo
 
 
@@ -40,6 +41,11 @@ class CaptureResult:
     series: bool = False
     """True for the result of the checks between the captures of a series: its files
     are its captures' files, so totals count neither it nor them again."""
+
+    def __post_init__(self) -> None:
+        # names come from the file system and a capture: escaped as a diagnostic's path is
+        object.__setattr__(self, "name", escape(self.name))
+        object.__setattr__(self, "files", tuple(escape(f) for f in self.files))
 
     def count(self, severity: Severity) -> int:
         return sum(1 for d in self.diagnostics if d.severity is severity)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from ..diagnostics import Diagnostic, Severity
+from ..escape import json_text
 from .model import CaptureResult, Totals
 
 SEVERITIES = (Severity.ERROR, Severity.WARNING, Severity.NOTE)
@@ -78,7 +79,7 @@ def write_json_lists(
 ) -> None:
     """As :func:`write_json_streaming`, for several markers, given in the order they
     appear in the dumped document."""
-    rest = json.dumps(document, indent=2, ensure_ascii=False)
+    rest = _dumps(document)
     for marker, items in lists:
         head, rest = rest.split(json.dumps(marker), 1)
         line = head[head.rfind("\n") + 1 :]
@@ -88,10 +89,15 @@ def write_json_lists(
         opened = False
         for item in items:
             stream.write(("," if opened else "[") + pad)
-            stream.write(json.dumps(item, indent=2, ensure_ascii=False).replace("\n", pad))
+            stream.write(_dumps(item).replace("\n", pad))
             opened = True
         stream.write("\n" + " " * base + "]" if opened else "[]")
     stream.write(rest + "\n")
+
+
+def _dumps(value: Any) -> str:
+    # diagnostics are escaped already; json_text also covers whatever else a report says
+    return json_text(json.dumps(value, indent=2, ensure_ascii=False))
 
 
 def stream_marker() -> str:
