@@ -21,7 +21,7 @@ from typing import Any, Callable, TextIO
 
 from . import __version__, output, schemas
 from .diagnostics import Severity, to_json
-from .errors import BalloonError, InputError, UsageError
+from .errors import BalloonError, InputError
 from .escape import escape, json_text, safe_text
 from .formats import FORMATS, get_format
 from .model import Layout

@@ -91,7 +91,8 @@ def run_check(args: argparse.Namespace) -> int:
     check_patterns("--ignore", options.ignore)
     if args.kernel is not None and kernel_version(args.kernel) is None:
         raise UsageError(
-            f"--kernel {safe_text(args.kernel, 60)!r} is not a kernel release such as 6.1.0 or 6.15.0-100-generic"
+            f"--kernel {safe_text(args.kernel, 60)!r} is not a kernel release such as 6.1.0 "
+            "or 6.15.0-100-generic"
         )
     results: Collection[CaptureResult]
     if args.live:
