@@ -34,8 +34,11 @@ MAX_INPUT_BYTES = 16 * 1024 * 1024
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = _parser(argv)
-    args = parser.parse_args(argv)
+    try:
+        parser = _parser(argv)
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the command line is still being read
+        return EXIT_INTERRUPTED
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)
