@@ -92,6 +92,10 @@ def _add_report_options(check: argparse.ArgumentParser) -> None:
     check.add_argument(
         "--no-annotations", action="store_true", help="no GitHub annotations under Actions"
     )
+    check.add_argument(
+        "--base-dir", metavar="DIR", help="report paths relative to DIR (default: here)"
+    )
+    check.add_argument("--category", metavar="ID", help="SARIF run category (matrix jobs)")
 
 
 class _Once(argparse.Action):
@@ -129,7 +133,9 @@ def run_check(args: argparse.Namespace) -> int:
         raise InputError("no capture found: nothing to check")
     report = Report(__version__, results, _catalogue(results))
     stamp = _utc_now() if args.timestamp else None
-    report_options = ReportOptions(timestamp=stamp, verbose=args.verbose)
+    report_options = ReportOptions(
+        timestamp=stamp, verbose=args.verbose, base_dir=args.base_dir, category=args.category
+    )
     chosen = targets(args.report, args.output_format, args.output)
     write_targets(report, chosen, report_options, annotations=not args.no_annotations)
     return EXIT_ERRORS if report.failed and not args.exit_zero else EXIT_OK

@@ -28,6 +28,7 @@ SUFFIX = {
     "text": "txt",
     "json": "json",
     "junit": "junit.xml",
+    "junit-gitlab": "junit-gitlab.xml",
     "sarif": "sarif.json",
     "github": "github.txt",
 }

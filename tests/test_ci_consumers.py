@@ -1,0 +1,144 @@
+"""Each report as its consumer reads it: the consumer's own parser or the rules of its
+published schema, on reports written by the console script from the examples."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOL = Path(sys.executable).with_name("balloon-conform")
+INPUTS = ("examples/broken", "examples/fleet")
+
+# The Jenkins xunit plugin's junit-10.xsd (jenkinsci/xunit-plugin,
+# src/main/resources/org/jenkinsci/plugins/xunit/types/model/xsd/junit-10.xsd), transcribed
+# as data: per element, (required attributes, optional attributes, allowed children).
+# The .xsd file itself could not be had from a package registry here (see
+# tests/data/schemas/SOURCES.md); failure, error and skipped have mixed content.
+JUNIT_10 = {
+    "testsuites": (set(), {"name", "time", "tests", "failures", "errors"}, {"testsuite"}),
+    "testsuite": (
+        {"name", "tests", "failures", "errors"},
+        {
+            "group",
+            "time",
+            "skipped",
+            "timestamp",
+            "hostname",
+            "id",
+            "package",
+            "file",
+            "log",
+            "url",
+        },
+        {"testsuite", "properties", "testcase", "system-out", "system-err"},
+    ),
+    "testcase": (
+        {"name"},
+        {"time", "classname", "group"},
+        {
+            "skipped",
+            "error",
+            "failure",
+            "rerunFailure",
+            "rerunError",
+            "flakyFailure",
+            "flakyError",
+            "system-out",
+            "system-err",
+        },
+    ),
+    "failure": (set(), {"type", "message"}, set()),
+    "error": (set(), {"type", "message"}, set()),
+    "skipped": (set(), {"type", "message"}, set()),
+    "system-out": (set(), set(), set()),
+    "system-err": (set(), set(), set()),
+}
+SUREFIRE_TIME = r"(([0-9]{0,3},)*[0-9]{3}|[0-9]{0,3})*(\.[0-9]*)?"
+
+
+def junit_10_problems(element: ET.Element, where: str = "") -> list[str]:
+    """What junit-10.xsd rejects in ``element`` and below it."""
+    path = f"{where}/{element.tag}"
+    if element.tag not in JUNIT_10:
+        return [f"{path}: element not in junit-10.xsd"]
+    required, optional, children = JUNIT_10[element.tag]
+    problems = [f"{path}: no {a}" for a in sorted(required - set(element.attrib))]
+    problems += [
+        f"{path}: @{a} not allowed" for a in element.attrib if a not in required | optional
+    ]
+    for child in element:
+        if child.tag not in children:
+            problems.append(f"{path}: child {child.tag} not allowed")
+        else:
+            problems += junit_10_problems(child, path)
+    return problems
+
+
+def report(tmp_path: Path, fmt: str, *extra: str) -> Path:
+    out = tmp_path / f"report.{fmt}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    done = subprocess.run(
+        [str(TOOL), "check", "--report", f"{fmt}:{out}", *extra, *INPUTS],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    assert done.returncode == 1, done.stderr  # the broken example has errors
+    return out
+
+
+def test_the_junit_10_check_can_fail() -> None:
+    bad = ET.fromstring(
+        '<testsuites skipped="0"><testsuite name="a"><testcase/></testsuite></testsuites>'
+    )
+    assert junit_10_problems(bad) == [
+        "/testsuites: @skipped not allowed",
+        "/testsuites/testsuite: no errors",
+        "/testsuites/testsuite: no failures",
+        "/testsuites/testsuite: no tests",
+        "/testsuites/testsuite/testcase: no name",
+    ]
+
+
+def test_junit_is_valid_against_junit_10(tmp_path: Path) -> None:
+    root = ET.parse(report(tmp_path, "junit")).getroot()
+    assert junit_10_problems(root) == []
+    assert any(case.find("skipped") is not None for case in root.iter("testcase"))
+
+
+def test_junit_gitlab_differs_only_by_file_and_line(tmp_path: Path) -> None:
+    root = ET.parse(report(tmp_path, "junit-gitlab")).getroot()
+    problems = junit_10_problems(root)
+    assert problems and all(
+        p.endswith(("@file not allowed", "@line not allowed")) for p in problems
+    )
+    failing = [c for c in root.iter("testcase") if c.find("failure") is not None]
+    assert failing and all(c.get("file") for c in failing)
+    assert all(not c.get("file", "").startswith("/") for c in failing)
+    assert all(int(c.get("line", "1")) >= 1 for c in failing)
+
+
+@pytest.mark.parametrize("fmt", ["junit", "junit-gitlab"])
+def test_junitparser_reads_every_case(tmp_path: Path, fmt: str) -> None:
+    junitparser = pytest.importorskip("junitparser")
+    path = report(tmp_path, fmt)
+    xml = junitparser.JUnitXml.fromfile(str(path))
+    root = ET.parse(path).getroot()
+    suites = list(xml)
+    assert [s.name for s in suites] == [s.get("name") for s in root]
+    for suite, element in zip(suites, root):
+        cases = list(suite)
+        assert len(cases) == suite.tests == int(element.get("tests", "-1"))
+        failed = [c for c in cases if any(isinstance(r, junitparser.Failure) for r in c.result)]
+        skipped = [c for c in cases if any(isinstance(r, junitparser.Skipped) for r in c.result)]
+        assert len(failed) == suite.failures and len(skipped) == suite.skipped
+        assert all("." not in c.classname for c in cases if not suite.name.startswith("series:"))
+    assert sum(s.failures for s in suites) >= 2
+    assert "examples/fleet/virtio-6.18-firecracker" in [s.name for s in suites]
