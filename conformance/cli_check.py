@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import re
 import sys
 import textwrap
@@ -134,7 +135,10 @@ def run_check(args: argparse.Namespace) -> int:
     report = Report(__version__, results, _catalogue(results))
     stamp = _utc_now() if args.timestamp else None
     report_options = ReportOptions(
-        timestamp=stamp, verbose=args.verbose, base_dir=args.base_dir, category=args.category
+        timestamp=stamp,
+        verbose=args.verbose,
+        base_dir=args.base_dir or os.getcwd(),  # SARIF says where %SRCROOT% was
+        category=args.category,
     )
     chosen = targets(args.report, args.output_format, args.output)
     write_targets(report, chosen, report_options, annotations=not args.no_annotations)
