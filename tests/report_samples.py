@@ -31,6 +31,7 @@ SUFFIX = {
     "junit-gitlab": "junit-gitlab.xml",
     "sarif": "sarif.json",
     "github": "github.txt",
+    "gitlab": "codequality.json",
 }
 """The golden file of report NAME in format F is ``NAME.<SUFFIX[F]>``."""
 

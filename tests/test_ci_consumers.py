@@ -3,6 +3,7 @@ published schema, on reports written by the console script from the examples."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -142,3 +143,50 @@ def test_junitparser_reads_every_case(tmp_path: Path, fmt: str) -> None:
         assert all("." not in c.classname for c in cases if not suite.name.startswith("series:"))
     assert sum(s.failures for s in suites) >= 2
     assert "examples/fleet/virtio-6.18-firecracker" in [s.name for s in suites]
+
+
+# GitLab's Code Quality report, by the field list of GitLab's documentation ("Code Quality
+# report format"): GitLab's JSON Schema of it could not be had from PyPI or npm here, so
+# these are the documented required fields and values, not the schema itself.
+GITLAB_SEVERITIES = {"info", "minor", "major", "critical", "blocker"}
+
+
+def gitlab_problems(issues: object) -> list[str]:
+    if not isinstance(issues, list):
+        return ["not a JSON array"]
+    problems: list[str] = []
+    for n, issue in enumerate(issues):
+        for key in ("description", "check_name", "fingerprint"):
+            if not isinstance(issue.get(key), str) or not issue[key]:
+                problems.append(f"{n}: {key} missing")
+        if issue.get("severity") not in GITLAB_SEVERITIES:
+            problems.append(f"{n}: severity {issue.get('severity')!r}")
+        location = issue.get("location", {})
+        path = location.get("path", "")
+        if not isinstance(path, str) or not path or path.startswith("/"):
+            problems.append(f"{n}: location.path {path!r} is not relative")
+        begin = location.get("lines", {}).get("begin")
+        if not isinstance(begin, int) or begin < 1:
+            problems.append(f"{n}: location.lines.begin {begin!r}")
+    fingerprints = [i.get("fingerprint") for i in issues]
+    if len(set(fingerprints)) != len(fingerprints):
+        problems.append("fingerprints repeat")  # GitLab would merge two findings into one
+    return problems
+
+
+def test_gitlab_code_quality_has_the_documented_fields(tmp_path: Path) -> None:
+    issues = json.loads(report(tmp_path, "gitlab").read_text())
+    assert len(issues) >= 3 and gitlab_problems(issues) == []
+    assert {"major", "minor"} <= {i["severity"] for i in issues}
+    whole = next(i for i in issues if i["check_name"] == "balloon.single-driver")
+    assert whole["location"] == {
+        "path": "examples/broken/two-drivers-and-stale-vmstat/capture.json",
+        "lines": {"begin": 1},
+    }
+    assert gitlab_problems([{**whole, "severity": "error"}]) == ["0: severity 'error'"]
+
+
+def test_gitlab_fingerprints_stay_across_runs(tmp_path: Path) -> None:
+    first = json.loads(report(tmp_path, "gitlab").read_text())
+    again = json.loads(report(tmp_path, "gitlab", "--base-dir", ".").read_text())
+    assert [i["fingerprint"] for i in first] == [i["fingerprint"] for i in again]

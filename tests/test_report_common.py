@@ -17,7 +17,7 @@ FORMATS = sorted(REPORTERS)
 
 
 def test_registry_names_the_five_formats_of_issue_3() -> None:
-    assert FORMATS == ["github", "json", "junit", "junit-gitlab", "sarif", "text"]
+    assert FORMATS == ["github", "gitlab", "json", "junit", "junit-gitlab", "sarif", "text"]
     assert DEFAULT_FORMAT == "text"
 
 

@@ -13,6 +13,7 @@ from typing import Callable, TextIO
 
 from ..errors import UsageError
 from .github import write_github
+from .gitlab import write_gitlab
 from .json_report import write_json
 from .junit import write_junit, write_junit_gitlab
 from .model import CaptureResult, Report
@@ -29,6 +30,7 @@ REPORTERS: dict[str, Reporter] = {
     "junit-gitlab": write_junit_gitlab,
     "sarif": write_sarif,
     "github": write_github,
+    "gitlab": write_gitlab,
 }
 """Every output format of ``balloon-conform check --format``, by name; ``text`` is the default."""
 

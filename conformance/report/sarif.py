@@ -230,7 +230,7 @@ def _result(
         "level": diagnostic.severity.value,  # SARIF's levels have our severities' names
         "message": {"text": diagnostic.message},
     }
-    path, line = _place(diagnostic, capture)
+    path, line = finding_place(diagnostic, capture)
     relative = relative_path(path, options)
     if relative:
         result["locations"] = [_location(relative, line, diagnostic.location.column)]
@@ -246,7 +246,7 @@ def _result(
     return result
 
 
-def _place(diagnostic: Diagnostic, capture: CaptureResult) -> tuple[str, int]:
+def finding_place(diagnostic: Diagnostic, capture: CaptureResult) -> tuple[str, int]:
     """Where a finding is: its own file and line, or for one about the whole capture (no
     file, or the capture itself) its ``capture.json``, else its first file, line 1."""
     loc = diagnostic.location
