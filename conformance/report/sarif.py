@@ -255,7 +255,9 @@ def finding_place(diagnostic: Diagnostic, capture: CaptureResult) -> tuple[str, 
     if not capture.files:
         return capture.name.rstrip("/") + "/capture.json", 1
     manifest = capture.name.rstrip("/") + "/capture.json"
-    return (manifest if manifest in capture.files else capture.files[0]), 1
+    # a capture directory's manifest is read but not among the files checked
+    known = manifest in capture.files or os.path.isfile(manifest)
+    return (manifest if known else capture.files[0]), 1
 
 
 def fingerprint(diagnostic: Diagnostic, relative: str) -> str:
