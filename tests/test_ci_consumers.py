@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -190,3 +191,137 @@ def test_gitlab_fingerprints_stay_across_runs(tmp_path: Path) -> None:
     first = json.loads(report(tmp_path, "gitlab").read_text())
     again = json.loads(report(tmp_path, "gitlab", "--base-dir", ".").read_text())
     assert [i["fingerprint"] for i in first] == [i["fingerprint"] for i in again]
+
+
+def test_sarif_from_the_console_script_is_what_code_scanning_takes(tmp_path: Path) -> None:
+    from jsonschema import Draft7Validator
+
+    from .test_report_sarif import SARIF_SCHEMA, _github_problems
+
+    log = json.loads(report(tmp_path, "sarif", "--category", "fleet").read_text())
+    schema = json.loads(SARIF_SCHEMA.read_text())
+    assert [e.message for e in Draft7Validator(schema).iter_errors(log)] == []
+    assert _github_problems(log) == []
+    run = log["runs"][0]
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == ROOT.as_uri() + "/"
+    assert "file:" not in json.dumps(run["results"])
+    assert run["automationDetails"] == {"id": "fleet/"}
+
+
+# GitHub's action metadata syntax ("Metadata syntax for GitHub Actions"): SchemaStore's
+# JSON Schema of it is not on npm (@schemastore/github-action holds TypeScript types only),
+# so the documented requirements for a composite action are checked here instead.
+def action_problems(action: dict[str, object]) -> list[str]:
+    problems = [f"no {key}" for key in ("name", "description", "runs") if not action.get(key)]
+    for name, spec in dict(action.get("inputs") or {}).items():  # type: ignore[call-overload]
+        if not isinstance(spec, dict) or "description" not in spec:
+            problems.append(f"input {name}: no description")
+    for name, spec in dict(action.get("outputs") or {}).items():  # type: ignore[call-overload]
+        if not isinstance(spec, dict) or "value" not in spec:
+            problems.append(f"output {name}: a composite action's output needs a value")
+    runs = action.get("runs")
+    if not isinstance(runs, dict) or runs.get("using") != "composite":
+        return [*problems, "runs.using is not composite"]
+    for n, step in enumerate(runs.get("steps", [])):
+        if ("run" in step) == ("uses" in step):
+            problems.append(f"step {n}: needs exactly one of run and uses")
+        if "run" in step and "shell" not in step:
+            problems.append(f"step {n}: a run step of a composite action needs a shell")
+    return problems
+
+
+def test_the_action_follows_the_metadata_syntax() -> None:
+    yaml = pytest.importorskip("yaml")
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    assert action_problems(action) == []
+    assert action_problems({"runs": {"using": "composite", "steps": [{"run": "x"}]}}) == [
+        "no name",
+        "no description",
+        "step 0: a run step of a composite action needs a shell",
+    ]
+    script = next(
+        s["run"] for s in action["runs"]["steps"] if "balloon-conform check" in s.get("run", "")
+    )
+    assert '--report "sarif:$SARIF"' in script and "--base-dir" in script
+
+
+def test_the_action_runs_its_check_line(tmp_path: Path) -> None:
+    """The action's check step, run by bash as the runner would, with the tool installed."""
+    yaml = pytest.importorskip("yaml")
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    script = next(
+        s["run"] for s in action["runs"]["steps"] if "balloon-conform check" in s.get("run", "")
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    env.update(
+        PATH=f"{TOOL.parent}{os.pathsep}{env.get('PATH', '')}",
+        CAPTURES="examples/broken",
+        SARIF=str(tmp_path / "out.sarif"),
+        CATEGORY="matrix-1",
+        ARGS="--strict",
+        GITHUB_WORKSPACE=str(ROOT),
+        GITHUB_ACTIONS="true",
+        GITHUB_STEP_SUMMARY=str(tmp_path / "summary.md"),
+    )
+    done = subprocess.run(
+        ["bash", "-e", "-c", script], capture_output=True, text=True, cwd=ROOT, env=env
+    )
+    assert done.returncode == 1  # findings fail the step
+    log = json.loads((tmp_path / "out.sarif").read_text())
+    assert log["runs"][0]["automationDetails"] == {"id": "matrix-1/"}
+    assert (
+        "::error" in done.stderr
+        and "balloon-conform check failed" in (tmp_path / "summary.md").read_text()
+    )
+
+
+@pytest.fixture(scope="module")
+def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    pytest.importorskip("pre_commit")
+    repo = tmp_path_factory.mktemp("hooked")
+    shutil.copytree(ROOT / "examples/broken", repo / "captures")
+    samples = repo / "balloon-samples"
+    samples.mkdir()
+    shutil.copy(
+        ROOT / "examples/broken/two-drivers-and-stale-vmstat/proc/meminfo", samples / "good"
+    )
+    (samples / "bad").write_text("MemTotal: abc\n")
+    for argv in (
+        ["init", "-q"],
+        ["add", "-A"],
+        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"],
+    ):
+        subprocess.run(["git", *argv], cwd=repo, check=True, capture_output=True)
+    return repo
+
+
+def try_repo(repo: Path, hook: str, *files: str) -> subprocess.CompletedProcess[str]:
+    home = repo.parent / "pre-commit-home"  # one hook environment for the module's runs
+    env = {**os.environ, "PRE_COMMIT_HOME": str(home)}
+    which = ["--files", *files] if files else ["--all-files"]
+    done = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), hook, *which],
+        capture_output=True,
+        text=True,
+        cwd=repo,
+        env=env,
+    )
+    if done.returncode == 3:  # pre-commit's "could not install the hook's environment"
+        pytest.skip(f"pre-commit could not install the hook (no network?): {done.stdout[-300:]}")
+    return done
+
+
+def test_pre_commit_parse_hook(hook_repo: Path) -> None:
+    failed = try_repo(hook_repo, "balloon-conform-parse")
+    assert failed.returncode == 1, failed.stdout
+    assert "balloon-samples/bad:1:11: error:" in failed.stdout and "good" not in failed.stdout
+    passed = try_repo(hook_repo, "balloon-conform-parse", "balloon-samples/good")
+    assert passed.returncode == 0, passed.stdout
+
+
+def test_pre_commit_check_hook(hook_repo: Path) -> None:
+    done = try_repo(hook_repo, "balloon-conform-check")
+    assert done.returncode == 1, done.stdout
+    assert "balloon.single-driver" in done.stdout
