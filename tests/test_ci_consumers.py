@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -325,3 +327,40 @@ def test_pre_commit_check_hook(hook_repo: Path) -> None:
     done = try_repo(hook_repo, "balloon-conform-check")
     assert done.returncode == 1, done.stdout
     assert "balloon.single-driver" in done.stdout
+
+
+def _doc_commands(section: str) -> list[str]:
+    """The ``balloon-conform check`` lines of one section of docs/ci.rst, joined."""
+    text = (ROOT / "docs/ci.rst").read_text()
+    body = text.split(f"\n{section}\n", 1)[1].split("\n-----", 1)[0]
+    body = re.sub(r"\n\s+--", " --", body)  # YAML folds the continuation lines
+    return re.findall(r"balloon-conform check[^'\n]*", body)
+
+
+@pytest.mark.parametrize("section", ["GitLab CI", "Jenkins"])
+def test_the_documented_ci_lines_write_reports_their_consumers_take(
+    tmp_path: Path, section: str
+) -> None:
+    commands = _doc_commands(section)
+    assert len(commands) == 1
+    shutil.copytree(ROOT / "examples/broken", tmp_path / "captures")
+    argv = shlex.split(commands[0])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    done = subprocess.run(
+        [str(TOOL), *argv[1:]], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
+    assert done.returncode == (0 if "--exit-zero" in argv else 1), done.stderr
+    reports = dict(spec.split(":", 1) for spec in re.findall(r"--report (\S+:\S+)", commands[0]))
+    for fmt, path in reports.items():
+        written = tmp_path / path
+        if fmt == "gitlab":
+            assert gitlab_problems(json.loads(written.read_text())) == []
+        else:
+            root = ET.parse(written).getroot()
+            allowed = ("@file not allowed", "@line not allowed") if fmt == "junit-gitlab" else ()
+            assert [p for p in junit_10_problems(root) if not p.endswith(allowed)] == []
+        text = (ROOT / "docs/ci.rst").read_text()
+        assert (
+            f"junit: {path}" in text or f"codequality: {path}" in text or f"junit '{path}'" in text
+        )
+    assert set(reports) == ({"junit-gitlab", "gitlab"} if section == "GitLab CI" else {"junit"})
