@@ -316,4 +316,4 @@ def test_results_over_githubs_limit_keep_errors_first(monkeypatch: pytest.Monkey
     run = _log(Report("0", (CaptureResult("c", ("f",), findings, ("x",)),)))["runs"][0]
     assert [r["level"] for r in run["results"]] == ["error", "warning", "error"]
     note = run["invocations"][0]["toolExecutionNotifications"][0]
-    assert note["message"]["text"].startswith("1 results left out")
+    assert note["message"]["text"].startswith("1 result left out")

@@ -35,6 +35,7 @@ from .options import (
     SEVERITIES,
     ReportOptions,
     ordered,
+    plural,
     relative_path,
     skipped_ids,
     stream_marker,
@@ -100,7 +101,7 @@ def _notifications(
     GitHub's limit are counted in one warning first."""
     left = _left_out(report, quota)
     if left:
-        text = f"{left} results left out: GitHub reads at most {MAX_RESULTS} per run"
+        text = f"{plural(left, 'result')} left out: GitHub reads at most {MAX_RESULTS} per run"
         yield {"level": "warning", "message": {"text": text}}
     for capture in report.captures:
         for rule, reason in sorted(skipped_ids(capture).items()):
