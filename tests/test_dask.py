@@ -10,9 +10,13 @@ a real worker lost on purpose would make the test depend on the scheduler's retr
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +27,14 @@ from conformance.check import CheckOptions
 from conformance.cli import main
 
 from .test_fleet import make_fleet
+from .test_pipeline import HV
 from .test_startup import PROBE, _modules
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "fleet"
 FORMATS = ("json", "sarif", "junit", "text")
+WAIT = 30.0
+"""Longest wait for any one step of the Ctrl-C test; only a hang ever reaches it."""
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +133,48 @@ def test_closing_the_results_cancels_the_work_in_flight(client: Any, big_fleet: 
     assert client.futures  # chunks in flight
     results.close()
     assert not client.futures  # released or cancelled, none left running for us
+
+
+@pytest.mark.slow
+def test_ctrl_c_exits_130_quietly_and_cancels_the_work(
+    address: str, client: Any, tmp_path: Path
+) -> None:
+    root = tmp_path / "fleet"
+    for index in range(3000):  # long enough to be still running when the signal comes
+        (root / f"guest-{index:04d}").mkdir(parents=True)
+        (root / f"guest-{index:04d}" / "hv-balloon").write_text(HV)
+    script = shutil.which("balloon-conform", path=str(Path(sys.executable).parent))
+    assert script
+    run = subprocess.Popen(
+        [script, "check", "--dask", address, str(root)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # the group is signalled, as a terminal's Ctrl-C does
+    )
+    try:
+        assert _wait(lambda: _busy(client) > 0), "the run never reached the workers"
+        os.killpg(run.pid, signal.SIGINT)
+        err = run.communicate(timeout=WAIT)[1]
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+    assert (run.returncode, err) == (130, b"")
+    assert _wait(lambda: _busy(client) == 0), "the cluster still works for the interrupted run"
+
+
+def _busy(client: Any) -> int:
+    return sum(len(tasks) for tasks in client.processing().values())
+
+
+def _wait(condition: Callable[[], bool]) -> bool:
+    """Whether ``condition`` came true within :data:`WAIT` seconds (only a hang waits so long)."""
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def test_an_unreachable_scheduler_is_a_usage_error(
