@@ -15,6 +15,7 @@ costs only its captures, each of which gets a ``capture.unchecked`` error.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from typing import Any
 
 from .capture import Limits
 from .check import CheckOptions
-from .errors import UsageError
+from .errors import InputError, UsageError
 from .escape import safe_text
 from .fleet import Progress, Spool, check_chunk, unchecked_chunk
 from .report.model import CaptureResult
@@ -52,7 +53,7 @@ def connect(address: str) -> Any:
     distributed = import_distributed()
     try:
         return distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
-    except (OSError, ValueError, TypeError) as exc:  # TimeoutError is an OSError
+    except (OSError, ValueError, TypeError, asyncio.TimeoutError) as exc:
         raise UsageError(
             f"--dask {safe_text(address, 100)!r}: cannot reach a Dask scheduler there "
             f"({safe_text(str(exc) or type(exc).__name__, 200)})"
@@ -124,6 +125,13 @@ def spool_dask(
             try:
                 for result in Progress(len(paths)).track(results):
                     spool.append(result)
+            except Exception as exc:
+                if debug or client.status == "running":
+                    raise
+                raise InputError(
+                    f"--dask {safe_text(address, 100)!r}: the scheduler was lost after "
+                    f"{len(spool)} of {len(paths)} captures ({safe_text(repr(exc), 200)})"
+                ) from exc
             finally:
                 results.close()  # cancels what is still in flight, before the client closes
     except BaseException:
@@ -175,7 +183,7 @@ def _in_order(
             yield from _results(pending.popleft(), debug)
     finally:  # closed early, interrupted or failed: nothing goes on running for us
         futures = [f for t in pending for f in (t.paths_future, t.results) if f is not None]
-        if futures:
+        if futures and client.status == "running":  # a lost scheduler has nothing to cancel
             client.cancel(futures)
 
 
@@ -184,7 +192,8 @@ def _results(task: _Task, debug: bool) -> list[CaptureResult]:
     try:
         results: list[CaptureResult] = task.results.result()
         return results
-    except Exception as exc:
+    # cancelled by the scheduler (it restarted, or lost the client): a BaseException
+    except (Exception, asyncio.CancelledError) as exc:
         if debug:
             raise
         reason = f"the Dask worker failed on it: {exc!r}"

@@ -232,7 +232,9 @@ class FakeFuture:
 class FakeClient:
     """Runs each chunk at once, here; fails the chunks holding a path named ``lost``."""
 
-    def __init__(self) -> None:
+    def __init__(self, lost_after: int = 10**9) -> None:
+        self.status = "running"
+        self.lost_after = lost_after  # submissions before the scheduler is lost
         self.in_flight: list[FakeFuture] = []
         self.most = 0
         self.collected = 0
@@ -242,6 +244,10 @@ class FakeClient:
         return {"workers": {"a": {"nthreads": 1}, "b": {"nthreads": 1}}}
 
     def submit(self, func: Any, paths: list[Path], *args: Any, pure: bool) -> FakeFuture:
+        self.lost_after -= 1
+        if self.lost_after < 0:
+            self.status = "closed"
+            raise RuntimeError("Client is closed")
         error = RuntimeError("KilledWorker") if any(p.name == "lost" for p in paths) else None
         future = FakeFuture(self, None if error else func(paths, *args), error)
         self.in_flight.append(future)
@@ -250,6 +256,12 @@ class FakeClient:
 
     def cancel(self, futures: list[FakeFuture]) -> None:
         self.cancelled += futures
+
+    def __enter__(self) -> FakeClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.status = "closed"
 
 
 def test_a_failed_chunk_costs_only_its_captures(tmp_path: Path) -> None:
@@ -284,3 +296,15 @@ def test_an_interrupt_cancels_what_is_in_flight(tmp_path: Path) -> None:
         results.throw(KeyboardInterrupt)
     assert len(client.cancelled) == 3  # the window's other chunks
     assert client.collected == 1
+
+
+def test_a_lost_scheduler_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    root = make_fleet(tmp_path / "fleet", 40)
+    monkeypatch.setattr(fleet_dask, "connect", lambda address: FakeClient(lost_after=8))
+    assert main(["check", "--dask", "tcp://127.0.0.1:8786", str(root)]) == 2
+    err = capsys.readouterr().err
+    # a window of six chunks of two: three chunks taken before the ninth submission fails
+    assert "the scheduler was lost after 6 of 41 captures" in err, err
+    assert "Traceback" not in err
