@@ -204,7 +204,7 @@ def _results(task: _Task, debug: bool) -> list[CaptureResult]:
             task.paths_future.release()
 
 
-def _paths_of(task: _Task, failure: Exception) -> list[Path]:
+def _paths_of(task: _Task, failure: BaseException) -> list[Path]:
     if task.paths is not None:
         return list(task.paths)
     try:
