@@ -53,7 +53,7 @@ def run(count: int, workers: int) -> tuple[list[dict[str, Any]], bool]:
         fleet = Path(tmp) / "fleet"
         bench.make_fleet(fleet, count, bench.GUESTS)
         with LocalCluster(
-            n_workers=workers, processes=True, threads_per_worker=1, dashboard_address=None
+            n_workers=workers, processes=True, threads_per_worker=1, dashboard_address=":0"
         ) as cluster:
             runs = {
                 "check": ([*base, str(fleet)], 1),

@@ -41,7 +41,7 @@ WAIT = 30.0
 def address() -> Iterator[str]:
     distributed = pytest.importorskip("distributed", reason="needs the [dask] extra")
     with distributed.LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0"
     ) as cluster:
         yield cluster.scheduler_address
 
