@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 PY39 ?= $(firstword $(wildcard /root/.pyenv/versions/3.9*/bin/python3) $(shell command -v python3.9))
 # The newest Python we support, with the newest Sphinx.
 PY313 ?= $(firstword $(wildcard /root/.pyenv/versions/3.13*/bin/python3) $(shell command -v python3.13))
-EXTRAS ?= test,sphinx,lint,bench
+EXTRAS ?= test,sphinx,lint,bench,dask
 # Pins for an old toolchain (Sphinx 3.4.3, the kernel's minimum), when set.
 CONSTRAINTS ?=
 

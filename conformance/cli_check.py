@@ -70,6 +70,12 @@ def add_commands(commands: Any) -> None:
     check.add_argument(
         "-j", "--jobs", type=_positive, default=1, metavar="N", help="worker processes for a fleet"
     )
+    check.add_argument(
+        "--dask",
+        metavar="SCHEDULER",
+        help="check a fleet on the Dask cluster of this scheduler address (tcp://host:8786); "
+        "the workers read the captures at the same paths",
+    )
     check.set_defaults(handler=run_check)
 
     rules = commands.add_parser("rules", help="list the rules")
@@ -124,12 +130,17 @@ def run_check(args: argparse.Namespace) -> int:
             "or 6.15.0-100-generic"
         )
     results: Collection[CaptureResult]
+    if args.dask is not None:
+        _dask_fits(args)
     if args.live:
         results = cli_capture.check_live(args, options)
     else:
         paths = [Path(p) for p in args.paths]
         limits = cli_capture.limits_of(args)
-        results = _check_paths(paths, args.series, options, args.jobs, limits, args.debug)
+        if args.dask is not None:
+            results = _check_on_dask(args.dask, paths, options, limits, args.debug)
+        else:
+            results = _check_paths(paths, args.series, options, args.jobs, limits, args.debug)
     if not results:
         raise InputError("no capture found: nothing to check")
     report = Report(__version__, results, _catalogue(results))
@@ -186,6 +197,29 @@ def _check_paths(
     for path in paths:
         members += _members(path)
     return spool_results(members, options, jobs, limits, debug)
+
+
+def _dask_fits(args: argparse.Namespace) -> None:
+    if args.live or args.series or args.jobs != 1:
+        option = "--live" if args.live else "--series" if args.series else "-j"
+        raise UsageError(f"--dask checks a fleet on the cluster's workers: leave out {option}")
+
+
+def _check_on_dask(
+    address: str, paths: list[Path], options: CheckOptions, limits: Limits, debug: bool
+) -> Collection[CaptureResult]:
+    """The fleet's captures checked on a Dask cluster (dask imported only now)."""
+    from . import fleet_dask
+
+    fleet_dask.import_distributed()  # the install hint comes before any listing
+    if not paths:
+        raise UsageError("name a CAPTURE to check (or --live for this guest)")
+    members: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise InputError(f"{path}: no such capture")
+        members += _members(path)
+    return fleet_dask.spool_dask(address, members, options, limits, debug)
 
 
 def snapshots(path: Path) -> list[Path]:
