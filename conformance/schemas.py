@@ -19,7 +19,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
 
 from .diagnostics import Diagnostic, Severity
 from .errors import SchemaError
@@ -30,6 +31,7 @@ from .text import pointer_token
 BASE_URI = "https://sphinxext-balloon.github.io/schemas/"
 META_SCHEMA = "meta/balloon-meta.schema.json"
 SUFFIX = ".schema.json"
+DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 
 
 def schema_dir() -> Path:
@@ -70,9 +72,11 @@ def document(name: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
 
 @cache
 def registry(extra: tuple[str, ...] = ()) -> Registry:
-    """One registry holding every schema as a resource under its ``$id``."""
+    """One registry holding every schema as a resource under its ``$id``. Their
+    ``$schema`` names our meta-schema, a draft 2020-12 dialect ``referencing`` cannot
+    detect by itself, so each is read as draft 2020-12."""
     resources = [
-        (doc.get("$id", BASE_URI + name), Resource.from_contents(doc))
+        (doc.get("$id", BASE_URI + name), DRAFT202012.create_resource(doc))
         for name, doc in _documents(extra).items()
     ]
     return Registry().with_resources(resources).crawl()
@@ -198,12 +202,14 @@ def check_schemas(extra: tuple[str, ...] = ()) -> list[str]:
 
 def bundle(name: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
     """A self-contained compound document: ``name`` with every schema it refers to
-    embedded in ``$defs`` under its own ``$id`` (JSON Schema 2020-12, section 9.3)."""
-    root = dict(document(name, extra))
+    embedded in ``$defs`` under its own ``$id`` (JSON Schema 2020-12, section 9.3).
+    Each names plain draft 2020-12 as its ``$schema``, so that it loads with no other
+    file: our meta-schema only adds annotations, which change no verdict."""
+    root = {**document(name, extra), "$schema": DRAFT_2020_12}
     wanted = sorted(_referenced(name, extra) - {name})
     defs = dict(root.get("$defs", {}))
     for other in wanted:
-        defs[f"bundled:{other}"] = document(other, extra)
+        defs[f"bundled:{other}"] = {**document(other, extra), "$schema": DRAFT_2020_12}
     if defs:
         root["$defs"] = defs
     return root
@@ -216,10 +222,12 @@ def _referenced(name: str, extra: tuple[str, ...], seen: set[str] | None = None)
     seen.add(name)
     for ref in references(document(name, extra)):
         target = ref.split("#", 1)[0]
+        if target.startswith(BASE_URI):
+            target = target[len(BASE_URI) :]
+        elif target.startswith("https:"):
+            continue  # the draft 2020-12 meta-schema, which every validator holds
         if target:
-            _referenced(
-                target.rsplit("/", 1)[-1] if target.startswith("http") else target, extra, seen
-            )
+            _referenced(target, extra, seen)
     return seen
 
 
@@ -237,12 +245,13 @@ def references(node: Any) -> Iterator[str]:
 
 
 def export(directory: Path, extra: tuple[str, ...] = ()) -> list[Path]:
-    """Write every schema to ``directory`` (``$id``-relative layout, so relative
-    ``$ref`` resolve from there) and a self-contained copy of each under ``bundled/``."""
+    """Write every schema to ``directory/schemas/`` (``$id``-relative layout, so relative
+    ``$ref`` resolve from there) and a self-contained copy of each to the sibling
+    ``directory/bundled/``: a tool that loads one folder finds each ``$id`` once."""
     written = []
     for name in names(extra):
         for target, doc in (
-            (directory / name, document(name, extra)),
+            (directory / "schemas" / name, document(name, extra)),
             (directory / "bundled" / name, bundle(name, extra)),
         ):
             target.parent.mkdir(parents=True, exist_ok=True)

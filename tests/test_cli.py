@@ -115,7 +115,7 @@ def test_schema_show(capsys: pytest.CaptureFixture[str]) -> None:
 def test_schema_export(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     status, _, err = run(capsys, "schema", "export", str(tmp_path / "out"))
     assert status == 0 and "schema files" in err
-    assert (tmp_path / "out" / "hv-balloon.schema.json").is_file()
+    assert (tmp_path / "out" / "schemas" / "hv-balloon.schema.json").is_file()
     assert (tmp_path / "out" / "bundled" / "hv-balloon.schema.json").is_file()
 
 
