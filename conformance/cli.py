@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from . import __version__, cli_capture, cli_check, schemas
+from . import __version__, cli_capture, cli_check, schema_catalog, schemas
 from .diagnostics import Severity, to_json
 from .errors import BalloonError, InputError, UsageError
 from .formats import FORMATS, get_format
@@ -180,7 +180,9 @@ def _cmd_schema_export(args: argparse.Namespace) -> int:
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"{directory} exists and is not a directory")
     written = schemas.export(directory)
-    print(f"wrote {len(written)} schema files to {directory}", file=sys.stderr)
+    catalog = directory / "catalog.json"
+    catalog.write_text(json.dumps(schema_catalog.catalog(), indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {len(written)} schema files and {catalog.name} to {directory}", file=sys.stderr)
     return EXIT_OK
 
 

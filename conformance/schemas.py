@@ -1,7 +1,7 @@
 """The JSON Schemas: loading them offline, validating instances, exporting them.
 
 Every ``*.schema.json`` file is one resource in a single :class:`referencing.Registry`,
-keyed by its ``$id`` (``https://sphinxext-balloon.github.io/schemas/<file>``), so the
+keyed by its ``$id`` (``https://sphinxext-balloon.github.io/schemas/v1/<file>``), so the
 relative ``$ref`` between files resolve without any network access. One validator is
 built per schema file and reused for every instance (:func:`validator`).
 
@@ -28,7 +28,7 @@ from .model import ParseResult
 from .schema_inline import inline
 from .text import pointer_token
 
-BASE_URI = "https://sphinxext-balloon.github.io/schemas/"
+BASE_URI = "https://sphinxext-balloon.github.io/schemas/v1/"
 META_SCHEMA = "meta/balloon-meta.schema.json"
 SUFFIX = ".schema.json"
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -198,3 +200,47 @@ def test_schema_invariant_is_reported_under_its_rule_id() -> None:
 
     result = parse("InflatedTotal: 1024 kB\nInflatedFree: 2048 kB\n", format="virtio-balloon")
     assert [(d.id, d.location.line) for d in result.diagnostics] == [("rfc.inflated-exclusive", 2)]
+
+
+def test_ids_are_versioned() -> None:
+    assert BASE_URI == "https://sphinxext-balloon.github.io/schemas/v1/"
+    for name in schemas.names():
+        assert schemas.document(name)["$id"] == BASE_URI + name
+
+
+def test_catalog_lists_every_schema_in_schemastore_format() -> None:
+    from conformance.schema_catalog import catalog
+
+    document = catalog()
+    assert document["version"] == 1
+    entries = {e["url"]: e for e in document["schemas"]}
+    assert sorted(entries) == sorted(BASE_URI + n for n in schemas.names())
+    for entry in entries.values():
+        assert {"name", "description", "url", "versions", "fileMatch"} <= set(entry)
+        assert entry["versions"] == {"v1": entry["url"]}
+    assert entries[BASE_URI + "vmmemctl.4.4.schema.json"]["kernels"] == "4.4 up to before 4.20"
+    assert entries[BASE_URI + "meminfo.rfc.schema.json"]["dialect"] == "rfc"
+    assert entries[BASE_URI + "hv-balloon.schema.json"]["dialect"] == "any"
+
+
+def _anchored_patterns(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    if isinstance(node, dict):
+        pattern = node.get("pattern")
+        if isinstance(pattern, str) and pattern.endswith("$"):
+            yield path, node
+        for key, value in node.items():
+            if key not in ("examples", "enum", "const"):
+                yield from _anchored_patterns(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _anchored_patterns(value, f"{path}/{index}")
+
+
+@pytest.mark.parametrize("name", schemas.names())
+def test_every_anchored_pattern_also_rejects_a_trailing_newline(name: str) -> None:
+    """Python's `$` matches before a final newline, ECMAScript's does not: each `$`
+    pattern is paired with an exact maxLength or a newline-rejecting `not`."""
+    for path, node in _anchored_patterns(schemas.document(name)):
+        guard = node.get("not", {}).get("pattern")
+        exact = re.search(r"[*+]|\{\d*,", node["pattern"]) is None and "maxLength" in node
+        assert exact or (guard and re.search(guard, "x\n")), (name, path)
