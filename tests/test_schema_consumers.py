@@ -209,3 +209,65 @@ def test_check_jsonschema_offline_with_the_bundled_files(exported: Path) -> None
         failed = {Path(e["filename"]) for e in json.loads(done.stdout)["errors"]}
         wrong += [f for f in files if (f in failed) is (f.parent.name == "valid")]
     assert wrong == []
+
+
+DOC = HERE.parent / "docs" / "consuming-schemas.rst"
+
+
+def _doc_blocks(language: str) -> list[str]:
+    """The code blocks of docs/consuming-schemas.rst in ``language``, dedented."""
+    blocks, lines = [], DOC.read_text(encoding="utf-8").splitlines()
+    for index, line in enumerate(lines):
+        if line.strip() == f".. code-block:: {language}":
+            body = []
+            for following in lines[index + 2 :]:
+                if following and not following.startswith("   "):
+                    break
+                body.append(following[3:])
+            blocks.append("\n".join(body).strip() + "\n")
+    return blocks
+
+
+@pytest.fixture()
+def consumer_dir(tmp_path: Path) -> Path:
+    """A folder with out/ (the export) and meminfo.json, as the docs assume."""
+    schemas.export(tmp_path / "out")
+    example = schemas.document("meminfo.schema.json")["examples"][0]
+    (tmp_path / "meminfo.json").write_text(json.dumps(example), encoding="utf-8")
+    return tmp_path
+
+
+def _break(folder: Path) -> None:
+    (folder / "meminfo.json").write_text(json.dumps({"MemTotal": -1}), encoding="utf-8")
+
+
+def test_documented_python_way_runs(consumer_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    [code] = _doc_blocks("python")
+    monkeypatch.chdir(consumer_dir)
+    exec(compile(code, str(DOC), "exec"), {})
+    _break(consumer_dir)
+    with pytest.raises(jsonschema.ValidationError):
+        exec(compile(code, str(DOC), "exec"), {})
+
+
+def test_documented_check_jsonschema_way_runs(consumer_dir: Path) -> None:
+    [block] = _doc_blocks("console")
+    tool = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
+    if tool is None:
+        pytest.skip("check-jsonschema is not installed (pip install '.[test]' installs it)")
+    argv = [tool, *block.removeprefix("$ check-jsonschema").split()]
+    assert subprocess.run(argv, cwd=consumer_dir, capture_output=True).returncode == 0
+    _break(consumer_dir)
+    assert subprocess.run(argv, cwd=consumer_dir, capture_output=True).returncode == 1
+
+
+def test_documented_ajv_way_runs(consumer_dir: Path) -> None:
+    [code] = _doc_blocks("javascript")
+    target = _node_tools()
+    script = target / "doc-example.mjs"  # beside node_modules, so "ajv" resolves
+    script.write_text(code, encoding="utf-8")
+    run = [shutil.which("node") or "node", str(script)]
+    done = subprocess.run(run, cwd=consumer_dir, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    _break(consumer_dir)
+    assert subprocess.run(run, cwd=consumer_dir, capture_output=True).returncode == 1
