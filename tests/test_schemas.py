@@ -244,3 +244,14 @@ def test_every_anchored_pattern_also_rejects_a_trailing_newline(name: str) -> No
         guard = node.get("not", {}).get("pattern")
         exact = re.search(r"[*+]|\{\d*,", node["pattern"]) is None and "maxLength" in node
         assert exact or (guard and re.search(guard, "x\n")), (name, path)
+
+
+@pytest.mark.parametrize(
+    "name,case", [("hv-balloon", "negative-count"), ("meminfo", "inflated-total-negative")]
+)
+def test_any_dialect_schema_errors_name_the_field_not_the_branches(name: str, case: str) -> None:
+    """The "any dialect" schemas pick their dialect with if/then/else on the keys that
+    tell the dialects apart, so an error is the dialect's own, not "not valid under any"."""
+    path = schemas.schema_dir() / "tests" / name / "invalid" / f"{case}.json"
+    errors = list(schemas.iter_errors(name + schemas.SUFFIX, json.loads(path.read_text())))
+    assert [e.validator for e in errors] == ["minimum"]
