@@ -163,6 +163,7 @@ def ajv(exported: Path) -> dict[str, Any]:
     target = _node_tools()
     job = {
         "folder": str(exported / "schemas"),
+        "bundled": str(exported / "bundled"),
         "keywords": annotation_keywords(),
         "meta": BASE_URI + schemas.META_SCHEMA,
         "cases": [[BASE_URI + name, instance] for name, _, _, instance in CASES],
@@ -183,6 +184,7 @@ def ajv(exported: Path) -> dict[str, Any]:
 def test_ajv_strict_compiles_every_schema(ajv: dict[str, Any]) -> None:
     assert ajv["errors"] == {}
     assert sorted(ajv["compiled"]) == sorted(BASE_URI + n for n in schemas.names())
+    assert ajv["bundled"] == dict.fromkeys(schemas.names())
 
 
 def test_ajv_gives_every_instance_the_expected_verdict(ajv: dict[str, Any]) -> None:
