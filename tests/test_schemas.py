@@ -249,7 +249,12 @@ def test_every_anchored_pattern_also_rejects_a_trailing_newline(name: str) -> No
 
 
 @pytest.mark.parametrize(
-    "name,case", [("hv-balloon", "negative-count"), ("meminfo", "inflated-total-negative")]
+    "name,case",
+    [
+        ("hv-balloon", "negative-count"),
+        ("meminfo", "inflated-total-negative"),
+        ("vmmemctl", "negative-count"),
+    ],
 )
 def test_any_dialect_schema_errors_name_the_field_not_the_branches(name: str, case: str) -> None:
     """The "any dialect" schemas pick their dialect with if/then/else on the keys that
