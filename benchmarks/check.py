@@ -1,50 +1,101 @@
-"""Captures per second and peak memory of ``balloon-conform check`` on a generated fleet.
+"""Captures per second and CPU per capture of ``balloon-conform check``, beside its baselines.
 
-Run: ``.venv/bin/python benchmarks/check.py [--count 10000] [--json]``
+Run: ``.venv/bin/python benchmarks/check.py [--count 2000] [--python PATH] [--json]``
 
-A fleet of ``--count`` captures is generated in a temporary directory from
-``examples/fleet/virtio-6.18-firecracker`` (this project's own machine: meminfo, vmstat,
-the virtio balloon's features and device files, capture.json), each with different
-numbers. Then, each in a fresh process, so the figures include start-up and the peak
-resident memory is the run's own:
+Two fleets of ``--count`` captures are generated in a temporary directory, each capture
+with its own numbers (MemFree varied): ``machine``, copies of this project's own machine
+(``examples/fleet/virtio-6.18-firecracker``: meminfo, vmstat, the virtio balloon's
+features and device files, capture.json), and ``mixed``, the four example guests of
+``examples/fleet`` in turn. On each fleet, each pipeline in a fresh process (so start-up
+is included), the CPU being user + system time of the process and its children:
 
-* ``balloon-conform check`` serially and with ``-j 2`` (JSON report to /dev/null);
-* the same serially on a tenth of the fleet: peak memory should not grow with the fleet;
-* the pipeline a user would otherwise write: jc's ``proc_meminfo`` parser and one reused
-  ``jsonschema`` validator of the published meminfo schema (its references resolved
-  through a registry) over every capture's meminfo only;
-* ``balloon-conform --version``, the console script's start-up time (median of 10).
+* ``check``: ``balloon-conform check`` serially, JSON report to /dev/null;
+* ``check -j 2``: the same with two worker processes;
+* ``jc + jsonschema``: what a user reusing our schemas would write: jc's ``proc_meminfo``
+  parser and one reused python-jsonschema validator of the exported meminfo schema (its
+  references resolved through a registry of the exported files), meminfo only;
+* ``jc + jsonschema-rs``: the same with jsonschema-rs over the bundled export;
+* ``read floor``: read every file of every capture, nothing else;
+* ``read+split+int floor``: read meminfo, vmstat and the virtio features, split the
+  lines and ``int()`` every value.
+
+``--python`` measures another environment (e.g. the main branch's ``.venv/bin/python``):
+its ``balloon-conform``, its conformance for the export, its jc and jsonschema.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE = ROOT / "examples" / "fleet" / "virtio-6.18-firecracker"
-TOOL = Path(sys.executable).with_name("balloon-conform")
+GUESTS = sorted(p for p in (ROOT / "examples" / "fleet").iterdir() if p.is_dir())
+MACHINE = ROOT / "examples" / "fleet" / "virtio-6.18-firecracker"
+MEMFREE = re.compile(r"^(MemFree:\s+)(\d+)", re.MULTILINE)
 
-BASELINE = """
-import sys, pathlib
+JC_JSONSCHEMA = """
+import json, sys, pathlib
 from jc.parsers import proc_meminfo
 from jsonschema import Draft202012Validator
-from conformance import schemas, get_format
-name = get_format("meminfo").schema
-validator = Draft202012Validator(schemas.document(name), registry=schemas.registry())
+from referencing import Registry, Resource
+export = pathlib.Path(sys.argv[2])
+docs = [json.loads(p.read_text()) for p in export.glob("*.schema.json")]
+registry = Registry().with_resources((d["$id"], Resource.from_contents(d)) for d in docs)
+validator = Draft202012Validator(
+    json.loads((export / "meminfo.schema.json").read_text()), registry=registry
+)
 bad = 0
 for path in sorted(pathlib.Path(sys.argv[1]).glob("*/proc/meminfo")):
-    bad += bool(list(validator.iter_errors(proc_meminfo.parse(path.read_text(), quiet=True))))
+    bad += not validator.is_valid(proc_meminfo.parse(path.read_text(), quiet=True))
 print(bad)
+"""
+
+JC_JSONSCHEMA_RS = """
+import json, sys, pathlib
+from jc.parsers import proc_meminfo
+import jsonschema_rs
+bundled = pathlib.Path(sys.argv[2]) / "bundled" / "meminfo.schema.json"
+validator = jsonschema_rs.validator_for(json.loads(bundled.read_text()))
+bad = 0
+for path in sorted(pathlib.Path(sys.argv[1]).glob("*/proc/meminfo")):
+    bad += not validator.is_valid(proc_meminfo.parse(path.read_text(), quiet=True))
+print(bad)
+"""
+
+READ_FLOOR = """
+import os, sys
+total = 0
+for top, dirs, files in os.walk(sys.argv[1]):
+    dirs.sort()
+    for name in sorted(files):
+        with open(os.path.join(top, name), "rb") as stream:
+            total += len(stream.read())
+print(total)
+"""
+
+SPLIT_INT_FLOOR = """
+import pathlib, sys
+total = 0
+for capture in sorted(pathlib.Path(sys.argv[1]).iterdir()):
+    for name in ("proc/meminfo", "proc/vmstat"):
+        path = capture / name
+        if path.is_file():
+            for line in path.read_text().splitlines():
+                parts = line.split()
+                if len(parts) >= 2:
+                    total += int(parts[1])
+    for path in capture.glob("sys/bus/virtio/**/features"):
+        total += int(path.read_text().strip() or "0", 2)
+print(total % 1000)
 """
 
 MEASURE = """
@@ -52,92 +103,113 @@ import resource, subprocess, sys, time
 start = time.perf_counter()
 done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)
 seconds = time.perf_counter() - start
-peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(seconds, peak_kib, done.returncode)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, done.returncode)
 """
 
 
-def make_fleet(directory: Path, count: int) -> None:
-    """``count`` captures like the template, with their free memory varied."""
-    meminfo = (TEMPLATE / "proc" / "meminfo").read_text()
-    free = int(meminfo.split("MemFree:", 1)[1].split()[0])
+def make_fleet(directory: Path, count: int, templates: list[Path]) -> None:
+    """``count`` captures copied from ``templates`` in turn, MemFree varied in each."""
     rng = random.Random(42)
     for index in range(count):
         guest = directory / f"guest-{index:05d}"
-        shutil.copytree(TEMPLATE, guest)
-        value = free - rng.randrange(0, 1_000_000)
-        text = meminfo.replace(f"MemFree:        {free:>8} kB", f"MemFree:        {value:>8} kB")
-        (guest / "proc" / "meminfo").write_text(text)
+        shutil.copytree(templates[index % len(templates)], guest)
+        meminfo = guest / "proc" / "meminfo"
+        if meminfo.is_file():
+            meminfo.write_text(MEMFREE.sub(lambda m: _vary(m, rng), meminfo.read_text(), 1))
 
 
-def measure(argv: list[str]) -> tuple[float, int, int]:
-    """(seconds, peak resident KiB, exit status) of one command in a fresh process."""
+def _vary(match: re.Match[str], rng: random.Random) -> str:
+    """A smaller MemFree, right-aligned in the same columns as the kernel's."""
+    label, digits = match.group(1), match.group(2)
+    return label + str(max(0, int(digits) - rng.randrange(0, 1_000_000))).rjust(len(digits))
+
+
+def measure(python: Path, argv: list[str]) -> dict[str, float]:
+    """Seconds, CPU seconds, peak resident KiB and exit status of ``argv`` in a new process."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.setdefault("PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / "balloon-bench-pyc"))
     out = subprocess.run(
-        [sys.executable, "-c", MEASURE, *argv], capture_output=True, text=True, check=True
+        [str(python), "-c", MEASURE, *argv],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd="/",  # never import the package from the source tree by accident
     )
-    seconds, peak, status = out.stdout.split()
-    return float(seconds), int(peak), int(status)
+    seconds, cpu, peak, status = out.stdout.split()
+    return {"seconds": float(seconds), "cpu": float(cpu), "peak": int(peak), "status": int(status)}
 
 
-def startup() -> float:
-    times = []
-    for _ in range(10):
-        start = time.perf_counter()
-        subprocess.run([str(TOOL), "--version"], stdout=subprocess.DEVNULL, check=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def pipelines(python: Path, fleet: Path, export: Path) -> dict[str, list[str]]:
+    tool = str(python.with_name("balloon-conform"))
+    check = [tool, "check", "--output-format", "json", "--output", "/dev/null"]
+    script = [str(python), "-c"]
+    return {
+        "check": [*check, str(fleet)],
+        "check -j 2": [*check, "-j", "2", str(fleet)],
+        "jc + jsonschema": [*script, JC_JSONSCHEMA, str(fleet), str(export)],
+        "jc + jsonschema-rs": [*script, JC_JSONSCHEMA_RS, str(fleet), str(export)],
+        "read floor": [*script, READ_FLOOR, str(fleet)],
+        "read+split+int floor": [*script, SPLIT_INT_FLOOR, str(fleet)],
+    }
 
 
-def run(count: int) -> list[dict[str, Any]]:
+def run(python: Path, count: int) -> list[dict[str, Any]]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        small, large = Path(tmp) / "small", Path(tmp) / "large"
-        make_fleet(small, max(1, count // 10))
-        make_fleet(large, count)
-        check = [str(TOOL), "check", "--output-format", "json", "--output", "/dev/null"]
-        cases = [
-            ("balloon-conform check", count, [*check, str(large)]),
-            ("balloon-conform check -j 2", count, [*check, "-j", "2", str(large)]),
-            ("balloon-conform check (a tenth)", max(1, count // 10), [*check, str(small)]),
-            (
-                "jc + reused jsonschema, meminfo only",
-                count,
-                [sys.executable, "-c", BASELINE, str(large)],
-            ),
-        ]
-        for label, captures, argv in cases:
-            seconds, peak, status = measure(argv)
-            rows.append(
-                {
-                    "pipeline": label,
-                    "captures": captures,
-                    "seconds": round(seconds, 2),
-                    "captures_per_second": round(captures / seconds, 1),
-                    "peak_rss_mib": round(peak / 1024, 1),
-                    "exit_status": status,
-                }
-            )
-    rows.append({"pipeline": "balloon-conform --version", "seconds": round(startup(), 3)})
+        export = Path(tmp) / "export"
+        tool = python.with_name("balloon-conform")
+        subprocess.run([str(tool), "schema", "export", str(export)], check=True, cwd="/")
+        warm = Path(tmp) / "warm"
+        make_fleet(warm, len(GUESTS), GUESTS)
+        for argv in pipelines(python, warm, export).values():  # fill the byte-code cache
+            measure(python, argv)
+        for fleet_name, templates in (("machine", [MACHINE]), ("mixed", GUESTS)):
+            fleet = Path(tmp) / fleet_name
+            make_fleet(fleet, count, templates)
+            for label, argv in pipelines(python, fleet, export).items():
+                figures = measure(python, argv)
+                rows.append({"fleet": fleet_name, "pipeline": label, "captures": count, **figures})
+            shutil.rmtree(fleet)
     return rows
+
+
+def ratios(rows: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for fleet in sorted({row["fleet"] for row in rows}):
+        by = {row["pipeline"]: row for row in rows if row["fleet"] == fleet}
+        rate = {label: row["captures"] / row["seconds"] for label, row in by.items()}
+        cpu = {label: row["cpu"] / row["captures"] for label, row in by.items()}
+        lines += [
+            f"{fleet}: check is {cpu['jc + jsonschema'] / cpu['check']:.2f}x as fast as "
+            f"jc + jsonschema by CPU per capture, "
+            f"{rate['check'] / rate['jc + jsonschema']:.2f}x by captures/s",
+            f"{fleet}: check CPU per capture is "
+            f"{cpu['check'] / cpu['read+split+int floor']:.2f}x the read+split+int floor's",
+            f"{fleet}: check -j 2 rate is {rate['check -j 2'] / rate['check']:.2f}x serial",
+        ]
+    return lines
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=10_000, help="captures in the fleet")
+    parser.add_argument("--count", type=int, default=2000, help="captures in each fleet")
+    parser.add_argument("--python", type=Path, default=Path(sys.executable))
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args()
-    rows = run(args.count)
+    rows = run(args.python, args.count)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     for row in rows:
-        if "captures" in row:
-            print(
-                f"{row['pipeline']:<38} {row['captures']:>6} captures {row['seconds']:>8.2f} s "
-                f"{row['captures_per_second']:>8.1f}/s  peak {row['peak_rss_mib']:>6.1f} MiB"
-            )
-        else:
-            print(f"{row['pipeline']:<38} start-up {row['seconds'] * 1000:.0f} ms")
+        print(
+            f"{row['fleet']:<8} {row['pipeline']:<22} {row['captures']:>6} captures "
+            f"{row['seconds']:>7.2f} s {row['captures'] / row['seconds']:>8.1f}/s  "
+            f"CPU {row['cpu'] / row['captures'] * 1000:>7.3f} ms/capture  "
+            f"peak {row['peak'] / 1024:>6.1f} MiB  exit {row['status']}"
+        )
+    print("\n".join(ratios(rows)))
     return 0
 
 

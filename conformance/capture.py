@@ -10,14 +10,19 @@ A capture is the set of files read from one guest at one moment. It comes as
 
 A capture is untrusted input. Links are never followed, only regular files are opened, each
 read is bounded, and whatever is skipped is said in a diagnostic (``capture.*``); nothing
-here raises for a bad capture, only for a path that is not a capture at all. The walking
-lives in :mod:`~conformance.capture_dir` and :mod:`~conformance.capture_tar`, the limits in
-:mod:`~conformance.capture_budget`; this module assembles what they read.
+here raises for a bad capture, nor for a capture or fleet member that is a link, gone or
+unreadable by the time it is read: that is a finding on it. The walking lives in
+:mod:`~conformance.capture_dir` and :mod:`~conformance.capture_tar`, the limits in
+:mod:`~conformance.capture_budget`. This module tells captures from fleets and assembles
+what the readers read: it alone decides what each file is (a guest file by its name or
+its content, or a ``capture.unknown-file`` note).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -32,13 +37,21 @@ from .capture_budget import (
     Budget,
     Limits,
     format_of,
+    is_device_file,
     safe_text,
-    wanted,
 )
-from .capture_dir import directory_records
+from .capture_dir import (
+    DIRECTORY,
+    FILE,
+    LINK_ERRORS,
+    directory_records,
+    kind_of,
+    open_beneath,
+    read_bounded,
+)
 from .capture_tar import tar_records
 from .diagnostics import Diagnostic, Severity
-from .errors import InputError
+from .formats import FORMATS
 
 __all__ = [
     "LOG_NAMES",
@@ -83,38 +96,169 @@ class Capture:
 
 
 def is_capture(path: Path) -> bool:
-    """True when ``path`` holds a capture itself (not a fleet of them)."""
-    if path.is_file():
-        return _is_tar(path)
-    if (path / "proc").is_dir() or (path / "sys").is_dir() or (path / MANIFEST).is_file():
+    """True when ``path`` holds a capture itself (not a fleet of them). A link is taken for
+    one, never followed: reading it says it is refused."""
+    info = _lstat(path)
+    if info is None or stat.S_ISLNK(info.st_mode):
+        return info is not None
+    if stat.S_ISREG(info.st_mode):
+        return is_tar_name(path.name)
+    if not stat.S_ISDIR(info.st_mode):
+        return False
+    if _named_capture(path):
+        return True
+    peeks = _Peeks()
+    if any(_poses_as_member(member, peeks) for member in fleet_members(path)):
+        return False  # a fleet, even with a stray log of its own
+    return _guest_file_by_content(path, peeks)
+
+
+def _poses_as_member(path: Path, peeks: _Peeks) -> bool:
+    if is_tar_name(path.name) or path.is_symlink():
+        return is_tar_name(path.name)
+    return _named_capture(path) or _guest_file_by_content(path, peeks)
+
+
+def _named_capture(path: Path) -> bool:
+    """Whether the directory ``path`` is a capture by the names it holds."""
+    if any(_lstat(path / name) is not None for name in ("proc", "sys", MANIFEST)):
         return True
     return any(format_of(entry.name) for entry in _entries(path))
 
 
-def fleet_members(path: Path) -> list[Path]:
-    """The captures of a fleet directory: its subdirectories and tarballs, sorted."""
-    return sorted(p for p in _entries(path) if (p.is_dir() and not p.is_symlink()) or _is_tar(p))
+class _Peeks:
+    """How many more files telling a capture from a fleet may read: 64 of at most
+    ``MAX_FILE_BYTES`` each, as much as one capture may hold, however large the fleet."""
+
+    def __init__(self) -> None:
+        self.left = 64
+
+    def take(self) -> bool:
+        self.left -= 1
+        return self.left >= 0
 
 
-def _entries(path: Path) -> list[Path]:
+def _guest_file_by_content(path: Path, peeks: _Peeks) -> bool:
+    """Whether one of the first top-level files of the directory ``path`` is a guest file
+    by its content (a kernel log under another name, say)."""
     try:
-        return sorted(path.iterdir())
+        top = os.open(path, DIRECTORY)
+    except OSError:
+        return False
+    try:
+        files = [e.name for e in _entries(path) if e.is_file(follow_symlinks=False)]
+        return any(peeks.take() and _format_by_content(_peek(top, name)) for name in files)
+    finally:
+        os.close(top)
+
+
+def _peek(top: int, name: str) -> bytes:
+    """The content of the regular file ``name`` in ``top``, if small enough; else nothing."""
+    try:
+        fd = open_beneath(top, name)
+    except OSError:
+        return b""
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1 or info.st_size > MAX_FILE_BYTES:
+            return b""
+        return read_bounded(fd, MAX_FILE_BYTES)
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
+
+
+def fleet_members(path: Path) -> list[Path]:
+    """The captures of a fleet directory, sorted: its subdirectories and tarballs, and
+    the links that stand for one (listed so that reading them says they are refused)."""
+    return sorted(Path(entry.path) for entry in _entries(path) if _member(entry))
+
+
+def _member(entry: os.DirEntry[str]) -> bool:
+    try:
+        if entry.is_dir(follow_symlinks=False) or is_tar_name(entry.name):
+            return True
+        # a link's target is looked at only to say whether it poses as a capture
+        return entry.is_symlink() and entry.is_dir()
+    except OSError:
+        return False
+
+
+def _entries(path: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(path) as listing:
+            return sorted(listing, key=lambda entry: entry.name)
     except OSError:
         return []
 
 
-def _is_tar(path: Path) -> bool:
-    return path.is_file() and path.name.endswith((".tar", ".tar.gz", ".tgz"))
+def _lstat(path: Path) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except OSError:
+        return None
+
+
+def is_tar_name(name: str) -> bool:
+    """Whether a file named ``name`` is read as a capture tarball."""
+    return name.endswith((".tar", ".tar.gz", ".tgz"))
 
 
 def read_capture(path: Path, limits: Limits | None = None, name: str | None = None) -> Capture:
-    """The capture at ``path`` (a directory or a tarball)."""
+    """The capture at ``path`` (a directory or a tarball), opened as it is read: a link
+    is refused, and a capture that is gone or unreadable by then is a finding, not an
+    exception, so the rest of a fleet is still checked."""
     budget = Budget(limits or Limits(), safe_text(name if name is not None else str(path)))
-    if _is_tar(path):
-        return _assemble(tar_records(path, budget), budget)
-    if path.is_dir():
-        return _assemble(directory_records(path, budget), budget)
-    raise InputError(f"{safe_text(str(path))}: not a capture directory or tarball")
+    opened = _open_capture(path, budget)
+    if isinstance(opened, Capture):
+        return opened
+    try:
+        if stat.S_ISDIR(opened[1].st_mode):
+            return _assemble(directory_records(opened[0], budget), budget)
+        return _assemble(tar_records(_by_descriptor(opened[0], path), budget), budget)
+    finally:
+        os.close(opened[0])
+
+
+def _open_capture(path: Path, budget: Budget) -> tuple[int, os.stat_result] | Capture:
+    """A descriptor of the directory or tarball at ``path``, or the capture that says
+    why it is not read. It is looked at before it is opened, so that a device posing
+    as a tarball is never opened, and must still be what was looked at once open."""
+    try:
+        seen = os.lstat(path)
+        if stat.S_ISLNK(seen.st_mode):
+            return _refused(budget, "capture.symlink", _LINK_REFUSED)
+        if not (stat.S_ISDIR(seen.st_mode) or is_tar_name(path.name)):
+            what = "a file" if stat.S_ISREG(seen.st_mode) else kind_of(seen.st_mode)
+            return _refused(budget, "capture.unreadable", f"{what}, not a capture or tarball")
+        if not (stat.S_ISDIR(seen.st_mode) or stat.S_ISREG(seen.st_mode)):
+            return _refused(budget, "capture.special-file", f"{kind_of(seen.st_mode)}; not opened")
+        fd = os.open(path, FILE)
+    except OSError as exc:
+        if exc.errno in LINK_ERRORS:
+            return _refused(budget, "capture.symlink", _LINK_REFUSED)
+        return _refused(budget, "capture.unreadable", f"cannot open: {exc.strerror}")
+    info = os.fstat(fd)
+    if (info.st_dev, info.st_ino) != (seen.st_dev, seen.st_ino):
+        os.close(fd)
+        return _refused(budget, "capture.changed", "replaced while read; not read")
+    return fd, info
+
+
+_LINK_REFUSED = "a symbolic link; not followed (name the capture itself, not a link to it)"
+
+
+def _refused(budget: Budget, id: str, message: str) -> Capture:
+    budget.problem(id, "", message, Severity.ERROR)
+    return Capture(budget.name, (), None, tuple(budget.diagnostics))
+
+
+def _by_descriptor(fd: int, path: Path) -> Path:
+    # the tar reader opens a path: /proc/self/fd/N opens the very file checked above, so
+    # nothing swapped in since can be read (only where /proc is missing is the name used)
+    proc = Path(f"/proc/self/fd/{fd}")
+    return proc if proc.exists() else path
 
 
 def capture_from_files(
@@ -127,26 +271,52 @@ def capture_from_files(
     def records() -> Iterable[tuple[str, bytes]]:
         for relative in sorted(files):
             data = files[relative]
-            if wanted(relative) and budget.admit(relative, len(data)):
+            if budget.admit(relative, len(data)):
                 yield relative, data
 
     return _assemble(records(), budget)
 
 
 def _assemble(records: Iterable[tuple[str, bytes]], budget: Budget) -> Capture:
+    """The capture of what a reader read: the one place that decides what each file is.
+    A file is checked as the format its path names; a file of no known name is checked
+    as the format its content unambiguously is; any other file is a note."""
     raw = dict(records)
     manifest = _manifest(raw, budget)
     files = []
     for relative in sorted(raw):
-        format_id = format_of(relative)
-        if not format_id:
-            continue
         data = raw[relative]
+        if relative == MANIFEST or is_device_file(relative):
+            continue
+        format_id = format_of(relative) or _format_by_content(data)
+        if format_id is None:
+            budget.problem(
+                "capture.unknown-file",
+                relative,
+                "not a balloon-related file; not checked",
+                Severity.NOTE,
+            )
+            continue
         if format_id == "show-mem" and not has_show_mem(data):
-            continue  # a kernel log without a dump says nothing about balloons
+            continue  # a kernel log, by its name, without a dump: nothing about balloons
         path = f"{budget.name}/{relative}"
         files.append(CapturedFile(format_id, path, data, _context(raw, relative)))
     return Capture(budget.name, tuple(files), manifest, tuple(budget.diagnostics))
+
+
+# Formats whose detector only claims text no other file looks like. vmstat's ("name
+# number" lines) and virtio-features' (a line of bits) also fit sysfs files such as a
+# node's numastat, so a file of those formats is found by its name only.
+_BY_CONTENT = ("meminfo", "hv-balloon", "vmmemctl", "virtio-balloon")
+
+
+def _format_by_content(data: bytes) -> str | None:
+    """The format of a file of no known name, when its content says so unambiguously."""
+    if has_show_mem(data):
+        return "show-mem"  # a console or serial log with a show_mem() dump in it
+    text = data.decode("utf-8", errors="replace")
+    claims = [spec.id for spec in FORMATS if spec.id != "show-mem" and spec.detect(text)]
+    return claims[0] if len(claims) == 1 and claims[0] in _BY_CONTENT else None
 
 
 def _context(raw: Mapping[str, bytes], relative: str) -> dict[str, str]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .diagnostics import Diagnostic, Location, Severity
+from .escape import safe_text as safe_text  # the readers' name for it
 from .formats import FORMATS
 from .pipeline import format_for_path
 
@@ -45,14 +46,6 @@ class Limits:
     """Directory levels below the capture root."""
     archive_bytes: int = MAX_ARCHIVE_BYTES
     """Bytes of tar stream produced (inflated) from one tarball."""
-
-
-def safe_text(text: str, limit: int = 300) -> str:
-    """``text`` fit for a terminal and any encoding: names from a capture are untrusted, so
-    control characters (escape sequences, newlines) and undecodable bytes are escaped."""
-    raw = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    escaped = "".join(c if c.isprintable() else repr(c)[1:-1] for c in raw)
-    return escaped if len(escaped) <= limit else escaped[:limit] + "..."
 
 
 def format_of(relative: str) -> str | None:

@@ -3,24 +3,28 @@
 :func:`check_capture` parses the known files of one capture (in the exact layout: a
 capture is real kernel output), runs the file rules on each and the capture rules on the
 whole, and returns a :class:`~conformance.report.model.CaptureResult`. :func:`check_series`
-does that for each capture of a series and adds the rules between consecutive captures.
-Plain functions of their inputs: nothing here reads files or prints.
+does that for each capture of a series, in the order the snapshots were taken, and adds
+the rules between consecutive captures of one boot. A rule that cannot run on a capture
+(:meth:`~conformance.rules.base.Rule.skip_reason`) is recorded as skipped with its reason,
+and a capture from which nothing was read is an error (``capture.empty``). Plain functions
+of their inputs: nothing here reads files or prints.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
-from . import schemas
-from .capture import MANIFEST, Capture, CapturedFile
+from . import schemas, series
+from .capture import MANIFEST, Capture
 from .diagnostics import Diagnostic, Location, Severity, sorted_diagnostics
 from .errors import BalloonError
-from .model import Layout, ParseResult
+from .model import Layout
 from .pipeline import parse
-from .report.model import CaptureResult
+from .report.model import CaptureResult, Skip
 from .rules import RULES, Rule, Scope
+from .view import CaptureView, ParsedFile
 
 
 @dataclass(frozen=True)
@@ -37,56 +41,25 @@ class CheckOptions:
     layout: Layout = Layout.EXACT
 
 
-@dataclass(frozen=True)
-class ParsedFile:
-    """A captured file and what the parser made of it."""
-
-    file: CapturedFile
-    result: ParseResult
-
-    def locate(self, pointer: str) -> Location:
-        """Where the value at ``pointer`` stands in this file."""
-        return replace(self.result.locate(pointer), path=self.file.path)
-
-    @property
-    def instance(self) -> dict:  # type: ignore[type-arg]
-        value = self.result.instance
-        return value if isinstance(value, dict) else {}
-
-
-@dataclass(frozen=True)
-class CaptureView:
-    """What capture rules see: the parsed files of one capture and its kernel."""
-
-    capture: Capture
-    parsed: tuple[ParsedFile, ...]
-    kernel: tuple[int, ...] | None = None
-    page_size: int = 4096
-    extra: dict = field(default_factory=dict)  # type: ignore[type-arg]
-
-    def all(self, format_id: str) -> list[ParsedFile]:
-        return [p for p in self.parsed if p.result.format == format_id]
-
-    def first(self, format_id: str) -> ParsedFile | None:
-        found = self.all(format_id)
-        return found[0] if found else None
-
-    @property
-    def location(self) -> Location:
-        return Location(path=self.capture.name)
+_RELEASE = re.compile(r"([0-9]{1,9})\.([0-9]{1,9})(?:\.([0-9]{1,9}))?(?![0-9])")
+"""``MAJOR.MINOR[.PATCH]`` at the start of a release; a part of ten digits or more is no
+kernel's (and would make ``int`` slow, or raise past Python's digit limit)."""
 
 
 def kernel_version(release: str | None) -> tuple[int, ...] | None:
-    """``(6, 15)`` from ``6.15.0-100-generic``; None when there is no release."""
+    """``(6, 15, 0)`` from ``6.15.0-100-generic``; None when there is no release or
+    ``release`` does not start as a kernel release does."""
     if not release:
         return None
-    match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", release)
+    match = _RELEASE.match(release)
     return tuple(int(part) for part in match.groups() if part is not None) if match else None
 
 
 def view_of(capture: Capture, options: CheckOptions) -> CaptureView:
-    """Parse every file of ``capture``; the view the capture rules read."""
+    """Parse every file of ``capture``; the view the capture rules read. A file whose
+    format cannot be told is not dropped silently: the view carries a note about it."""
     parsed = []
+    unread: list[Diagnostic] = []
     for file in capture.files:
         try:
             result = parse(
@@ -96,7 +69,9 @@ def view_of(capture: Capture, options: CheckOptions) -> CaptureView:
                 path=file.path,
                 context=file.context,
             )
-        except BalloonError:  # a format the path named but the text does not fit
+        except BalloonError as exc:  # a format the path named but the text does not fit
+            where = Location(path=file.path)
+            unread.append(Diagnostic("capture.unknown-file", Severity.NOTE, str(exc), where))
             continue
         parsed.append(ParsedFile(file, result))
     manifest = capture.manifest or {}
@@ -107,6 +82,7 @@ def view_of(capture: Capture, options: CheckOptions) -> CaptureView:
         tuple(parsed),
         kernel_version(release if isinstance(release, str) else None),
         page_size if isinstance(page_size, int) and page_size > 0 else 4096,
+        {"unread": tuple(unread)} if unread else {},
     )
 
 
@@ -126,37 +102,77 @@ def check_capture(capture: Capture, options: CheckOptions = CheckOptions()) -> C
     return _check_view(view_of(capture, options), options)
 
 
-def _check_view(view: CaptureView, options: CheckOptions) -> CaptureResult:
+EMPTY = (
+    "no balloon-related file was read from this capture, so nothing was checked",
+    "a capture holds proc/meminfo, proc/vmstat, sys/kernel/debug/hv-balloon ... or files "
+    "named by format id; 'balloon-conform capture DIR' writes one",
+)
+
+
+def _check_view(
+    view: CaptureView, options: CheckOptions, extra: Sequence[Diagnostic] = ()
+) -> CaptureResult:
     capture = view.capture
-    found: list[Diagnostic] = [*capture.diagnostics, *_manifest_findings(capture)]
+    found: list[Diagnostic] = [*capture.diagnostics, *_manifest_findings(capture), *extra]
+    found += view.extra.get("unread", ())
+    if not view.parsed and not _refused(capture):
+        found.append(Diagnostic("capture.empty", Severity.ERROR, EMPTY[0], view.location, EMPTY[1]))
     evaluated: set[str] = set()
+    skipped: dict[str, str] = {}
     for parsed in view.parsed:
         found += parsed.result.diagnostics
-        for rule in _rules(Scope.FILE, options):
-            if parsed.result.format in rule.formats:
-                evaluated.add(rule.id)
-                found += rule.run(parsed)
-    for rule in _rules(Scope.CAPTURE, options):
+    for rule in _rules(Scope.FILE, options) + _rules(Scope.CAPTURE, options):
+        reason = rule.skip_reason(view)
+        if reason is not None:
+            skipped[rule.id] = reason
+            continue
         evaluated.add(rule.id)
-        found += rule.run(view)
-    return _result(capture.name, [p.file.path for p in view.parsed], found, evaluated, options)
+        if rule.scope is Scope.CAPTURE:
+            found += rule.run(view)
+            continue
+        for parsed in view.parsed:
+            if parsed.result.format in rule.formats:
+                found += rule.run(parsed)
+    files = [p.file.path for p in view.parsed]
+    return _result(capture.name, files, found, evaluated, options, skipped)
 
 
 def check_series(
     captures: Sequence[Capture], options: CheckOptions = CheckOptions()
 ) -> list[CaptureResult]:
-    """Each capture's result, then one result for the rules between consecutive ones."""
-    views = [view_of(capture, options) for capture in captures]
-    results = [_check_view(view, options) for view in views]
+    """Each capture's result, in the order the snapshots were taken, then for each run of
+    captures of one boot one result for the rules between consecutive captures: a reboot
+    (boot id changed, uptime went back) starts a new series instead of counter errors."""
+    views = [view_of(capture, options) for capture in series.in_order(captures)]
+    results: list[CaptureResult] = []
+    runs = series.boots(views)
+    for run in runs:
+        for index, view in enumerate(run):
+            extra = [series.reboot_note(run[0].location, runs, run)] if index == 0 else []
+            results.append(_check_view(view, options, [d for d in extra if d is not None]))
+        if len(run) > 1:
+            results.append(_check_steps(run, options))
+    return results
+
+
+def _check_steps(views: Sequence[CaptureView], options: CheckOptions) -> CaptureResult:
+    """The series rules on each pair of consecutive captures of one boot."""
     found: list[Diagnostic] = []
     evaluated: set[str] = set()
+    reasons: dict[str, str] = {}
     for before, after in zip(views, views[1:]):
         for rule in _rules(Scope.SERIES, options):
+            reason = rule.skip_reason(before, after)
+            if reason is not None:
+                reasons.setdefault(rule.id, reason)
+                continue
             evaluated.add(rule.id)
             found += rule.run(before, after)
-    name = "series:" + " -> ".join(c.name for c in captures)
+    # a rule that ran between any two captures was checked; skipped only if it never ran
+    skipped = {rule: why for rule, why in reasons.items() if rule not in evaluated}
+    name = "series:" + " -> ".join(v.capture.name for v in views)
     files = [p.file.path for v in views for p in v.parsed]
-    return [*results, _result(name, files, found, evaluated, options)]
+    return replace(_result(name, files, found, evaluated, options, skipped), series=True)
 
 
 def _result(
@@ -165,10 +181,30 @@ def _result(
     found: Iterable[Diagnostic],
     evaluated: set[str],
     options: CheckOptions,
+    skipped: Mapping[str, str] | None = None,
 ) -> CaptureResult:
-    kept = [_adjust(d, options) for d in found if _selected(d.id, options)]
+    kept = [_adjust(d, options) for d in found if _kept(d.id, options)]
     ids = evaluated | {d.id for d in kept}
-    return CaptureResult(name, tuple(files), tuple(sorted_diagnostics(kept)), tuple(sorted(ids)))
+    skips = tuple(Skip(rule, why) for rule, why in sorted((skipped or {}).items()))
+    return CaptureResult(
+        name, tuple(files), tuple(sorted_diagnostics(kept)), tuple(sorted(ids)), skips
+    )
+
+
+def _kept(diagnostic_id: str, options: CheckOptions) -> bool:
+    """A selection never hides that nothing was checked; only naming it ignores it."""
+    if diagnostic_id == "capture.empty":
+        return diagnostic_id not in options.ignore
+    return _selected(diagnostic_id, options)
+
+
+def _refused(capture: Capture) -> bool:
+    """Whether the reader already said, as an error on the whole capture, why nothing was
+    read (a link refused, a member gone): one finding per fault, no ``capture.empty`` too."""
+    return any(
+        d.severity is Severity.ERROR and d.location.path == capture.name
+        for d in capture.diagnostics
+    )
 
 
 def _rules(scope: Scope, options: CheckOptions) -> list[Rule]:

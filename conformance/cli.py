@@ -1,55 +1,107 @@
 """The ``balloon-conform`` command line: the output edge of the library.
 
 Exit status: 0 when the input conforms, 1 when a diagnostic of error severity was found,
-2 for a usage error or an input that cannot be read. No traceback reaches the user unless
-``--debug`` is given.
+2 for a usage error or an input that cannot be read, 130 after Ctrl-C and 143 after
+SIGTERM (worker processes ended, nothing left behind). No traceback reaches the user
+unless ``--debug`` is given.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import json
 import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from . import __version__, cli_capture, cli_check, schema_catalog, schemas
+from . import __version__, output, schema_catalog, schemas
 from .diagnostics import Severity, to_json
-from .errors import BalloonError, InputError, UsageError
+from .errors import BalloonError, InputError
+from .escape import escape, json_text, safe_text
 from .formats import FORMATS, get_format
 from .model import Layout
 from .pipeline import parse
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED, EXIT_TERMINATED = 128 + 2, 128 + 15  # as a shell reports SIGINT, SIGTERM
 MAX_INPUT_BYTES = 16 * 1024 * 1024
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        parser = _parser(argv)
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the command line is still being read
+        return EXIT_INTERRUPTED
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return handler(args)
+        with _terminable():
+            return handler(args)
     except BalloonError as exc:
-        print(f"balloon-conform: error: {exc}", file=sys.stderr)
+        print(f"balloon-conform: error: {escape(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt:  # Ctrl-C: the work stopped cleanly, nothing more to say
+        return EXIT_INTERRUPTED
+    except Terminated:
+        return EXIT_TERMINATED
     except BrokenPipeError:
         # the reader went away (`| head`): stop quietly, as other filters do
         _silence_stdout()
         return EXIT_ERRORS
+    except OSError as exc:  # the file system refused a path (too long, a link loop ...)
+        print(f"balloon-conform: error: {_os_error(exc)}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as exc:  # a bug: say so plainly, keep the traceback for --debug
         if args.debug:
             raise
-        print(f"balloon-conform: internal error: {exc!r} (run with --debug)", file=sys.stderr)
+        print(
+            f"balloon-conform: internal error: {escape(repr(exc))} (run with --debug)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
+
+
+def _os_error(exc: OSError) -> str:
+    """``NAME: reason`` of an OSError, the name escaped and shortened."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return escape(reason)
+    name = exc.filename if isinstance(exc.filename, str) else os.fsdecode(exc.filename)
+    return f"{safe_text(name, 200)}: {escape(reason)}"
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwinds like a Ctrl-C, so that worker processes are ended."""
+
+
+@contextlib.contextmanager
+def _terminable() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated` while the command runs (as SIGINT raises
+    KeyboardInterrupt), unless someone else already chose what SIGTERM does."""
+
+    def terminated(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = None
+    try:
+        if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            previous = signal.signal(signal.SIGTERM, terminated)
+    except ValueError:  # not the main thread: signals are not ours to take
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _silence_stdout() -> None:
@@ -58,7 +110,33 @@ def _silence_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
-def _parser() -> argparse.ArgumentParser:
+# The commands whose modules import the checker, the rules and the reporters: loaded
+# only for a command line that may use them, so `--version` and `parse` start fast.
+_COMMAND_MODULES = {
+    "check": "cli_check",
+    "rules": "cli_check",
+    "explain": "cli_check",
+    "capture": "cli_capture",
+}
+
+
+def _command_modules(argv: Sequence[str] | None) -> list[str]:
+    """The subcommand modules a command line needs: the named command's own, none for
+    ``parse``, ``schema`` and a bare ``--version``, all of them otherwise (help, usage
+    errors, an unknown command), so every listing stays complete."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    command = next((word for word in words if not word.startswith("-")), None)
+    if command in ("parse", "schema"):
+        return []
+    if command in _COMMAND_MODULES:
+        return [_COMMAND_MODULES[command]]
+    helps = any(word == "-h" or word.startswith("--h") for word in words)
+    if command is None and not helps and any(word.startswith("--v") for word in words):
+        return []
+    return ["cli_check", "cli_capture"]  # the order the help lists their commands in
+
+
+def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="balloon-conform",
         description="Parse and check the guest-visible statistics of Linux balloon drivers.",
@@ -96,8 +174,8 @@ def _parser() -> argparse.ArgumentParser:
     export = schema_sub.add_parser("export", help="write every schema into DIR for other tools")
     export.add_argument("directory", metavar="DIR")
     export.set_defaults(handler=_cmd_schema_export)
-    cli_check.add_commands(commands)
-    cli_capture.add_commands(commands)
+    for name in _command_modules(argv):
+        importlib.import_module("." + name, __package__).add_commands(commands)
     return parser
 
 
@@ -144,7 +222,8 @@ def _cmd_parse(args: argparse.Namespace) -> int:
 
 
 def _print_json(value: Any, stream: TextIO) -> None:
-    stream.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+    # an instance holds text from the file: JSON escapes its C0 controls, json_text the rest
+    stream.write(json_text(json.dumps(value, indent=2, ensure_ascii=False)) + "\n")
 
 
 def _cmd_schema_list(args: argparse.Namespace) -> int:
@@ -176,13 +255,26 @@ def schema_name(ident: str) -> str:
 
 
 def _cmd_schema_export(args: argparse.Namespace) -> int:
+    """Every schema into ``DIR/schemas`` (``$id``-relative, so relative ``$ref`` resolve
+    there), a self-contained copy of each into the sibling ``DIR/bundled`` and the catalog
+    into ``DIR/catalog.json``; each file replaced whole, and nothing written through a link."""
     directory = Path(args.directory)
-    if directory.exists() and not directory.is_dir():
-        raise UsageError(f"{directory} exists and is not a directory")
-    written = schemas.export(directory)
-    catalog = directory / "catalog.json"
-    catalog.write_text(json.dumps(schema_catalog.catalog(), indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {len(written)} schema files and {catalog.name} to {directory}", file=sys.stderr)
+    written = 0
+    try:
+        with output.directory(directory) as top:
+            for name in schemas.names():
+                for relative, document in (
+                    (f"schemas/{name}", schemas.document(name)),
+                    (f"bundled/{name}", schemas.bundle(name)),
+                ):
+                    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+                    output.write_beneath(top, relative, text)
+                    written += 1
+            catalog = json.dumps(schema_catalog.catalog(), indent=2) + "\n"
+            output.write_beneath(top, "catalog.json", catalog)
+    except OSError as exc:
+        raise InputError(f"{directory}: cannot export the schemas: {exc.strerror}") from exc
+    print(f"wrote {written} schema files and catalog.json to {directory}", file=sys.stderr)
     return EXIT_OK
 
 

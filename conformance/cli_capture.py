@@ -4,8 +4,8 @@
 this system (:mod:`conformance.live`) and writes them as a capture in the directory layout
 ``check`` reads, with its ``capture.json``; ``--series N --interval SECONDS`` takes N
 snapshots into ``OUTDIR/t0``, ``t1`` ... It writes nothing outside OUTDIR (or the tar
-file): OUTDIR must be new or empty, every path below it is created afresh without
-following links, and the tar file must not exist yet.
+file): OUTDIR must be new or empty and not a link, every path below it is created afresh
+without following links, and the tar file must not exist yet.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from .capture import MAX_FILE_BYTES, Limits, capture_from_files
 from .check import CheckOptions, check_capture
 from .errors import InputError, UsageError
 from .live import Snapshot, snapshot
+from .output import is_link_error
 from .report.model import CaptureResult
 
 EXIT_OK = 0
@@ -33,6 +34,7 @@ MAX_SERIES = 100_000
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # POSIX; the module still imports elsewhere
 _SIZE = re.compile(r"(\d{1,15})\s*(k|kb|kib|m|mb|mib|g|gb|gib)?", re.IGNORECASE)
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_LINK_REFUSED = "{}: a symbolic link; a capture is written into a directory, never through a link"
 _DIRECTORY = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -153,6 +155,8 @@ def _prepare(outdir: Path) -> None:
     try:
         outdir.mkdir()
     except FileExistsError:
+        if outdir.is_symlink():
+            raise UsageError(_LINK_REFUSED.format(outdir)) from None
         if not outdir.is_dir() or any(outdir.iterdir()):
             raise UsageError(f"{outdir}: exists and is not an empty directory") from None
     except OSError as exc:
@@ -163,8 +167,10 @@ def write_directory(target: Path, files: Mapping[str, bytes]) -> None:
     """Write ``files`` below ``target`` (created if new), never through a link."""
     try:
         target.mkdir(exist_ok=True)
-        top = os.open(target, _DIRECTORY)
+        top = os.open(target, _DIRECTORY | _NOFOLLOW)
     except OSError as exc:
+        if is_link_error(exc, target):
+            raise UsageError(_LINK_REFUSED.format(target)) from None
         raise InputError(f"{target}: cannot create: {exc.strerror}") from exc
     try:
         for relative, data in sorted(files.items()):

@@ -1,30 +1,48 @@
 """The ``check``, ``rules`` and ``explain`` commands of ``balloon-conform``.
 
 ``check`` reads captures (a capture directory or tarball, a fleet directory of them, or
-with ``--series`` the captures T0 T1 ... of one guest), runs the checker and writes the
-report; the exit status is 1 when any error was found.
+with ``--series`` the captures T0 T1 ... of one guest, the directory ``capture --series``
+wrote, or a fleet of such directories), runs the checker and writes the report; the exit
+status is 1 when any error was found, 2 for a usage error: an option naming no known
+check, a ``--kernel`` that is no release, no capture found, or a fleet of series given
+without ``--series``.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import re
 import sys
+import textwrap
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__, cli_capture
 from .capture import Limits, fleet_members, is_capture, read_capture
-from .check import CheckOptions, check_series
+from .check import CheckOptions, check_series, kernel_version
 from .diagnostics import Severity
 from .errors import InputError, UsageError
-from .fleet import Progress, Spool, check_many
+from .escape import safe_text
+from .fleet import Spool, spool_results
+from .output import write_output
 from .report import REPORTERS, ReportOptions, write_report
 from .report.model import CaptureResult, Report
-from .rules import RULES, RuleInfo, describe, get_rule
+from .rules import (
+    EXPLANATIONS,
+    RULES,
+    RuleInfo,
+    check_patterns,
+    describe,
+    get_rule,
+    members,
+    suggest,
+)
 
 EXIT_OK, EXIT_ERRORS = 0, 1
+SNAPSHOT = re.compile(r"t\d+")
+"""The names ``capture --series`` gives its snapshots: t0, t1 ..."""
 
 
 def add_commands(commands: Any) -> None:
@@ -44,6 +62,9 @@ def add_commands(commands: Any) -> None:
         "--ignore", metavar="RULE,...", default="", help="leave out these ids or prefixes"
     )
     check.add_argument("--strict", action="store_true", help="warnings are errors")
+    check.add_argument(
+        "-v", "--verbose", action="store_true", help="also list the checks that were skipped"
+    )
     check.add_argument("--kernel", metavar="VERSION", help="kernel release, over capture.json's")
     check.add_argument("--timestamp", action="store_true", help="record the time in the report")
     check.add_argument(
@@ -66,16 +87,26 @@ def run_check(args: argparse.Namespace) -> int:
     options = CheckOptions(
         strict=args.strict, select=_ids(args.select), ignore=_ids(args.ignore), kernel=args.kernel
     )
+    check_patterns("--select", options.select)
+    check_patterns("--ignore", options.ignore)
+    if args.kernel is not None and kernel_version(args.kernel) is None:
+        raise UsageError(
+            f"--kernel {safe_text(args.kernel, 60)!r} is not a kernel release such as 6.1.0 "
+            "or 6.15.0-100-generic"
+        )
     results: Collection[CaptureResult]
     if args.live:
         results = cli_capture.check_live(args, options)
     else:
         paths = [Path(p) for p in args.paths]
         limits = cli_capture.limits_of(args)
-        results = _check_paths(paths, args.series, options, args.jobs, limits)
+        results = _check_paths(paths, args.series, options, args.jobs, limits, args.debug)
+    if not results:
+        raise InputError("no capture found: nothing to check")
     report = Report(__version__, results, _catalogue(results))
     stamp = datetime.datetime.now(datetime.timezone.utc).isoformat() if args.timestamp else None
-    _write(report, args.output_format, args.output, ReportOptions(timestamp=stamp))
+    report_options = ReportOptions(timestamp=stamp, verbose=args.verbose)
+    _write(report, args.output_format, args.output, report_options)
     return EXIT_ERRORS if report.failed else EXIT_OK
 
 
@@ -85,6 +116,7 @@ def _catalogue(results: Collection[CaptureResult]) -> dict[str, RuleInfo]:
     evaluated: set[str] = set()
     for result in results:
         evaluated.update(result.rules)
+        evaluated.update(skip.rule for skip in result.skipped)
         for diagnostic in result.diagnostics:
             seen[diagnostic.id] = max(diagnostic.severity, seen.get(diagnostic.id, Severity.NOTE))
     return {i: describe(i, seen.get(i)) for i in sorted(evaluated | set(seen))}
@@ -96,26 +128,83 @@ def _check_paths(
     options: CheckOptions,
     jobs: int = 1,
     limits: Limits | None = None,
+    debug: bool = False,
 ) -> Collection[CaptureResult]:
     if not paths:
         raise UsageError("name a CAPTURE to check (or --live for this guest)")
     for path in paths:
         if not path.exists():
             raise InputError(f"{path}: no such capture")
+    spool = Spool()
     if series:
-        if len(paths) < 2:
-            raise UsageError("--series needs at least two captures (T0 T1 ...)")
-        return check_series([read_capture(p, limits) for p in paths], options)
+        for group in _series_groups(paths):
+            for result in check_series([read_capture(p, limits) for p in group], options):
+                spool.append(result)
+        return spool
     members: list[Path] = []
     for path in paths:
-        found = [path] if is_capture(path) else fleet_members(path)
-        if not found:
-            raise InputError(f"{path}: neither a capture nor a directory of captures")
-        members += found
-    spool = Spool()
-    for result in Progress(len(members)).track(check_many(members, options, jobs, limits)):
-        spool.append(result)
-    return spool
+        members += _members(path)
+    return spool_results(members, options, jobs, limits, debug)
+
+
+def snapshots(path: Path) -> list[Path]:
+    """The snapshots t0, t1 ... in a directory ``capture --series`` wrote, in natural
+    order; empty when ``path`` is not such a directory."""
+    if not path.is_dir() or path.is_symlink() or is_capture(path):
+        return []
+    found = fleet_members(path)
+    shots = [p for p in found if SNAPSHOT.fullmatch(p.name) and is_capture(p)]
+    if len(shots) < 2 or len(shots) != len(found):
+        return []
+    return sorted(shots, key=lambda p: int(p.name[1:]))
+
+
+def _members(path: Path) -> list[Path]:
+    """The captures to check at ``path`` without ``--series``: itself, or its members;
+    a usage error when they are the snapshots of a series."""
+    if is_capture(path):
+        return [path]
+    if snapshots(path):
+        raise UsageError(
+            f"{path} holds the snapshots t0, t1 ... of one guest (as 'capture --series' "
+            f"writes them): check them as a series with 'balloon-conform check --series {path}'"
+        )
+    found = fleet_members(path)
+    if not found:
+        raise InputError(f"{path}: neither a capture nor a directory of captures")
+    series = [p.name for p in found if snapshots(p)]
+    if series:
+        listed = ", ".join(series[:3]) + (" ..." if len(series) > 3 else "")
+        raise UsageError(
+            f"{path}: {len(series)} of its members ({listed}) hold snapshots t0, t1 ... of "
+            f"one guest each: check them as series with 'balloon-conform check --series {path}'"
+        )
+    return found
+
+
+def _series_groups(paths: list[Path]) -> list[list[Path]]:
+    """The captures of each series ``paths`` name: the captures themselves (one series),
+    directories ``capture --series`` wrote (one each), or fleets of those (one per member)."""
+    if all(is_capture(path) for path in paths):
+        if len(paths) < 2:
+            raise UsageError(
+                "--series needs at least two captures (T0 T1 ...) or the directory of them"
+            )
+        return [paths]
+    groups: list[list[Path]] = []
+    for path in paths:
+        shots = snapshots(path)
+        if shots:
+            groups.append(shots)
+            continue
+        guests = [snapshots(member) for member in fleet_members(path)] if path.is_dir() else []
+        if not guests or not all(guests):
+            raise UsageError(
+                f"{path}: with --series, give the captures of one series, the directory "
+                "'capture --series' wrote (t0, t1 ...), or a directory of such directories"
+            )
+        groups += guests
+    return groups
 
 
 def _positive(text: str) -> int:
@@ -133,8 +222,8 @@ def _write(report: Report, fmt: str, output: str | None, options: ReportOptions)
         write_report(report, fmt, sys.stdout, options)
         return
     try:
-        with open(output, "w", encoding="utf-8") as stream:
-            write_report(report, fmt, stream, options)
+        # whole or not at all: a failed run leaves the previous report as it was
+        write_output(output, lambda stream: write_report(report, fmt, stream, options))
     except OSError as exc:
         raise InputError(f"{output}: cannot write the report: {exc.strerror}") from exc
 
@@ -150,16 +239,53 @@ def run_rules(args: argparse.Namespace, stream: TextIO | None = None) -> int:
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    rule = get_rule(args.rule)
+    """What an id means: a rule's documentation, a finding's explanation, or the members
+    of a family (``explain capture``)."""
+    name = args.rule
+    if name in EXPLANATIONS:
+        lines = _explained(name)
+    elif name.rstrip(".") in {r.id for r in RULES}:
+        lines = _rule_lines(name.rstrip("."))
+    elif members(name):
+        found = members(name)
+        width = max(len(i) for i in found)
+        lines = [f"{name.rstrip('.')}: {len(found)} ids ('balloon-conform explain ID' for one)"]
+        lines += [
+            f"  {i:<{width}}  {describe(i).severity.value:<7}  {describe(i).title}" for i in found
+        ]
+    else:
+        close = suggest(name)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise UsageError(f"unknown id {name!r}{hint} ('balloon-conform rules' lists the rules)")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return EXIT_OK
+
+
+def _rule_lines(rule_id: str) -> list[str]:
+    rule = get_rule(rule_id)
+    info = rule.info
     lines = [
         rule.id,
         f"  {rule.title}",
         f"  severity: {rule.severity.value}; scope: {rule.scope.value}",
-        f"  rests on: {rule.source}",
+        *_wrapped("rests on: " + info.source),
     ]
     if rule.tolerance:
-        lines.append(f"  tolerance: {rule.tolerance}")
+        lines += _wrapped("tolerance: " + rule.tolerance)
     lines.append("  example of a violation:")
     lines += [f"    {line}" for line in rule.example.splitlines()]
-    sys.stdout.write("\n".join(lines) + "\n")
-    return EXIT_OK
+    return lines
+
+
+def _explained(finding_id: str) -> list[str]:
+    info = describe(finding_id)
+    return [
+        finding_id,
+        f"  {info.title}",
+        f"  severity: {info.severity.value} (usually); scope: {info.scope.value}",
+        *_wrapped(info.source),
+    ]
+
+
+def _wrapped(text: str) -> list[str]:
+    return textwrap.wrap(text, 96, initial_indent="  ", subsequent_indent="    ")

@@ -3,6 +3,9 @@
 A parser, the schema validator and the rules never raise on bad input; they return
 :class:`Diagnostic` values that point at a file, line and column and name the check
 (its stable id) that produced them. Reporters and the Sphinx extension only read them.
+Their text is escaped when they are made (:func:`conformance.escape.escape`): whatever a
+capture holds, a diagnostic carries no control character, no bidirectional override and
+no undecodable byte.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
+
+from .escape import escape
 
 
 class Severity(enum.Enum):
@@ -41,6 +46,10 @@ class Location:
     line: int = 0
     column: int = 0
 
+    def __post_init__(self) -> None:
+        # a file name from a capture may hold escape sequences or undecodable bytes
+        object.__setattr__(self, "path", escape(self.path))
+
     def __str__(self) -> str:
         where = self.path or "<input>"
         if self.line:
@@ -65,6 +74,12 @@ class Diagnostic:
     location: Location = Location()
     hint: str = ""
     pointer: str = ""
+
+    def __post_init__(self) -> None:
+        # messages quote file contents and names: escaped here, once, so that no
+        # reporter (nor the Sphinx extension) can show a terminal a raw control character
+        for name in ("id", "message", "hint", "pointer"):
+            object.__setattr__(self, name, escape(getattr(self, name)))
 
     def at(self, path: str) -> Diagnostic:
         """The same finding, located in file ``path``."""

@@ -3,48 +3,124 @@
 A fleet may hold tens of thousands of captures. Each is read, checked and dropped before
 the next; its :class:`CaptureResult` goes to a :class:`Spool` on disk, and the reporters go
 through the spool capture by capture, so memory stays flat however large the fleet. With
-``jobs > 1`` the captures are checked in worker processes, each of which builds its schema
-validators once; results come back in the order of the input, so the report is the same
-bytes whatever ``jobs`` is.
+``jobs > 1`` the captures are checked in worker processes (:mod:`conformance.workers`),
+each of which builds its schema validators once; results come back in the order of the
+input, so the report is the same bytes whatever ``jobs`` is.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 import sys
 import tempfile
 import time
-from collections.abc import Collection, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Collection, Generator, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from .capture import Limits, read_capture
 from .check import CheckOptions, check_capture
+from .diagnostics import Diagnostic, Location, Severity
+from .errors import BalloonError
+from .escape import safe_text
 from .report.model import CaptureResult
+from .workers import Workers
 
 PROGRESS_AFTER_SECONDS = 2.0
 """A progress line appears only for a run that lasts longer than this."""
 
 
-def check_one(path: Path, options: CheckOptions, limits: Limits | None = None) -> CaptureResult:
-    """Read and check the capture at ``path`` (a worker's unit of work)."""
-    return check_capture(read_capture(path, limits or Limits()), options)
+def check_one(
+    path: Path, options: CheckOptions, limits: Limits | None = None, debug: bool = False
+) -> CaptureResult:
+    """Read and check the capture at ``path``.
+
+    Whatever stops the checking of this one capture (a bug, a path that is no capture
+    any more) is a ``capture.unchecked`` error on it, so that the rest of the fleet is
+    still checked and reported; ``debug`` lets the exception go up instead."""
+    try:
+        return check_capture(read_capture(path, limits or Limits()), options)
+    except Exception as exc:
+        if debug:
+            raise
+        return _unchecked(path, exc)
+
+
+def unchecked_chunk(paths: Sequence[Path], reason: str) -> list[CaptureResult]:
+    """A ``capture.unchecked`` result for each of ``paths``, saying ``reason``."""
+    return [_unchecked(path, reason) for path in paths]
+
+
+def _unchecked(path: Path, exc: Exception | str) -> CaptureResult:
+    if isinstance(exc, (str, BalloonError)):
+        message = f"not checked: {exc}"
+    else:
+        message = (
+            f"not checked: internal error {exc!r}; please report it "
+            "(balloon-conform --debug check CAPTURE shows where)"
+        )
+    name = safe_text(str(path))
+    finding = Diagnostic("capture.unchecked", Severity.ERROR, message, Location(path=name))
+    return CaptureResult(name, (), (finding,), ("capture.unchecked",))
+
+
+def check_chunk(
+    paths: Sequence[Path], options: CheckOptions, limits: Limits | None = None, debug: bool = False
+) -> list[CaptureResult]:
+    """The results of a few captures: a worker's unit of work."""
+    return [check_one(path, options, limits, debug) for path in paths]
 
 
 def check_many(
-    paths: Sequence[Path], options: CheckOptions, jobs: int = 1, limits: Limits | None = None
-) -> Iterator[CaptureResult]:
-    """The result of each capture in ``paths``, in order."""
+    paths: Sequence[Path],
+    options: CheckOptions,
+    jobs: int = 1,
+    limits: Limits | None = None,
+    debug: bool = False,
+) -> Generator[CaptureResult, None, None]:
+    """The result of each capture in ``paths``, in order.
+
+    With ``jobs > 1`` the workers are ended when the iterator is closed or an exception
+    (a Ctrl-C included) leaves it, so close it rather than drop it (:func:`spool_results`).
+    """
     if jobs <= 1 or len(paths) < 2:
-        yield from (check_one(path, options, limits) for path in paths)
+        yield from (check_one(path, options, limits, debug) for path in paths)
         return
-    chunk = max(1, min(64, len(paths) // (jobs * 8)))
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        yield from pool.map(
-            check_one, paths, [options] * len(paths), [limits] * len(paths), chunksize=chunk
-        )
+    size = max(1, min(64, len(paths) // (jobs * 8)))
+    chunks = [paths[start : start + size] for start in range(0, len(paths), size)]
+    work = functools.partial(check_chunk, options=options, limits=limits, debug=debug)
+    # a worker killed on a chunk (out of memory, say) costs only that chunk's captures
+    fallback = None if debug else unchecked_chunk
+    with Workers(min(jobs, len(chunks)), work, fallback) as workers:
+        for results in workers.map(chunks):
+            yield from results
+
+
+def spool_results(
+    paths: Sequence[Path],
+    options: CheckOptions,
+    jobs: int = 1,
+    limits: Limits | None = None,
+    debug: bool = False,
+) -> Spool:
+    """The results of ``paths`` in a :class:`Spool`, with a progress line for long runs.
+
+    Whatever stops the run (Ctrl-C, SIGTERM, a bug) ends the workers and closes the
+    spool before it goes on up: no process and no temporary file outlives the run."""
+    spool = Spool()
+    try:
+        results = check_many(paths, options, jobs, limits, debug)
+        try:
+            for result in Progress(len(paths)).track(results):
+                spool.append(result)
+        finally:
+            results.close()  # ends the workers now, not whenever the generator is collected
+    except BaseException:
+        spool.close()
+        raise
+    return spool
 
 
 class Spool(Collection[CaptureResult]):
@@ -97,10 +173,12 @@ class Progress:
 
     def track(self, results: Iterable[CaptureResult]) -> Iterator[CaptureResult]:
         """Pass ``results`` through, updating the line as they come."""
-        for done, result in enumerate(results, start=1):
-            self._update(done)
-            yield result
-        self.close()
+        try:
+            for done, result in enumerate(results, start=1):
+                self._update(done)
+                yield result
+        finally:  # an interrupted run leaves no half line on the terminal either
+            self.close()
 
     def _update(self, done: int) -> None:
         now = time.monotonic()

@@ -28,7 +28,7 @@ from . import __version__
 from .capture import MANIFEST, Limits, has_show_mem
 from .capture_dir import read_bounded
 from .kmsg import KMSG, read_kernel_log
-from .live_facts import Reader, hypervisor, machine_facts
+from .live_facts import Reader, boot_facts, hypervisor, machine_facts
 
 PROC_FILES = ("proc/meminfo", "proc/vmstat")
 DEBUGFS = "sys/kernel/debug"
@@ -89,6 +89,7 @@ def snapshot(
         "tool_version": __version__,
         "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         **machine_facts(reader, live),
+        **boot_facts(reader),
         **hypervisor(reader, log_text),
         "files": dict(sorted(reader.statuses.items())),
     }

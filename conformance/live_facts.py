@@ -71,6 +71,25 @@ def machine_facts(reader: Reader, live: bool) -> dict[str, Any]:
     return facts
 
 
+_BOOT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_UPTIME = re.compile(r"(\d{1,12}(?:\.\d{1,9})?)\s")
+
+
+def boot_facts(reader: Reader) -> dict[str, Any]:
+    """``boot_id`` (proc/sys/kernel/random/boot_id) and ``uptime`` in seconds (the first
+    number of proc/uptime), where readable: a series compares them to tell a reboot
+    between two snapshots, after which event counters start again from zero."""
+    facts: dict[str, Any] = {}
+    boot_id = _line(reader, "proc/sys/kernel/random/boot_id")
+    if boot_id is not None and _BOOT_ID.fullmatch(boot_id):
+        facts["boot_id"] = boot_id
+    uptime = _line(reader, "proc/uptime")
+    match = _UPTIME.match((uptime or "") + " ")
+    if match:
+        facts["uptime"] = float(match[1])
+    return facts
+
+
 def hypervisor(reader: Reader, kernel_log: bytes) -> dict[str, str]:
     """``hypervisor`` and ``hypervisor_source``, or nothing when it cannot be told."""
     if _line(reader, "sys/hypervisor/type") == "xen":

@@ -2,8 +2,11 @@
 
 Every ``*.schema.json`` file is one resource in a single :class:`referencing.Registry`,
 keyed by its ``$id`` (``https://sphinxext-balloon.github.io/schemas/v1/<file>``), so the
-relative ``$ref`` between files resolve without any network access. One validator is
-built per schema file and reused for every instance (:func:`validator`).
+relative ``$ref`` between files resolve without any network access. Two validators are
+built per schema file, each once, when first needed, and reused for every instance: the
+fast one of :mod:`conformance.validation` says whether an instance is valid; the
+reference python-jsonschema one (:func:`validator`) explains an instance the fast one
+rejects (or cannot judge), and only then.
 
 Schema failures become diagnostics located through the parser's source map; a failure at
 a value the parser already reported an error for is not reported twice.
@@ -15,18 +18,19 @@ import json
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
-from referencing import Registry
-from referencing.jsonschema import DRAFT202012
-
+from . import validation
 from .diagnostics import Diagnostic, Severity
 from .errors import SchemaError
 from .model import ParseResult
 from .schema_inline import inline
 from .text import pointer_token
+
+if TYPE_CHECKING:  # imported when first used: they cost more than the rest of a start-up
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
 
 BASE_URI = "https://sphinxext-balloon.github.io/schemas/v1/"
 META_SCHEMA = "meta/balloon-meta.schema.json"
@@ -49,12 +53,28 @@ def _documents(extra: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
     documents: dict[str, dict[str, Any]] = {}
     for folder in (schema_dir(), *map(Path, extra)):
         for path in sorted(folder.rglob("*" + SUFFIX)):
-            name = path.relative_to(folder).as_posix()
-            try:
-                documents[name] = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                raise SchemaError(f"cannot load schema {path}: {exc}") from exc
+            documents[path.relative_to(folder).as_posix()] = _load(path)
     return documents
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SchemaError(f"cannot load schema {path}: {exc}") from exc
+    return loaded
+
+
+@cache
+def _file(name: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The document in file ``name``, from the last folder holding it (as in
+    :func:`_documents`), without reading the other files: one validation at start-up
+    needs a few of them, not all."""
+    if name.endswith(SUFFIX) and ".." not in name.split("/") and not name.startswith("/"):
+        for folder in reversed((schema_dir(), *map(Path, extra))):
+            if (folder / name).is_file():
+                return _load(folder / name)
+    raise SchemaError(f"no schema file {name!r}")
 
 
 def names(extra: tuple[str, ...] = ()) -> list[str]:
@@ -75,6 +95,9 @@ def registry(extra: tuple[str, ...] = ()) -> Registry:
     """One registry holding every schema as a resource under its ``$id``. Their
     ``$schema`` names our meta-schema, a draft 2020-12 dialect ``referencing`` cannot
     detect by itself, so each is read as draft 2020-12."""
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
+
     resources = [
         (doc.get("$id", BASE_URI + name), DRAFT202012.create_resource(doc))
         for name, doc in _documents(extra).items()
@@ -83,19 +106,55 @@ def registry(extra: tuple[str, ...] = ()) -> Registry:
 
 
 @cache
+def _by_id(extra: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
+    return {doc.get("$id", BASE_URI + n): doc for n, doc in _documents(extra).items()}
+
+
+@cache
 def inlined(name: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
     """Schema ``name`` with its references inlined (same outcome, faster to validate)."""
-    by_id = {doc.get("$id", BASE_URI + n): doc for n, doc in _documents(extra).items()}
-    return inline(document(name, extra), by_id)
+    return inline(document(name, extra), _by_id(extra))
 
 
 @cache
 def validator(name: str, extra: tuple[str, ...] = ()) -> Draft202012Validator:
-    """The validator for schema file ``name``, built once and reused."""
+    """The reference (python-jsonschema) validator for schema file ``name``, built once."""
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(inlined(name, extra), registry=registry(extra))
 
 
+@cache
+def fast_validator(name: str, extra: tuple[str, ...] = ()) -> validation.FastValidator | None:
+    """The fast (jsonschema-rs) validator for schema file ``name``, built once from the
+    files it refers to (it resolves ``$ref`` once, when it compiles); None where that
+    engine is missing or cannot load the schema."""
+
+    def retrieve(uri: str) -> dict[str, Any]:
+        if uri.startswith(BASE_URI):
+            try:
+                found = _file(uri[len(BASE_URI) :], extra)
+            except SchemaError:
+                found = {}
+            if found.get("$id") == uri:
+                return _plain_draft(found)
+        return _plain_draft(_by_id(extra)[uri])  # an $id that is not its file's name
+
+    return validation.build(_plain_draft(_file(name, extra)), retrieve)
+
+
+def _plain_draft(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` naming draft 2020-12 as its ``$schema``: jsonschema-rs refuses a
+    custom meta-schema it was not given, and ours only adds annotations."""
+    return {**document, "$schema": DRAFT_2020_12}
+
+
 def iter_errors(name: str, instance: Any, extra: tuple[str, ...] = ()) -> Iterator[ValidationError]:
+    """python-jsonschema's errors for ``instance`` against schema file ``name``; none,
+    and no python-jsonschema work, when the fast engine finds it valid."""
+    fast = fast_validator(name, extra) if validation.enabled() else None
+    if fast is not None and fast.verdict(instance) is True:
+        return iter(())
     return validator(name, extra).iter_errors(instance)
 
 
@@ -186,6 +245,8 @@ def _within(pointer: str, parent: str) -> bool:
 
 def check_schemas(extra: tuple[str, ...] = ()) -> list[str]:
     """Problems with the schema files themselves: draft 2020-12 and our meta-schema."""
+    from jsonschema import Draft202012Validator
+
     problems = []
     meta = validator(META_SCHEMA, extra)
     for name, doc in _documents(extra).items():

@@ -17,9 +17,9 @@ from typing import Callable
 
 from conformance import Diagnostic, Layout, ParseResult, Severity, get_format, parse, schemas
 from conformance.capture import CapturedFile
-from conformance.check import ParsedFile
 from conformance.diagnostics import sorted_diagnostics
 from conformance.rules import RULES, Scope
+from conformance.view import ParsedFile
 
 from .sample import Placeholders, SampleText, fill_placeholders, structural
 

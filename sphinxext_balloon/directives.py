@@ -33,12 +33,17 @@ from sphinx.util.docutils import SphinxDirective
 
 from conformance import BalloonError, DetectionError, Layout, format_for_path, format_ids
 from conformance.capture import MAX_FILE_BYTES
+from conformance.check import kernel_version
+from conformance.escape import escape, safe_text
 
 from . import settings
 from .checking import Expect, SampleRequest, check_sample
 from .group import MEMBER, Member
 from .outcome import Placement, finish, report
 from .sample import SampleText, split_sample
+
+MAX_RELEASE = 64
+"""Longest ``:kernel:`` value: uname's release field holds 64 characters."""
 
 
 def _ids(argument: str | None) -> tuple[str, ...]:
@@ -49,11 +54,34 @@ def _ids(argument: str | None) -> tuple[str, ...]:
     return ids
 
 
+def _kernel(argument: str | None) -> str:
+    """``:kernel: 6.18.44-fc-v669``: a release as ``uname -r`` prints it."""
+    release = (argument or "").strip()
+    if kernel_version(release) is None or len(release) > MAX_RELEASE:
+        raise ValueError(
+            f"{safe_text(release, 60)!r} is not a kernel release such as 6.18.44 "
+            f"(MAJOR.MINOR[.PATCH] with up to nine digits each, at most {MAX_RELEASE} "
+            "characters in all)"
+        )
+    return release
+
+
 def _choice(*values: str) -> Callable[[str | None], str]:
     def convert(argument: str | None) -> str:
         return str(directives.choice(argument or "", values))
 
     return convert
+
+
+def _why(exc: BaseException) -> str:
+    """What went wrong, without the (maybe very long) file name an OSError repeats."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return safe_text(str(exc), 200)
+
+
+def _shown(path: Path) -> str:
+    return safe_text(str(path), 200)
 
 
 class SampleDirective(SphinxDirective):
@@ -72,7 +100,7 @@ class SampleDirective(SphinxDirective):
         "template": directives.flag,
         "excerpt": directives.flag,
         "group": directives.unchanged_required,
-        "kernel": directives.unchanged_required,
+        "kernel": _kernel,
     }
 
     def run(self) -> list[nodes.Node]:
@@ -132,6 +160,13 @@ class SampleDirective(SphinxDirective):
         if "file" not in self.options:
             if not self.content:
                 raise self.error("balloon-sample: give the sample as content or with :file:")
+            # the same bound as a :file: sample's: the checks' work grows with the text
+            size = sum(len(line.encode("utf-8", "surrogatepass")) + 1 for line in self.content)
+            if size > MAX_FILE_BYTES:
+                raise self.error(
+                    f"balloon-sample: the sample is larger than {MAX_FILE_BYTES} bytes; "
+                    "no kernel statistics file is"
+                )
             return list(self.content), None, None
         if self.content:
             raise self.error("balloon-sample: give the sample as content or with :file:, not both")
@@ -141,7 +176,7 @@ class SampleDirective(SphinxDirective):
             with path.open("rb") as stream:
                 data = stream.read(MAX_FILE_BYTES + 1)
         except OSError as exc:
-            raise self.error(f"balloon-sample: cannot read {path}: {exc.strerror}") from None
+            raise self.error(f"balloon-sample: cannot read {_shown(path)}: {_why(exc)}") from None
         if len(data) > MAX_FILE_BYTES:
             raise self.error(
                 f"balloon-sample: {path} is larger than {MAX_FILE_BYTES} bytes; "
@@ -154,21 +189,35 @@ class SampleDirective(SphinxDirective):
             return data.decode("utf-8", errors="replace").splitlines(), data, path
 
     def _file(self, name: str) -> Path:
-        """``name`` relative to the document (``/`` = the source folder), if allowed."""
+        """``name`` relative to the document (``/`` = the source folder), if allowed.
+
+        Any failure of the file system (a name too long, a loop of links, no permission)
+        is an error at the directive: the build goes on."""
+        try:
+            path, inside = self._resolve(name)
+            regular = inside and path.is_file()
+        except (OSError, RuntimeError, ValueError) as exc:  # RuntimeError: a link loop
+            message = f"balloon-sample: cannot read {safe_text(name)!r}: {_why(exc)}"
+            raise self.error(message) from None
+        if not inside:
+            raise self.error(
+                f"balloon-sample: {safe_text(name)!r} is outside the source folder; "
+                "set balloon_capture_root to read captures from elsewhere"
+            )
+        if not regular:
+            raise self.error(f"balloon-sample: no file {safe_text(name)!r} ({_shown(path)})")
+        return path
+
+    def _resolve(self, name: str) -> tuple[Path, bool]:
+        """The file ``name`` leads to, links followed, and whether it is inside a folder
+        the samples may come from."""
         _, absolute = self.env.relfn2path(name, self.env.docname)
         path = Path(absolute).resolve()
         allowed = [Path(self.env.srcdir).resolve()]
         root = settings.capture_root(self.config)
         if root is not None:
             allowed.append(root)
-        if not any(path == folder or folder in path.parents for folder in allowed):
-            raise self.error(
-                f"balloon-sample: {name!r} is outside the source folder; "
-                "set balloon_capture_root to read captures from elsewhere"
-            )
-        if not path.is_file():
-            raise self.error(f"balloon-sample: no file {name!r} ({path})")
-        return path
+        return path, any(path == folder or folder in path.parents for folder in allowed)
 
     def _format(self, text: SampleText) -> str | None:
         named = self.arguments[0] if self.arguments else None
@@ -194,8 +243,8 @@ class SampleDirective(SphinxDirective):
 
     def _location(self, index: int, origin: Path | None) -> str:
         """``source:line`` of the document (or file) line that holds sample line ``index``."""
-        if origin is not None:
-            return f"{origin}:{index + 1}"
+        if origin is not None:  # a name in the source folder may hold control characters
+            return f"{escape(str(origin))}:{index + 1}"
         # the content keeps, per line, the file and 0-based line it came from (includes too)
         source, offset = self.content.info(index)
         if offset is None:  # docutils' "just past the end"; not reached for real lines

@@ -24,6 +24,7 @@ from sphinx.util import logging
 from conformance import Diagnostic, Layout, Location
 from conformance.capture import Capture, CapturedFile
 from conformance.check import CheckOptions, check_capture
+from conformance.escape import escape
 from conformance.rules import RULES, Scope
 
 from .checking import SampleCheck, SampleRequest, add_findings, parser_input
@@ -86,7 +87,8 @@ def group_findings(name: str, members: Sequence[Member]) -> list[list[Diagnostic
     capture = Capture(name, files)
     kernel = _kernel(members)
     options = CheckOptions(select=CAPTURE_RULES, kernel=kernel or None, layout=Layout.LENIENT)
-    owner = {path: index for index, path in enumerate(paths)}
+    # a finding's path is escaped (conformance.escape); a prompt may name any file
+    owner = {escape(path): index for index, path in enumerate(paths)}
     found: list[list[Diagnostic]] = [[] for _ in members]
     for diagnostic in check_capture(capture, options).diagnostics:
         index = owner.get(diagnostic.location.path)

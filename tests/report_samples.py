@@ -4,7 +4,8 @@ The reports do not come from the rule engine: they are written here value by val
 reporter tests hold whatever the engine does. ``MIXED`` has two captures and a series, the
 three severities, findings with and without hints, line or column, one id the capture's
 rule list lacks, and paths that need escaping in every output format; ``CLEAN`` is a run
-with nothing to report.
+with nothing to report; ``SKIPPED`` is a clean run in which some checks could not run,
+with reasons that need escaping.
 
 ``tests/data/reports/<name>.<format>`` holds the output of each reporter for each report.
 ``python -m tests.report_samples`` rewrites them from the current reporters; review the
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from conformance.diagnostics import Diagnostic, Location, Severity
 from conformance.report import REPORTERS, ReportOptions, write_report
-from conformance.report.model import CaptureResult, Report
+from conformance.report.model import CaptureResult, Report, Skip
 from conformance.rules.base import RuleInfo, Scope
 
 REPORTS = Path(__file__).parent / "data" / "reports"
@@ -153,6 +154,7 @@ CAPTURE_SERIES = CaptureResult(
         ),
     ),
     rules=("series.monotonic-counters",),
+    series=True,
 )
 
 MIXED = Report("0.1.0", (CAPTURE_T0, CAPTURE_T1, CAPTURE_SERIES), CATALOGUE)
@@ -163,7 +165,35 @@ CLEAN = Report(
     {k: CATALOGUE[k] for k in ("schema.maximum", "hv-balloon.pages-accounting")},
 )
 
-SAMPLES = {"mixed": MIXED, "clean": CLEAN}
+UNKNOWN_RELEASE = "the kernel release is unknown (no kernel_release in capture.json; give --kernel)"
+SKIPPED = Report(
+    "0.1.0",
+    (
+        CaptureResult(
+            T0,
+            (MEM0,),
+            (),
+            ("schema.maximum",),
+            (
+                Skip("hv-balloon.pages-accounting", "no hv-balloon file in the capture"),
+                Skip("meminfo.total-bound", UNKNOWN_RELEASE),
+            ),
+        ),
+        CaptureResult(
+            T1,
+            (MEM1,),
+            (),
+            ("schema.maximum",),
+            (Skip("meminfo.total-bound", 'kernel 6.1 predates what <the> rule & "needs" (6.15%)'),),
+        ),
+    ),
+    {
+        k: CATALOGUE[k]
+        for k in ("schema.maximum", "hv-balloon.pages-accounting", "meminfo.total-bound")
+    },
+)
+
+SAMPLES = {"mixed": MIXED, "clean": CLEAN, "skipped": SKIPPED}
 
 
 def render(report: Report, format: str, options: ReportOptions | None = None) -> str:

@@ -128,7 +128,12 @@ def test_counters_never_go_backwards() -> None:
     *_, series = check_series([t0, t1])
     assert series.name == "series:t0 -> t1"
     assert findings(series) == [("series.counters-monotonic", "t1/" + HV_PATH, 5, 25)]
-    *_, fine = check_series([t1, t0])
+    grown = (
+        capture(("hv-balloon", HV_PATH, HV), name="t0"),
+        Capture("t1", tuple(CapturedFile(f.format, "t1/" + HV_PATH, f.data) for f in t0.files)),
+    )
+    *_, fine = check_series(grown)
+    assert fine.name == "series:t0 -> t1"
     assert findings(fine) == []
 
 
@@ -145,3 +150,12 @@ def test_kernel_version() -> None:
     assert kernel_version("6.18.44-fc-v669") == (6, 18, 44)
     assert kernel_version("6.15") == (6, 15)
     assert kernel_version("weird") is None
+
+
+def test_a_file_that_cannot_be_parsed_is_a_note_not_dropped() -> None:
+    cap = Capture("cap", (CapturedFile("no-such-format", "cap/odd", b"x 1\n"),))
+    result = check_capture(cap)
+    assert [(d.id, d.severity.value, d.location.path) for d in result.diagnostics] == [
+        ("capture.empty", "error", "cap"),
+        ("capture.unknown-file", "note", "cap/odd"),
+    ]

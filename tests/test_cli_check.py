@@ -26,7 +26,7 @@ def test_clean_capture_exits_0(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     (root / "sys/bus/virtio/devices/virtio0").rename(root / "sys/bus/virtio/devices/gone")
     status, out, _ = run(capsys, "check", str(root))
     assert status == 0
-    assert out.strip().endswith("1 capture, 1 file: 0 errors, 0 warnings, 0 notes")
+    assert out.strip().startswith("1 capture, 1 file: 0 errors, 0 warnings, 0 notes; ")
 
 
 def test_errors_exit_1_and_json_validates(
@@ -75,8 +75,9 @@ def test_output_file_and_select(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     ("argv", "message"),
     [
         (["check", "/nonexistent"], "no such capture"),
-        (["check", "--series", "{tmp}"], "at least two captures"),
-        (["explain", "nope"], "unknown rule 'nope'"),
+        (["check", "--series", "{tmp}"], "with --series, give the captures of one series"),
+        (["explain", "nope"], "unknown id 'nope'"),
+        (["explain", "virtio.no-acess-platform"], "did you mean virtio.no-access-platform?"),
     ],
 )
 def test_usage_errors(

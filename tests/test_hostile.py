@@ -6,19 +6,26 @@ fails a test that would block (a FIFO opened for reading without a writer would)
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import shutil
 import signal
 import socket
 import stat
+import subprocess
+import sys
+import tarfile
 import tempfile
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from conformance import capture_dir
+from conformance import fleet as fleet_runner
 from conformance.capture import Limits, read_capture
 from conformance.check import check_capture
 from conformance.cli import main
@@ -36,7 +43,7 @@ def no_blocking() -> Iterator[None]:
         raise TimeoutError("blocked: the reader opened something it must not")
 
     previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(20)
+    signal.alarm(60)  # a hang detector, generous for a loaded machine
     yield
     signal.alarm(0)
     signal.signal(signal.SIGALRM, previous)
@@ -72,6 +79,8 @@ def test_symlinks_are_never_followed_inside_or_out(tmp_path: Path) -> None:
         ("capture.symlink", "cap/proc/vmstat"),
         ("capture.symlink", "cap/sys/bus/virtio/devices/virtio0"),
         ("capture.symlink", "cap/var"),
+        ("capture.unknown-file", "cap/sys/devices/virtio0/features"),  # not a virtio path
+        ("capture.unknown-file", "cap/vmstat.real"),  # vmstat is found by name only
     ]
     assert "cp -rL" in capture.diagnostics[0].message
 
@@ -128,11 +137,41 @@ def test_max_file_size_on_the_command_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (proc(tmp_path) / "meminfo").write_bytes(MEMINFO)
-    assert main(["check", "--max-file-size", "1k", str(tmp_path)]) == 0
-    assert "over the limit of 1024 bytes" in capsys.readouterr().out
+    # the only file was skipped, so nothing was checked: never a green run (issue 8)
+    assert main(["check", "--max-file-size", "1k", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "over the limit of 1024 bytes" in out and "[capture.empty]" in out
 
 
-def test_tens_of_thousands_of_files(tmp_path: Path) -> None:
+class CountingScandir:
+    """``os.scandir`` that counts the entries the reader is given: the walk's work."""
+
+    def __init__(self) -> None:
+        self.entries = 0
+        self.scandir = os.scandir
+
+    def __call__(self, where: Any) -> Any:
+        counter = self
+
+        class Listing:
+            def __init__(self) -> None:
+                self.inner = counter.scandir(where)
+
+            def __enter__(self) -> Listing:
+                return self
+
+            def __exit__(self, *exc: object) -> None:
+                self.inner.close()
+
+            def __iter__(self) -> Iterator[os.DirEntry[str]]:
+                for entry in self.inner:
+                    counter.entries += 1
+                    yield entry
+
+        return Listing()
+
+
+def test_tens_of_thousands_of_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (proc(tmp_path) / "meminfo").write_bytes(MEMINFO)
     junk = tmp_path / "junk"
     junk.mkdir()
@@ -142,11 +181,14 @@ def test_tens_of_thousands_of_files(tmp_path: Path) -> None:
     for number in range(300):
         (devices / f"virtio{number}").mkdir(parents=True)
         (devices / f"virtio{number}/features").write_text("0" * 64 + "\n")
-    started = time.monotonic()
+    counting = CountingScandir()
+    monkeypatch.setattr(capture_dir.os, "scandir", counting)
     capture = read_capture(tmp_path, Limits(files=100), name="c")
-    assert time.monotonic() - started < 5
+    # the work is the entries listed: the 300 devices' folders and files, never junk/'s
+    assert counting.entries < 1_000
+    monkeypatch.undo()
     assert len(capture.files) == 100
-    assert ids(capture) == [("capture.too-many-files", "c")]
+    assert ids(capture) == [("capture.too-many-files", "c"), ("capture.unknown-file", "c/junk")]
     for number in range(20_000):
         (tmp_path / f"top{number}").touch()  # at the top, every entry is looked at
     capture = read_capture(tmp_path, Limits(entries=5_000), name="c")
@@ -222,3 +264,81 @@ def test_hostile_manifests(tmp_path: Path) -> None:
         result = check_capture(read_capture(tmp_path, name="c"))
         found = {d.id for d in result.diagnostics}
         assert expected is None or expected in found, (text[:20], found)
+
+
+SENTINEL = b"Sentinel:     4242424242 kB\n"
+TOOL = Path(sys.executable).with_name("balloon-conform")
+
+
+def _outside_tarball(path: Path) -> None:
+    with tarfile.open(path, "w") as archive:
+        info = tarfile.TarInfo("proc/meminfo")
+        info.size = len(MEMINFO + SENTINEL)
+        archive.addfile(info, io.BytesIO(MEMINFO + SENTINEL))
+
+
+def test_links_posing_as_fleet_members_are_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    (proc(outside) / "meminfo").write_bytes(MEMINFO + SENTINEL)
+    _outside_tarball(tmp_path / "outside.tar")
+    fleet = tmp_path / "fleet"
+    (proc(fleet / "guest") / "meminfo").write_bytes(MEMINFO)
+    os.symlink(tmp_path / "outside.tar", fleet / "evil.tar")
+    os.symlink(outside, fleet / "linked")
+    done = subprocess.run(
+        [str(TOOL), "check", "--output-format", "json", str(fleet)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "4242424242" not in done.stdout
+    report = json.loads(done.stdout)
+    found = {
+        c["name"]: [(d["id"], d["severity"]) for d in c["diagnostics"]] for c in report["captures"]
+    }
+    assert found == {
+        f"{fleet}/evil.tar": [("capture.symlink", "error")],
+        f"{fleet}/guest": [],
+        f"{fleet}/linked": [("capture.symlink", "error")],
+    }
+    assert report["summary"]["files"] == 1
+
+
+def test_a_member_gone_or_replaced_after_listing_is_a_finding_on_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fleet = tmp_path / "fleet"
+    for member in ("a", "b", "c", "d"):
+        (proc(fleet / member) / "meminfo").write_bytes(MEMINFO)
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside/meminfo").write_bytes(MEMINFO + SENTINEL)
+    read = fleet_runner.read_capture
+
+    def changed_then_read(path: Path, *args: Any, **kwargs: Any) -> Any:
+        if (fleet / "b").exists():  # the fleet changes once, after it was listed
+            shutil.rmtree(fleet / "b")  # gone
+            shutil.rmtree(fleet / "c")
+            (fleet / "c").write_bytes(b"")  # no longer a directory
+            shutil.rmtree(fleet / "d/proc")
+            os.symlink(tmp_path / "outside", fleet / "d/proc")  # a link inside the member
+        return read(path, *args, **kwargs)
+
+    monkeypatch.setattr(fleet_runner, "read_capture", changed_then_read)
+    assert main(["check", "--output-format", "json", str(fleet)]) == 1
+    out = capsys.readouterr().out
+    assert "4242424242" not in out
+    report = json.loads(out)
+    found = {
+        c["name"].rsplit("/", 1)[1]: [
+            (d["id"], d["severity"], d["message"]) for d in c["diagnostics"]
+        ]
+        for c in report["captures"]
+    }
+    assert found["a"] == []
+    assert found["b"] == [("capture.unreadable", "error", "cannot open: No such file or directory")]
+    assert found["c"] == [("capture.unreadable", "error", "a file, not a capture or tarball")]
+    # the link inside d is refused, so nothing was read from d: that is an error too
+    assert [i for i, _, _ in found["d"]] == ["capture.empty", "capture.symlink"]
+    assert report["summary"]["captures"] == 4
+    assert report["summary"]["files"] == 1

@@ -86,3 +86,71 @@ def test_file_paths_that_leave_the_source_folder(
             assert said and f"{ERROR}:" in said[0] and expected in said[0], (name, said, text)
     assert "Traceback" not in text
     assert "outside-marker" not in Path(app.outdir, "index.html").read_text("utf-8")
+
+
+# (the directive's options and content, the error it gets at the directive's line)
+TROUBLE = [
+    ([":file: " + "x" * 300 + ".txt"], "File name too long"),  # ENAMETOOLONG, one name
+    ([":file: " + "a/" * 2100 + "hv.txt"], "cannot read"),  # ENAMETOOLONG, the whole path
+    ([":file: loop-a.txt"], "cannot read 'loop-a.txt'"),  # ELOOP: two links to each other
+    ([":file: samples/hv.txt/more.txt"], "no file"),  # ENOTDIR
+    ([":file: samples"], "no file"),  # a folder
+    ([":kernel: 6." + "9" * 5000, "", "host_version : 2.0"], "not a kernel release"),
+    ([":kernel: 6." + "9" * 5000, ":group: g", "", "host_version : 2.0"], "not a kernel release"),
+    ([":kernel: linux", "", "host_version : 2.0"], "not a kernel release"),
+    (["", *["host_version : 2.0"] * 60_000], "is larger than 1048576 bytes"),
+]
+
+
+def test_file_system_failures_and_bad_options_are_directive_errors(
+    make_app: Callable[..., Any], tmp_path: Path, no_blocking: None
+) -> None:
+    srcdir = tmp_path / "src"
+    shutil.copytree(ROOTS / "test-balloon-files", srcdir)
+    os.symlink("loop-b.txt", srcdir / "loop-a.txt")
+    os.symlink("loop-a.txt", srcdir / "loop-b.txt")
+    lines = ["Troublesome samples", "===================", ""]
+    where = []
+    for body, _ in TROUBLE:
+        where.append(len(lines) + 1)
+        lines += [".. balloon-sample:: hv-balloon", *("   " + b if b else "" for b in body), ""]
+    # a fine sample after them all: the build went on and checked it
+    lines += [
+        ".. balloon-sample:: hv-balloon",
+        "   :kernel: 6.18.44-fc-v669",
+        "   :file: samples/hv.txt",
+    ]
+    (srcdir / "index.rst").write_text("\n".join(lines) + "\n")
+    app = make_app("html", srcdir=sphinx_path(srcdir))
+    app.build()
+    text = re.sub(r"\x1b\[[0-9;]*m", "", app._warning.getvalue())
+    source = srcdir / "index.rst"
+    for (body, expected), line in zip(TROUBLE, where):
+        said = [w for w in text.splitlines() if w.startswith(f"{source}:{line}:")]
+        assert said and f"{ERROR}:" in said[0], (body[0][:40], text[-2000:])
+        # the message may follow docutils' echo of the directive, up to the next warning
+        message = text.split(f"{source}:{line}:", 1)[1].split(f"{source}:", 1)[0]
+        assert expected in message, (body[0][:40], said)
+    assert "Traceback" not in text and "Exception occurred" not in text
+    assert "kernel 6.18.44-fc-v669" in Path(app.outdir, "index.html").read_text("utf-8")
+
+
+def test_control_characters_from_samples_and_names_never_reach_the_warnings(
+    make_app: Callable[..., Any], tmp_path: Path
+) -> None:
+    srcdir = tmp_path / "src"
+    shutil.copytree(ROOTS / "test-balloon-files", srcdir)
+    # (no U+2028 here: reST, as str.splitlines, takes it for a line break)
+    evil = "\x1b[2J\x1b]0;owned\x07\u202e\x9b"
+    (srcdir / f"m{evil}.txt").write_text(f"MemTotal: 1 kB\n{evil}Bad: 1 kB\n")
+    (srcdir / "index.rst").write_text(
+        "Hostile text\n============\n\n"
+        f".. balloon-sample:: hv-balloon\n\n   host_version : 2.0{evil}\n   bogus{evil} : 1\n\n"
+        f".. balloon-sample:: meminfo\n   :file: m{evil}.txt\n"
+    )
+    app = make_app("html", srcdir=sphinx_path(srcdir))
+    app.build()
+    text = re.sub(r"\x1b\[[0-9;]*m", "", app._warning.getvalue())  # Sphinx's own colours
+    assert "parse.unreadable-line" in text and "parse.unknown-label" in text
+    assert "m\\x1b[2J" in text  # the :file: name, escaped, locates the finding
+    assert not [c for c in ("\x1b", "\x07", "\u202e", "\u2028", "\x9b") if c in text]

@@ -8,8 +8,9 @@ import pytest
 
 from conformance.diagnostics import Diagnostic, Location, Severity
 from conformance.report.github import annotation, escape_data, escape_property
+from conformance.report.model import Report
 
-from .report_samples import MIXED, render
+from .report_samples import MIXED, SKIPPED, UNKNOWN_RELEASE, render
 
 COMMAND = re.compile(r"^::(error|warning|notice) ((?:[a-z]+=[^,:]*)(?:,[a-z]+=[^,:]*)*)::(.*)$")
 
@@ -74,10 +75,26 @@ def test_property_also_escapes_colon_and_comma() -> None:
 def test_a_path_survives_the_round_trip(path: str) -> None:
     finding = Diagnostic("r", Severity.ERROR, "m", Location(path, 1, 2))
     _, properties, _ = _parse(annotation(finding))
-    assert properties["file"] == path
+    # the location escaped the line break when it was made; the rest comes back as it was
+    assert properties["file"] == path.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def test_escaped_commands_stay_on_one_line() -> None:
     out = render(MIXED, "github")
     assert out.count("\n") == len(MIXED.diagnostics)
-    assert "%0Asecond line, with: colon" in out
+    assert "'Foo%25bar'\\nsecond line, with: colon" in out  # escaped in the diagnostic
+    assert "%0Ahint: " in out  # the reporter's own line break, before a hint
+
+
+def test_skipped_checks_are_notices_counted_per_check_and_reason() -> None:
+    lines = render(SKIPPED, "github").splitlines()
+    assert lines == [
+        "::notice title=hv-balloon.pages-accounting skipped::not checked on captures/t0: "
+        "no hv-balloon file in the capture",
+        "::notice title=meminfo.total-bound skipped::not checked on captures/t1 50%25,done:x: "
+        'kernel 6.1 predates what <the> rule & "needs" (6.15%25)',
+        "::notice title=meminfo.total-bound skipped::not checked on captures/t0: "
+        + UNKNOWN_RELEASE,
+    ]
+    twice = Report(SKIPPED.version, (*SKIPPED.captures, SKIPPED.captures[0]), SKIPPED.catalogue)
+    assert "not checked on 2 captures, first captures/t0: no hv-balloon" in render(twice, "github")

@@ -13,7 +13,7 @@ from conformance.report import ReportOptions
 from conformance.report.model import CaptureResult, Report
 from conformance.report.options import ordered
 
-from .report_samples import MIXED, SAMPLES, render
+from .report_samples import MIXED, SAMPLES, UNKNOWN_RELEASE, render
 
 SCHEMA = "report.schema.json"
 
@@ -50,15 +50,29 @@ def test_schema_rejects_what_the_reporter_never_writes() -> None:
 
 
 def test_summary_counts() -> None:
+    # the series' own entry is neither a capture nor more files
     assert _document("mixed")["summary"] == {
-        "captures": 3,
+        "captures": 2,
         "files": 4,
         "errors": 4,
         "warnings": 2,
         "notes": 2,
+        "skipped": 0,
         "failed": True,
     }
     assert _document("clean")["summary"]["failed"] is False
+
+
+def test_skipped_checks_are_listed_per_capture_with_the_reason() -> None:
+    document = _document("skipped")
+    assert document["summary"]["skipped"] == 3
+    first, second = document["captures"]
+    assert first["skipped"] == [
+        {"rule": "hv-balloon.pages-accounting", "reason": "no hv-balloon file in the capture"},
+        {"rule": "meminfo.total-bound", "reason": UNKNOWN_RELEASE},
+    ]
+    assert [s["rule"] for s in second["skipped"]] == ["meminfo.total-bound"]
+    assert "meminfo.total-bound" not in first["rules"]
 
 
 def test_each_capture_has_its_files_rules_counts_and_sorted_findings() -> None:

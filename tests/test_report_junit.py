@@ -8,7 +8,7 @@ from conformance.diagnostics import Diagnostic, Location, Severity
 from conformance.report import ReportOptions
 from conformance.report.model import CaptureResult, Report
 
-from .report_samples import CLEAN, MIXED, SERIES, T0, T1, render
+from .report_samples import CLEAN, MIXED, SERIES, SKIPPED, T0, T1, UNKNOWN_RELEASE, render
 
 
 def _root(report: Report, options: ReportOptions | None = None) -> ET.Element:
@@ -99,7 +99,8 @@ def test_characters_xml_cannot_hold_are_escaped_so_the_file_still_parses() -> No
     root = _root(report)
     failure = root[0][0].find("failure")
     assert failure is not None
-    assert "byte \\x00 and \\x1b and \\udcff" in (failure.text or "")
+    # escaped in the diagnostic already; the undecodable byte shows as the byte it was
+    assert "byte \\x00 and \\x1b and \\xff" in (failure.text or "")
     assert root[0].get("name") == "cap\\x01"
 
 
@@ -115,3 +116,17 @@ def test_markup_characters_round_trip() -> None:
 def test_empty_report() -> None:
     root = _root(Report("0", ()))
     assert _counts(root) == (0, 0, 0, 0) and len(root) == 0
+
+
+def test_a_skipped_check_is_a_skipped_case_with_the_reason() -> None:
+    root = ET.fromstring(render(SKIPPED, "junit"))
+    assert (root.get("tests"), root.get("skipped"), root.get("failures")) == ("5", "3", "0")
+    first = root.findall("testsuite")[0]
+    assert first.get("skipped") == "2"
+    cases = {case.get("name"): case for case in first.findall("testcase")}
+    skipped = cases["meminfo.total-bound"].find("skipped")
+    assert skipped is not None and skipped.get("message") == UNKNOWN_RELEASE
+    assert cases["schema.maximum"].find("skipped") is None
+    second = root.findall("testsuite")[1].find("testcase/skipped")
+    assert second is not None
+    assert second.get("message") == 'kernel 6.1 predates what <the> rule & "needs" (6.15%)'

@@ -13,9 +13,9 @@ from jsonschema import Draft4Validator, Draft7Validator
 from conformance.diagnostics import Diagnostic, Location, Severity
 from conformance.report import ReportOptions
 from conformance.report.model import CaptureResult, Report
-from conformance.report.sarif import path_uri
+from conformance.report.sarif import path_uri, sarif_log
 
-from .report_samples import MIXED, SAMPLES, render
+from .report_samples import MIXED, SAMPLES, SKIPPED, render
 
 SARIF_SCHEMA = Path(__file__).parent / "data" / "schemas" / "sarif-schema-2.1.0.json"
 
@@ -164,3 +164,28 @@ def test_an_id_missing_from_the_catalogue_still_gets_a_rule(sarif_schema: Any) -
     assert run["tool"]["driver"]["rules"] == [{"id": "parse.odd"}]
     assert run["results"][0]["ruleIndex"] == 0
     assert _errors(sarif_schema, log) == []
+
+
+@pytest.mark.parametrize("timestamp", [None, "2026-01-31T12:00:00Z"])
+def test_a_skipped_check_is_a_tool_execution_notification(
+    sarif_schema: Any, timestamp: str | None
+) -> None:
+    log = _log(SKIPPED, ReportOptions(timestamp=timestamp))
+    assert _errors(sarif_schema, log) == []
+    run = log["runs"][0]
+    (invocation,) = run["invocations"]
+    notes = invocation["toolExecutionNotifications"]
+    assert [(n["level"], n["descriptor"]["id"]) for n in notes] == [
+        ("note", "hv-balloon.pages-accounting"),
+        ("note", "meminfo.total-bound"),
+        ("note", "meminfo.total-bound"),
+    ]
+    rules = run["tool"]["driver"]["rules"]
+    for note in notes:
+        assert rules[note["associatedRule"]["index"]]["id"] == note["descriptor"]["id"]
+        assert note["properties"]["reason"] in note["message"]["text"]
+    assert sarif_log(SKIPPED, ReportOptions(timestamp=timestamp)) == log
+
+
+def test_no_invocation_without_a_timestamp_or_a_skip() -> None:
+    assert "invocations" not in _log(MIXED)["runs"][0]

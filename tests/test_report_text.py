@@ -13,7 +13,7 @@ from conformance.report.model import CaptureResult, Report
 from conformance.report.options import use_color
 from conformance.report.text import write_text
 
-from .report_samples import CLEAN, MIXED
+from .report_samples import CLEAN, MIXED, SKIPPED, UNKNOWN_RELEASE
 
 ESC = "\x1b"
 
@@ -59,23 +59,25 @@ def test_findings_are_sorted_within_each_capture_and_captures_keep_their_order()
 
 def test_summary_counts_captures_files_and_each_severity() -> None:
     assert _write(MIXED, io.StringIO(), environ={}).endswith(
-        "\n\n3 captures, 4 files: 4 errors, 2 warnings, 2 notes\n"
+        "\n\n2 captures, 4 files: 4 errors, 2 warnings, 2 notes\n"
     )
     assert _write(CLEAN, io.StringIO(), environ={}) == (
         "1 capture, 2 files: 0 errors, 0 warnings, 0 notes\n"
     )
 
 
-def test_a_line_break_in_a_message_continues_indented() -> None:
+def test_a_line_break_in_a_message_stays_on_the_findings_line() -> None:
+    # a diagnostic escapes its text when it is made: no message can start a line that
+    # reads as a finding of its own
     out = _write(MIXED, io.StringIO(), environ={})
-    assert "unknown key 'Foo%bar'\n  second line, with: colon [parse.unknown-key]\n" in out
+    assert "unknown key 'Foo%bar'\\nsecond line, with: colon [parse.unknown-key]\n" in out
 
 
 def test_control_characters_in_a_message_are_shown_not_sent() -> None:
     bad = Diagnostic("x", Severity.ERROR, "found '\x1b[2J\r'", Location("f", 1, 1), "got \x07")
     out = _write(_one(bad), FakeTTY(), color=False)
     assert ESC not in out and "\r" not in out and "\x07" not in out
-    assert "found '\\x1b[2J\\x0d'" in out and "hint: got \\x07" in out
+    assert "found '\\x1b[2J\\r'" in out and "hint: got \\x07" in out
 
 
 def test_no_colour_on_a_stream_that_is_not_a_terminal() -> None:
@@ -88,7 +90,7 @@ def test_colour_on_a_terminal() -> None:
     assert "\x1b[1;33mwarning\x1b[0m" in out
     assert "\x1b[1;36mnote\x1b[0m" in out
     # the summary is red when the run failed
-    assert out.splitlines()[-1].startswith("\x1b[1;31m3 captures")
+    assert out.splitlines()[-1].startswith("\x1b[1;31m2 captures")
 
 
 @pytest.mark.parametrize("value", ["1", "", "false"])
@@ -128,3 +130,22 @@ def test_a_stream_that_cannot_answer_is_no_terminal() -> None:
     assert use_color(FakeTTY(), ReportOptions(environ={})) is True
     assert use_color(Closed(), ReportOptions(environ={})) is False
     assert use_color(Bare(), ReportOptions(environ={})) is False  # type: ignore[arg-type]
+
+
+def test_skipped_checks_are_counted_and_listed_with_verbose() -> None:
+    quiet = _write(SKIPPED, io.StringIO(), environ={})
+    assert quiet == (
+        "2 captures, 2 files: 0 errors, 0 warnings, 0 notes; 3 checks skipped "
+        "(--verbose lists them)\n"
+    )
+    verbose = _write(SKIPPED, io.StringIO(), environ={}, verbose=True).splitlines()
+    assert verbose[:3] == [
+        "captures/t0: skipped: no hv-balloon file in the capture [hv-balloon.pages-accounting]",
+        f"captures/t0: skipped: {UNKNOWN_RELEASE} [meminfo.total-bound]",
+        "captures/t1 50%,done:x: skipped: kernel 6.1 predates what <the> rule & "
+        '"needs" (6.15%) [meminfo.total-bound]',
+    ]
+    assert verbose[3:] == [
+        "",
+        "2 captures, 2 files: 0 errors, 0 warnings, 0 notes; 3 checks skipped",
+    ]

@@ -53,6 +53,15 @@ def findings(capture: Capture, rule: str, **options: object) -> list[tuple[str, 
     ]
 
 
+def skip_reason(capture: Capture, rule: str, **options: object) -> str:
+    """Why ``rule`` was skipped on ``capture``; it must not also count as evaluated."""
+    result = check_capture(capture, CheckOptions(**options))  # type: ignore[arg-type]
+    assert rule not in result.rules
+    reasons = {skip.rule: skip.reason for skip in result.skipped}
+    assert rule in reasons, result.skipped
+    return reasons[rule]
+
+
 def test_meminfo_within_totals() -> None:
     assert findings(capture(meminfo=MEMINFO), "meminfo.within-totals") == []
     bad = MEMINFO.replace("MemFree:        ", "MemFree:       9", 1)
@@ -68,13 +77,19 @@ def test_vmmemctl_used_capabilities() -> None:
 
 
 def test_meminfo_balloon_line_from_6_15() -> None:
-    assert findings(capture(meminfo=OLD_MEMINFO), "meminfo.balloon-line", kernel="5.8.0-63") == []
+    assert skip_reason(capture(meminfo=OLD_MEMINFO), "meminfo.balloon-line", kernel="5.8.0-63") == (
+        "kernel 5.8.0 predates what the rule needs (6.15)"
+    )
     assert findings(capture(meminfo=MEMINFO), "meminfo.balloon-line", kernel="6.15.0") == []
     assert findings(capture(meminfo=OLD_MEMINFO), "meminfo.balloon-line", kernel="6.15.0") == [
         ("cap/proc/meminfo", 1, 1)
     ]
-    # without a kernel release the rule cannot tell, and says nothing
-    assert findings(capture(meminfo=OLD_MEMINFO), "meminfo.balloon-line") == []
+    # without a kernel release the rule cannot tell: skipped, and says why
+    reason = skip_reason(capture(meminfo=OLD_MEMINFO), "meminfo.balloon-line")
+    assert reason.startswith("the kernel release is unknown")
+    assert skip_reason(capture(vmstat=VMSTAT), "meminfo.balloon-line", kernel="6.15") == (
+        "no meminfo file in the capture"
+    )
 
 
 def test_manifest_kernel_release_selects_the_rule() -> None:
@@ -229,3 +244,74 @@ def test_manifest_is_checked_against_its_schema() -> None:
         ("capture.manifest", "cap/capture.json")
     ]
     assert "4000" in result.diagnostics[0].message
+
+
+# 6.1-style output: no Balloon line in meminfo, no nr_balloon_pages in vmstat; only the
+# balloon_inflate/balloon_deflate events say how large the balloon is
+LTS_MEMINFO = MEMINFO.replace("Balloon:         1048576 kB\n", "")
+LTS_VMSTAT = VMSTAT.replace("nr_balloon_pages 262144\n", "")
+
+
+def lts_vmstat(inflated: int, deflated: int = 37856) -> str:
+    return LTS_VMSTAT.replace("balloon_inflate 300000", f"balloon_inflate {inflated}").replace(
+        "balloon_deflate 37856", f"balloon_deflate {deflated}"
+    )
+
+
+def test_vmstat_agrees_is_skipped_without_a_balloon_line() -> None:
+    cap = capture(meminfo=LTS_MEMINFO, vmstat=LTS_VMSTAT)
+    assert skip_reason(cap, "balloon.vmstat-agrees") == (
+        "meminfo has no 'Balloon:' line (kernels print it from 6.15 on)"
+    )
+    assert skip_reason(capture(meminfo=MEMINFO), "balloon.vmstat-agrees") == (
+        "no vmstat file in the capture"
+    )
+
+
+@pytest.mark.parametrize(
+    ("features", "memtotal_moves", "expected"),
+    [
+        (NO_DEFLATE, False, [("t1/proc/meminfo", 1, 17)]),
+        (NO_DEFLATE, True, []),
+        (DEFLATE, False, []),
+        (DEFLATE, True, [("t1/proc/meminfo", 1, 17)]),
+    ],
+)
+def test_virtio_memtotal_from_vmstat_events_on_lts_kernels(
+    features: str, memtotal_moves: bool, expected: list[tuple[str, int, int]]
+) -> None:
+    # t0: balloon empty (as many pages deflated as inflated); t1: 262144 more pages, 1 GiB
+    t0 = capture("t0", meminfo=LTS_MEMINFO, vmstat=lts_vmstat(37856), virtio_features=features)
+    after = LTS_MEMINFO
+    if memtotal_moves:
+        after = after.replace("MemTotal:       23635508 kB", "MemTotal:       22586932 kB")
+    t1 = capture("t1", meminfo=after, vmstat=lts_vmstat(300000), virtio_features=features)
+    assert _series("virtio.memtotal-accounting", t0, t1) == expected
+
+
+def test_virtio_memtotal_is_skipped_without_any_balloon_size() -> None:
+    bare = LTS_VMSTAT.replace("balloon_inflate 300000\nballoon_deflate 37856\n", "")
+    t0 = capture("t0", meminfo=LTS_MEMINFO, vmstat=bare, virtio_features=NO_DEFLATE)
+    t1 = capture("t1", meminfo=LTS_MEMINFO, vmstat=bare, virtio_features=NO_DEFLATE)
+    *_, between = check_series([t0, t1])
+    assert "virtio.memtotal-accounting" not in between.rules
+    reasons = {skip.rule: skip.reason for skip in between.skipped}
+    assert "no balloon_inflate and balloon_deflate" in reasons["virtio.memtotal-accounting"]
+
+
+def test_driver_count_is_skipped_without_a_balloon_line() -> None:
+    cap = capture(meminfo=LTS_MEMINFO, vmstat=lts_vmstat(300000), hv_balloon=HV)
+    assert skip_reason(cap, "balloon.driver-agrees") == (
+        "meminfo has no 'Balloon:' line (kernels print it from 6.15 on)"
+    )
+    assert skip_reason(capture(meminfo=MEMINFO), "balloon.driver-agrees").startswith(
+        "no hv-balloon pages_ballooned"
+    )
+
+
+def test_rfc_counter_holds_what_the_vmstat_events_say() -> None:
+    # InflatedTotal 2 GiB; the events say 1 GiB, then 2 GiB
+    small = capture(meminfo=RFC_MEMINFO, vmstat=lts_vmstat(300000), virtio_features=NO_DEFLATE)
+    assert findings(small, "rfc.accounting") == [("cap/proc/meminfo", 43, 18)]
+    same = capture(meminfo=RFC_MEMINFO, vmstat=lts_vmstat(562144), virtio_features=NO_DEFLATE)
+    assert findings(same, "rfc.accounting") == []

@@ -4,25 +4,38 @@ One ``::error``, ``::warning`` or ``::notice`` command per finding (notes become
 with ``file``, ``line``, ``col`` and ``title`` (the check id) properties, followed by the
 message and, on a second line of it, the hint. GitHub reads a command per line, so the
 message escapes ``%``, CR and LF, and property values also ``:`` and ``,`` (the same
-escaping as ``@actions/core``'s ``escapeData`` and ``escapeProperty``).
+escaping as ``@actions/core``'s ``escapeData`` and ``escapeProperty``). A check that could
+not run is one ``::notice`` per check and reason, saying on how many captures.
 """
 
 from __future__ import annotations
 
-from typing import TextIO
+from typing import Any, TextIO
 
 from ..diagnostics import Diagnostic, Severity
 from .model import Report
-from .options import ReportOptions, ordered
+from .options import ReportOptions, ordered, plural, skipped_ids
 
 COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
 
 
 def write_github(report: Report, stream: TextIO, options: ReportOptions) -> None:
-    """Write one workflow command per finding of ``report`` to ``stream``."""
+    """Write one workflow command per finding of ``report`` to ``stream``, then one
+    ``::notice`` per check and reason that kept it from running on some captures."""
+    skipped: dict[tuple[str, str], list[Any]] = {}
     for capture in report.captures:
         for diagnostic in ordered(capture.diagnostics):
             stream.write(annotation(diagnostic) + "\n")
+        for rule, reason in skipped_ids(capture).items():
+            # counted, not listed: a fleet of thousands would otherwise repeat one line
+            seen = skipped.setdefault((rule, reason), [0, capture.name])
+            seen[0] += 1
+    for (rule, reason), (count, first) in sorted(skipped.items()):
+        where = first if count == 1 else f"{plural(count, 'capture')}, first {first}"
+        title = escape_property(f"{rule} skipped")
+        stream.write(
+            f"::notice title={title}::{escape_data(f'not checked on {where}: {reason}')}\n"
+        )
 
 
 def annotation(diagnostic: Diagnostic) -> str:

@@ -2,7 +2,8 @@
 
 The document carries its own ``$schema`` (the schema's ``$id``), the tool's version, a
 summary with the counts the text reporter prints, one object per capture with its files,
-the checks evaluated and its sorted findings, and the catalogue of every check id used.
+the checks evaluated, its sorted findings and the checks skipped (with the reason), and the
+catalogue of every check id used.
 Each finding has the shape ``balloon-conform parse --meta`` prints
 (:func:`conformance.diagnostics.to_json`), so one consumer reads both.
 """
@@ -15,7 +16,7 @@ from ..diagnostics import Severity, to_json
 from ..rules.base import RuleInfo
 from ..schemas import BASE_URI
 from .model import CaptureResult, Report
-from .options import ReportOptions, ordered, stream_marker, write_json_streaming
+from .options import ReportOptions, ordered, skipped_ids, stream_marker, write_json_streaming
 
 SCHEMA_URI = BASE_URI + "report.schema.json"
 TOOL = "balloon-conform"
@@ -46,6 +47,7 @@ def _document(report: Report, options: ReportOptions, captures: Any) -> dict[str
         "errors": totals.errors,
         "warnings": totals.warnings,
         "notes": totals.notes,
+        "skipped": totals.skipped,
         "failed": totals.errors > 0,
     }
     document["captures"] = captures
@@ -62,6 +64,10 @@ def _capture(capture: CaptureResult) -> dict[str, Any]:
         "warnings": capture.count(Severity.WARNING),
         "notes": capture.count(Severity.NOTE),
         "diagnostics": [to_json(d) for d in ordered(capture.diagnostics)],
+        "skipped": [
+            {"rule": rule, "reason": reason}
+            for rule, reason in sorted(skipped_ids(capture).items())
+        ],
     }
 
 

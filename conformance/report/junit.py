@@ -5,8 +5,9 @@ one ``<testcase>`` per check evaluated on the capture (``classname`` = capture,
 ``name`` = check id). A test case fails when the capture has a finding of error severity
 with that id: its ``<failure>`` lists those findings. Warnings and notes of the check go
 to the test case's ``<system-out>``, which both CI systems show but do not count as
-failures. Nothing is timed, so no ``time`` attributes are written; a ``timestamp`` is
-written on each suite only when the options give one.
+failures. A check that could not run on the capture is a test case with
+``<skipped message="reason"/>``. Nothing is timed, so no ``time`` attributes are written;
+a ``timestamp`` is written on each suite only when the options give one.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TextIO
 
 from ..diagnostics import Diagnostic, Severity
 from .model import CaptureResult, Report
-from .options import ReportOptions, diagnostic_line, ordered, plural, rule_ids
+from .options import ReportOptions, diagnostic_line, ordered, plural, rule_ids, skipped_ids
 
 # Characters XML 1.0 cannot carry at all, not even as references; a message may quote
 # one from a damaged capture, and one such character would make the whole file unreadable.
@@ -29,12 +30,14 @@ def write_junit(report: Report, stream: TextIO, options: ReportOptions) -> None:
 
     The root's totals come from a first pass that keeps only two numbers; each suite is
     then built, written and dropped, so memory does not grow with the fleet."""
-    tests = failures = 0
+    tests = failures = skipped = 0
     for capture in report.captures:
         counts = _suite_counts(capture)
         tests, failures = tests + counts[0], failures + counts[1]
+        skipped += counts[2]
     root = ET.Element("testsuites", name="balloon-conform")
-    for key, value in (("tests", tests), ("failures", failures), ("errors", 0), ("skipped", 0)):
+    totals = (("tests", tests), ("failures", failures), ("errors", 0), ("skipped", skipped))
+    for key, value in totals:
         root.set(key, str(value))
     stream.write('<?xml version="1.0" encoding="UTF-8"?>\n')
     if not report.captures:
@@ -49,16 +52,22 @@ def write_junit(report: Report, stream: TextIO, options: ReportOptions) -> None:
     stream.write("</testsuites>\n")
 
 
-def _suite_counts(capture: CaptureResult) -> tuple[int, int]:
-    """(test cases, failed test cases) of a capture's suite."""
+def _suite_counts(capture: CaptureResult) -> tuple[int, int, int]:
+    """(test cases, failed test cases, skipped test cases) of a capture's suite."""
     failing = {d.id for d in capture.diagnostics if d.severity is Severity.ERROR}
     rules = rule_ids(capture)
-    return len(rules), sum(1 for rule in rules if rule in failing)
+    skipped = len(skipped_ids(capture))
+    return len(rules) + skipped, sum(1 for rule in rules if rule in failing), skipped
 
 
 def _suite(capture: CaptureResult, options: ReportOptions) -> ET.Element:
     suite = ET.Element("testsuite", name=_xml(capture.name))
     cases = [_case(capture, rule, ordered(capture.diagnostics)) for rule in rule_ids(capture)]
+    for rule, reason in sorted(skipped_ids(capture).items()):
+        case = ET.Element("testcase", classname=_xml(capture.name), name=_xml(rule))
+        ET.SubElement(case, "skipped", message=_xml(reason))
+        cases.append(case)
+    cases.sort(key=lambda case: case.get("name", ""))
     _set_counts(suite, cases)
     if options.timestamp is not None:
         suite.set("timestamp", _xml(options.timestamp))
@@ -74,12 +83,13 @@ def _set_counts(element: ET.Element, children: list[ET.Element]) -> None:
     else:
         tests = len(children)
         failures = sum(1 for c in children if c.find("failure") is not None)
+    skipped = sum(1 for c in children if c.find("skipped") is not None)
     element.set("tests", str(tests))
     element.set("failures", str(failures))
-    # findings are failures of a check; errors (the check could not run) and skips
-    # do not happen in a report, but both readers expect the attributes
+    # findings are failures of a check; a check that could not run on the capture is a
+    # skipped test case with the reason; errors do not happen, but readers expect the count
     element.set("errors", "0")
-    element.set("skipped", "0")
+    element.set("skipped", str(skipped))
 
 
 def _case(capture: CaptureResult, rule: str, findings: list[Diagnostic]) -> ET.Element:

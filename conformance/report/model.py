@@ -12,7 +12,16 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic, Severity
+from ..escape import escape
 from ..rules.base import RuleInfo
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A check that could not run on a capture, and why (reported, never a pass)."""
+
+    rule: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -27,6 +36,16 @@ class CaptureResult:
     """Sorted findings; each location's ``path`` is one of ``files`` or the capture."""
     rules: tuple[str, ...]
     """Ids of every check evaluated on this capture, passed or not (JUnit test cases)."""
+    skipped: tuple[Skip, ...] = ()
+    """Checks that could not run on this capture, with the reason, sorted by id."""
+    series: bool = False
+    """True for the result of the checks between the captures of a series: its files
+    are its captures' files, so totals count neither it nor them again."""
+
+    def __post_init__(self) -> None:
+        # names come from the file system and a capture: escaped as a diagnostic's path is
+        object.__setattr__(self, "name", escape(self.name))
+        object.__setattr__(self, "files", tuple(escape(f) for f in self.files))
 
     def count(self, severity: Severity) -> int:
         return sum(1 for d in self.diagnostics if d.severity is severity)
@@ -43,6 +62,8 @@ class Totals:
     notes: int
     ids: frozenset[str]
     """Every diagnostic id that was reported."""
+    skipped: int = 0
+    """Checks not run, counted once per capture (or series) they could not run on."""
 
     def count(self, severity: Severity) -> int:
         return {Severity.ERROR: self.errors, Severity.WARNING: self.warnings}.get(
@@ -70,22 +91,27 @@ class Report:
         return tuple(d for capture in self.captures for d in capture.diagnostics)
 
     def totals(self) -> Totals:
-        """Counts of captures, files and findings by severity, in one pass."""
+        """Counts of captures, files, findings by severity and skipped checks, in one
+        pass; a series' own result adds neither a capture nor files."""
         counts = dict.fromkeys(Severity, 0)
-        files = 0
+        files = captures = skipped = 0
         ids: set[str] = set()
         for capture in self.captures:
-            files += len(capture.files)
+            if not capture.series:
+                captures += 1
+                files += len(capture.files)
+            skipped += len(capture.skipped)
             for diagnostic in capture.diagnostics:
                 counts[diagnostic.severity] += 1
                 ids.add(diagnostic.id)
         return Totals(
-            len(self.captures),
+            captures,
             files,
             counts[Severity.ERROR],
             counts[Severity.WARNING],
             counts[Severity.NOTE],
             frozenset(ids),
+            skipped,
         )
 
     def count(self, severity: Severity) -> int:

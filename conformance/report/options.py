@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 from ..diagnostics import Diagnostic, Severity
+from ..escape import json_text
 from .model import CaptureResult, Totals
 
 SEVERITIES = (Severity.ERROR, Severity.WARNING, Severity.NOTE)
@@ -36,6 +37,8 @@ class ReportOptions:
     timestamp: str | None = None
     color: bool | None = None
     environ: Mapping[str, str] | None = None
+    verbose: bool = False
+    """The text reporter also lists the checks that were skipped, with the reason."""
 
 
 def use_color(stream: TextIO, options: ReportOptions) -> bool:
@@ -68,18 +71,33 @@ def write_json_streaming(
     """``json.dumps(document, indent=2)`` with the string ``marker`` (a value somewhere in
     ``document``) replaced by the list of ``items``, written item by item: the same bytes
     as dumping the whole list, without holding it in memory."""
-    head, tail = json.dumps(document, indent=2, ensure_ascii=False).split(json.dumps(marker), 1)
-    line = head[head.rfind("\n") + 1 :]
-    base = len(line) - len(line.lstrip(" "))
-    pad = "\n" + " " * (base + 2)
-    stream.write(head)
-    opened = False
-    for item in items:
-        stream.write(("," if opened else "[") + pad)
-        stream.write(json.dumps(item, indent=2, ensure_ascii=False).replace("\n", pad))
-        opened = True
-    stream.write("\n" + " " * base + "]" if opened else "[]")
-    stream.write(tail + "\n")
+    write_json_lists(stream, document, [(marker, items)])
+
+
+def write_json_lists(
+    stream: TextIO, document: dict[str, Any], lists: Sequence[tuple[str, Iterable[Any]]]
+) -> None:
+    """As :func:`write_json_streaming`, for several markers, given in the order they
+    appear in the dumped document."""
+    rest = _dumps(document)
+    for marker, items in lists:
+        head, rest = rest.split(json.dumps(marker), 1)
+        line = head[head.rfind("\n") + 1 :]
+        base = len(line) - len(line.lstrip(" "))
+        pad = "\n" + " " * (base + 2)
+        stream.write(head)
+        opened = False
+        for item in items:
+            stream.write(("," if opened else "[") + pad)
+            stream.write(_dumps(item).replace("\n", pad))
+            opened = True
+        stream.write("\n" + " " * base + "]" if opened else "[]")
+    stream.write(rest + "\n")
+
+
+def _dumps(value: Any) -> str:
+    # diagnostics are escaped already; json_text also covers whatever else a report says
+    return json_text(json.dumps(value, indent=2, ensure_ascii=False))
 
 
 def stream_marker() -> str:
@@ -93,16 +111,27 @@ def rule_ids(capture: CaptureResult) -> list[str]:
     return sorted(set(capture.rules) | {d.id for d in capture.diagnostics})
 
 
+def skipped_ids(capture: CaptureResult) -> dict[str, str]:
+    """The checks that could not run on one capture (and are not among its checks run),
+    with the reason."""
+    ran = set(rule_ids(capture))
+    return {skip.rule: skip.reason for skip in capture.skipped if skip.rule not in ran}
+
+
 def plural(count: int, noun: str) -> str:
     """``1 error``, ``2 errors``."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def summary_line(totals: Totals) -> str:
-    """``2 captures, 5 files: 1 error, 0 warnings, 3 notes``."""
+    """``2 captures, 5 files: 1 error, 0 warnings, 3 notes``, and ``; 4 checks skipped``
+    when some could not run."""
     counts = ", ".join(plural(totals.count(s), s.value) for s in SEVERITIES)
     captures = plural(totals.captures, "capture")
-    return f"{captures}, {plural(totals.files, 'file')}: {counts}"
+    line = f"{captures}, {plural(totals.files, 'file')}: {counts}"
+    if totals.skipped:
+        line += f"; {plural(totals.skipped, 'check')} skipped"
+    return line
 
 
 def diagnostic_line(diagnostic: Diagnostic) -> str:

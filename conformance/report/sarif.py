@@ -6,6 +6,8 @@ the help text, the check's severity as default level); one result per finding, w
 ``ruleIndex`` into that list, and a physical location whose URI is the finding's path
 written as a URI reference. Columns count characters, which SARIF calls
 ``unicodeCodePoints``; lines and columns that are 0 (whole file, whole line) are left out.
+A check that could not run on a capture is a ``toolExecutionNotifications`` entry of the
+run's invocation (level ``note``, descriptor the rule id, message the reason).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from urllib.parse import quote
 from ..diagnostics import Diagnostic
 from ..rules.base import RuleInfo
 from .model import CaptureResult, Report
-from .options import ReportOptions, ordered, stream_marker, write_json_streaming
+from .options import ReportOptions, ordered, skipped_ids, stream_marker, write_json_lists
 
 SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -34,23 +36,45 @@ _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 
 def write_sarif(report: Report, stream: TextIO, options: ReportOptions) -> None:
     """Write ``report`` as a SARIF 2.1.0 log to ``stream``, result by result."""
-    marker = stream_marker()
-    log, index = _log(report, options, marker)
-    write_json_streaming(stream, log, marker, _results(report, index))
+    marker, skips = stream_marker(), stream_marker()
+    log, index = _log(report, options, marker, skips)
+    lists = [(marker, _results(report, index))]
+    if "toolExecutionNotifications" in log["runs"][0].get("invocations", [{}])[0]:
+        lists.insert(0, (skips, _notifications(report, index)))
+    write_json_lists(stream, log, lists)
 
 
 def sarif_log(report: Report, options: ReportOptions) -> dict[str, Any]:
     """The SARIF log as a JSON value (for callers that merge logs)."""
-    log, index = _log(report, options, None)
-    log["runs"][0]["results"] = list(_results(report, index))
+    log, index = _log(report, options, None, None)
+    run = log["runs"][0]
+    run["results"] = list(_results(report, index))
+    if "toolExecutionNotifications" in run.get("invocations", [{}])[0]:
+        run["invocations"][0]["toolExecutionNotifications"] = list(_notifications(report, index))
     return log
 
 
+def _notifications(report: Report, index: dict[str, int]) -> Iterator[dict[str, Any]]:
+    """A check that could not run on a capture: SARIF's closest construct is a note
+    about the tool's execution, naming the rule and the reason."""
+    for capture in report.captures:
+        for rule, reason in sorted(skipped_ids(capture).items()):
+            yield {
+                "level": "note",
+                "message": {"text": f"{rule} skipped on {capture.name}: {reason}"},
+                "descriptor": {"id": rule},
+                "associatedRule": {"id": rule, "index": index[rule]},
+                "properties": {"capture": capture.name, "reason": reason},
+            }
+
+
 def _log(
-    report: Report, options: ReportOptions, results: Any
+    report: Report, options: ReportOptions, results: Any, skips: Any
 ) -> tuple[dict[str, Any], dict[str, int]]:
     # a finding whose id the catalogue lacks still needs a descriptor for its ruleIndex
-    rules = sorted(set(report.catalogue) | report.totals().ids)
+    totals = report.totals()
+    skipped = {s.rule for c in report.captures for s in c.skipped} if totals.skipped else set()
+    rules = sorted(set(report.catalogue) | totals.ids | skipped)
     index = {rule: i for i, rule in enumerate(rules)}
     driver = {
         "name": TOOL,
@@ -60,8 +84,13 @@ def _log(
         "rules": [_descriptor(rule, report.catalogue.get(rule)) for rule in rules],
     }
     run: dict[str, Any] = {"tool": {"driver": driver}}
+    invocation: dict[str, Any] = {"executionSuccessful": True}
     if options.timestamp is not None:
-        run["invocations"] = [{"executionSuccessful": True, "endTimeUtc": options.timestamp}]
+        invocation["endTimeUtc"] = options.timestamp
+    if totals.skipped:
+        invocation["toolExecutionNotifications"] = skips
+    if len(invocation) > 1:
+        run["invocations"] = [invocation]
     run["columnKind"] = "unicodeCodePoints"
     run["results"] = results
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, index

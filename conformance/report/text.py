@@ -3,7 +3,8 @@
 Each finding is ``path:line:col: severity: message [rule]`` (the form editors and
 ``grep`` know), followed by an indented ``  hint: ...`` line when the finding has one.
 Captures come in the order given, the findings of each sorted; a summary line ends the
-output. The severity word and the summary are coloured only when
+output; it counts the checks that could not run on a capture, which ``verbose`` lists
+as ``capture: skipped: reason [rule]``. The severity word and the summary are coloured only when
 :func:`~conformance.report.options.use_color` says so.
 """
 
@@ -14,7 +15,7 @@ from typing import TextIO
 
 from ..diagnostics import Diagnostic, Severity
 from .model import Report, Totals
-from .options import ReportOptions, ordered, summary_line, use_color
+from .options import ReportOptions, ordered, skipped_ids, summary_line, use_color
 
 _RESET = "\x1b[0m"
 _STYLE = {
@@ -37,9 +38,23 @@ def write_text(report: Report, stream: TextIO, options: ReportOptions) -> None:
     for capture in report.captures:
         for diagnostic in ordered(capture.diagnostics):
             stream.write(_finding(diagnostic, color))
-    if totals.errors + totals.warnings + totals.notes:
+        for rule, reason in sorted(skipped_ids(capture).items()) if options.verbose else ():
+            stream.write(_skipped(capture.name, rule, reason, color))
+    listed = totals.skipped if options.verbose else 0
+    if totals.errors + totals.warnings + totals.notes + listed:
         stream.write("\n")  # set the summary apart from the last finding
-    stream.write(_summary(totals, color) + "\n")
+    summary = _summary(totals, color)
+    if totals.skipped and not options.verbose:
+        summary += " (--verbose lists them)"
+    stream.write(summary + "\n")
+
+
+def _skipped(capture: str, rule: str, reason: str, color: bool) -> str:
+    """``capture: skipped: reason [rule]``: a check that could not run, and why."""
+    label, tag = "skipped", f"[{rule}]"
+    if color:
+        label, tag = _DIM + label + _RESET, _DIM + tag + _RESET
+    return f"{_shown(capture)}: {label}: {_shown(reason)} {tag}\n"
 
 
 def _finding(diagnostic: Diagnostic, color: bool) -> str:

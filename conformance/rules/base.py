@@ -2,17 +2,25 @@
 
 Rules are plain values (:class:`Rule`); the function that checks one gets a read-only view
 of what it needs (one parsed file, one capture, or two consecutive captures of a series)
-and returns diagnostics. Nothing here reads files or prints.
+and returns diagnostics. Each rule also says what it needs to run (:class:`Needs`: files of
+some formats, a kernel release, a kernel at least so new, and any further condition); the
+checker asks :meth:`Rule.skip_reason` before running it, so a rule that could not run is
+reported as skipped with the reason, never counted as a pass. Nothing here reads files or
+prints.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
-from typing import Callable
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Callable
 
 from ..diagnostics import Diagnostic, Location, Severity
+from .citations import cite
+
+if TYPE_CHECKING:
+    from ..view import CaptureView
 
 
 class Scope(enum.Enum):
@@ -21,6 +29,37 @@ class Scope(enum.Enum):
     FILE = "file"
     CAPTURE = "capture"
     SERIES = "series"
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What a rule needs of each capture it reads before it can say anything.
+
+    ``formats``: a file of each of these formats; ``kernel``: the kernel release (from
+    capture.json or ``--kernel``) and, when not empty, at least this version (``(6, 15)``);
+    ``condition``: any further need, a function of one capture view that returns the
+    reason the rule cannot run there, or None when it can.
+    """
+
+    formats: tuple[str, ...] = ()
+    kernel: tuple[int, ...] | None = None
+    condition: Callable[[CaptureView], str | None] | None = field(default=None, compare=False)
+
+    def missing(self, view: CaptureView) -> str | None:
+        """Why a rule with these needs cannot run on ``view``; None when it can."""
+        for format_id in self.formats:
+            if view.first(format_id) is None:
+                return f"no {format_id} file in the capture"
+        if self.kernel is not None:
+            if view.kernel is None:
+                return (
+                    "the kernel release is unknown (no kernel_release in capture.json; "
+                    "give --kernel)"
+                )
+            if view.kernel < self.kernel:
+                needed = ".".join(map(str, self.kernel))
+                return f"kernel {view.release} predates what the rule needs ({needed})"
+        return self.condition(view) if self.condition is not None else None
 
 
 @dataclass(frozen=True)
@@ -50,6 +89,12 @@ class Rule(RuleInfo):
 
     formats: tuple[str, ...] = ()
     """The formats a file rule applies to (file scope only)."""
+    needs: Needs = Needs()
+    """What the rule needs of a capture (of each capture, for a series rule)."""
+    pair: Callable[[CaptureView, CaptureView], str | None] | None = field(
+        default=None, compare=False, repr=False
+    )
+    """A series rule's further need of two consecutive captures together."""
     check: Callable[..., Iterable[Diagnostic]] | None = field(
         default=None, compare=False, repr=False
     )
@@ -60,6 +105,20 @@ class Rule(RuleInfo):
         """A finding of this rule at ``location``."""
         return Diagnostic(self.id, self.severity, message, location, hint, pointer)
 
+    def skip_reason(self, *views: CaptureView) -> str | None:
+        """Why this rule cannot run on ``views`` (one capture, or the two captures of a
+        series step); None when it can. A file rule needs a file of one of its formats."""
+        if not any(view.parsed for view in views):
+            return "no balloon-related file was read from the capture"
+        wanted = self.formats if self.scope is Scope.FILE else ()
+        if wanted and not any(v.first(f) for v in views for f in wanted):
+            return f"no {' or '.join(self.formats)} file in the capture"
+        for view in views:
+            reason = self.needs.missing(view)
+            if reason is not None:
+                return reason if len(views) == 1 else f"{view.capture.name}: {reason}"
+        return self.pair(*views) if self.pair is not None and len(views) == 2 else None
+
     def run(self, *subject: object) -> Iterable[Diagnostic]:
         """The findings of this rule on ``subject`` (a parsed file, a capture view, or
         two consecutive views); none for a rule that only documents a schema invariant."""
@@ -67,5 +126,7 @@ class Rule(RuleInfo):
 
     @property
     def info(self) -> RuleInfo:
-        """The metadata alone, as reporters receive it."""
-        return RuleInfo(**{f.name: getattr(self, f.name) for f in fields(RuleInfo)})
+        """The metadata alone, as reporters receive it; citations of the kernel-formats
+        reference are written out (:func:`~conformance.rules.citations.cite`)."""
+        info = RuleInfo(**{f.name: getattr(self, f.name) for f in fields(RuleInfo)})
+        return replace(info, source=cite(info.source))

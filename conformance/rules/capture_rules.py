@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import Diagnostic, Severity
-from .base import Rule, Scope
+from .base import Needs, Rule, Scope
 
 if TYPE_CHECKING:
-    from ..check import CaptureView, ParsedFile
+    from ..view import CaptureView, ParsedFile
 
 DRIFT_KB = 4096
 DRIFT_SHARE = 0.01
@@ -34,16 +34,39 @@ def _meminfo(view: CaptureView) -> ParsedFile | None:
     return view.first("meminfo")
 
 
+def balloon_events_kb(view: CaptureView) -> int | None:
+    """The balloon's size by /proc/vmstat's events: (balloon_inflate - balloon_deflate)
+    pages since boot, in kB; None without both events. hv_balloon and Xen do not feed
+    them (kernel-formats.md, "How balloon memory appears upstream")."""
+    vmstat = view.first("vmstat")
+    if vmstat is None:
+        return None
+    inflated, deflated = (vmstat.instance.get(k) for k in ("balloon_inflate", "balloon_deflate"))
+    if not isinstance(inflated, int) or not isinstance(deflated, int):
+        return None
+    return (inflated - deflated) * view.page_size // 1024
+
+
+NO_BALLOON_LINE = "meminfo has no 'Balloon:' line (kernels print it from 6.15 on)"
+NO_EVENTS = "/proc/vmstat has no balloon_inflate and balloon_deflate events"
+
+
 def meminfo_has_balloon_line(rule: Rule, view: CaptureView) -> Iterator[Diagnostic]:
     meminfo = _meminfo(view)
-    if meminfo is None or view.kernel is None or view.kernel < (6, 15):
-        return
-    if "Balloon" not in meminfo.instance:
-        release = ".".join(map(str, view.kernel))
+    if meminfo is not None and "Balloon" not in meminfo.instance:
         yield rule.diagnostic(
-            f"kernel {release} prints a 'Balloon:' line, and this meminfo has none",
+            f"kernel {view.release} prints a 'Balloon:' line, and this meminfo has none",
             meminfo.locate(""),
         )
+
+
+def _has_balloon_counters(view: CaptureView) -> str | None:
+    meminfo, vmstat = _meminfo(view), view.first("vmstat")
+    if meminfo is not None and not isinstance(meminfo.instance.get("Balloon"), int):
+        return NO_BALLOON_LINE
+    if vmstat is not None and not isinstance(vmstat.instance.get("nr_balloon_pages"), int):
+        return "/proc/vmstat has no nr_balloon_pages (kernels print it from 6.15 on)"
+    return None
 
 
 def vmstat_agrees(rule: Rule, view: CaptureView) -> Iterator[Diagnostic]:
@@ -75,6 +98,18 @@ def driver_count_agrees(rule: Rule, view: CaptureView) -> Iterator[Diagnostic]:
                 meminfo.locate("/Balloon"),
                 hint=f"{parsed.file.path}: {pointer[1:]}",
             )
+
+
+def _driver_count_known(view: CaptureView) -> str | None:
+    # The vmstat events cannot stand in for Balloon here: hv_balloon does not feed them,
+    # and vmw_balloon only since it moved to balloon_compaction (5.x), a boundary the
+    # reference does not pin down; a false finding would be worse than a skip.
+    if not any(True for _ in _driver_counts(view)):
+        return "no hv-balloon pages_ballooned or vmmemctl current (4 KiB pages) in the capture"
+    meminfo = _meminfo(view)
+    if meminfo is not None and not isinstance(meminfo.instance.get("Balloon"), int):
+        return NO_BALLOON_LINE
+    return None
 
 
 def _driver_counts(view: CaptureView) -> Iterator[tuple[ParsedFile, str, int]]:
@@ -112,10 +147,8 @@ def _balloon_device(parsed: ParsedFile) -> bool:
 def rfc_accounting(rule: Rule, view: CaptureView) -> Iterator[Diagnostic]:
     """Which RFC counter each driver feeds (balloon.rst, kernel-formats.md §1.5)."""
     meminfo = _meminfo(view)
-    if meminfo is None or "InflatedTotal" not in meminfo.instance:
-        return
     expected = _rfc_counter(view)
-    if expected is None:
+    if meminfo is None or expected is None:
         return
     counter, reason = expected
     other = "InflatedFree" if counter == "InflatedTotal" else "InflatedTotal"
@@ -125,6 +158,27 @@ def rfc_accounting(rule: Rule, view: CaptureView) -> Iterator[Diagnostic]:
             f"{other} is {value} kB, but {reason}, so the balloon belongs in {counter}",
             meminfo.locate("/" + other),
         )
+    # virtio's pages pass through balloon_compaction (since about 3.8): the vmstat events
+    # say how large the balloon is, and the counter the driver feeds must hold it
+    events, fed = balloon_events_kb(view), meminfo.instance.get(counter)
+    virtio = not view.all("hv-balloon") and not view.all("vmmemctl")
+    if events is None or not virtio or not isinstance(fed, int):
+        return
+    if not _close(fed, events):
+        yield rule.diagnostic(
+            f"{counter} is {fed} kB but balloon_inflate - balloon_deflate in /proc/vmstat is "
+            f"{events} kB; {reason}, so the balloon belongs in {counter}",
+            meminfo.locate("/" + counter),
+        )
+
+
+def _rfc_applies(view: CaptureView) -> str | None:
+    meminfo = _meminfo(view)
+    if meminfo is not None and "InflatedTotal" not in meminfo.instance:
+        return "meminfo has no InflatedTotal/InflatedFree lines (only RFC kernels print them)"
+    if _rfc_counter(view) is None:
+        return "no hv-balloon, vmmemctl or virtio balloon features file tells the accounting mode"
+    return None
 
 
 def _rfc_counter(view: CaptureView) -> tuple[str, str] | None:
@@ -140,9 +194,19 @@ def _rfc_counter(view: CaptureView) -> tuple[str, str] | None:
     return None
 
 
+def _rfc_copies_exist(view: CaptureView) -> str | None:
+    meminfo = _meminfo(view)
+    if meminfo is not None and "InflatedTotal" not in meminfo.instance:
+        return "meminfo has no InflatedTotal/InflatedFree lines (only RFC kernels print them)"
+    dumps = [p.instance.get("dumps") or [{}] for p in view.all("show-mem")]
+    if view.all("virtio-balloon") or any(isinstance(d[-1].get("balloon"), dict) for d in dumps):
+        return None
+    return "no virtio-balloon file and no show_mem() dump with a Balloon line in the capture"
+
+
 def rfc_copies_agree(rule: Rule, view: CaptureView) -> Iterator[Diagnostic]:
     meminfo = _meminfo(view)
-    if meminfo is None or "InflatedTotal" not in meminfo.instance:
+    if meminfo is None:
         return
     for parsed in view.all("virtio-balloon"):
         yield from _compare_inflated(rule, meminfo, parsed, "", parsed.instance)
@@ -175,7 +239,7 @@ DIALECT_ERAS = {
 def dialect_fits_kernel(rule: Rule, view: CaptureView) -> Iterator[Diagnostic]:
     if view.kernel is None:
         return
-    release = ".".join(map(str, view.kernel))
+    release = view.release
     for parsed in view.parsed:
         eras = DIALECT_ERAS.get(parsed.result.format)
         if not eras:
@@ -204,6 +268,7 @@ CAPTURE_RULES = (
         "unconditional Balloon line to /proc/meminfo (kernel-formats.md §5.3). Needs the kernel "
         "release from capture.json or --kernel.",
         example="capture.json says 6.15.0; proc/meminfo has no Balloon: line",
+        needs=Needs(("meminfo",), kernel=(6, 15)),
         check=meminfo_has_balloon_line,
     ),
     Rule(
@@ -218,6 +283,7 @@ CAPTURE_RULES = (
         tolerance="a warning: vendor kernels backport features, and the 4.4 and 4.20 "
         "boundaries are approximate",
         example="capture.json says 6.18.0; features has 64 characters",
+        needs=Needs(kernel=()),
         check=dialect_fits_kernel,
     ),
     Rule(
@@ -229,6 +295,7 @@ CAPTURE_RULES = (
         "kernel-formats.md §5.3).",
         tolerance="none in value; a warning, because the two files are read one after the other",
         example="Balloon:          524288 kB with nr_balloon_pages 0",
+        needs=Needs(("meminfo", "vmstat"), condition=_has_balloon_counters),
         check=vmstat_agrees,
     ),
     Rule(
@@ -242,6 +309,7 @@ CAPTURE_RULES = (
         "(kernel-formats.md §2.4, §3.3, §8).",
         tolerance=DRIFT,
         example="Balloon: 0 kB with hv-balloon pages_ballooned 262144",
+        needs=Needs(condition=_driver_count_known),
         check=driver_count_agrees,
     ),
     Rule(
@@ -264,6 +332,7 @@ CAPTURE_RULES = (
         "(InflatedTotal); 'VMware balloon driver makes ballooned pages accounted as used' "
         "(InflatedFree).",
         example="features bit 2 clear, InflatedFree: 1048576 kB",
+        needs=Needs(("meminfo",), condition=_rfc_applies),
         check=rfc_accounting,
     ),
     Rule(
@@ -275,6 +344,7 @@ CAPTURE_RULES = (
         "/proc/meminfo, /sys/kernel/debug/virtio-balloon and the show_mem() line.",
         tolerance=DRIFT + "; the show_mem dump may also be older than the meminfo read",
         example="meminfo InflatedFree 0 kB, virtio-balloon InflatedFree 1048576 kB",
+        needs=Needs(("meminfo",), condition=_rfc_copies_exist),
         check=rfc_copies_agree,
     ),
 )

@@ -15,7 +15,7 @@ from ..diagnostics import Diagnostic, Location, Severity
 from .base import Rule, Scope
 
 if TYPE_CHECKING:
-    from ..check import ParsedFile
+    from ..view import ParsedFile
 
 
 def _at_most(

@@ -1,0 +1,64 @@
+"""What the rules read: a parsed file and the view of one capture.
+
+These value types sit below both :mod:`conformance.check` (which builds them) and
+:mod:`conformance.rules` (which reads them), so imports run one way, downwards. A view also
+carries the facts of its capture's manifest that rules and series need: the kernel release,
+the page size, when it was taken and which boot it belongs to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .capture import Capture, CapturedFile
+from .diagnostics import Location
+from .model import ParseResult
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """A captured file and what the parser made of it."""
+
+    file: CapturedFile
+    result: ParseResult
+
+    def locate(self, pointer: str) -> Location:
+        """Where the value at ``pointer`` stands in this file."""
+        return replace(self.result.locate(pointer), path=self.file.path)
+
+    @property
+    def instance(self) -> dict:  # type: ignore[type-arg]
+        value = self.result.instance
+        return value if isinstance(value, dict) else {}
+
+
+@dataclass(frozen=True)
+class CaptureView:
+    """What capture rules see: the parsed files of one capture and its kernel."""
+
+    capture: Capture
+    parsed: tuple[ParsedFile, ...]
+    kernel: tuple[int, ...] | None = None
+    page_size: int = 4096
+    extra: dict = field(default_factory=dict)  # type: ignore[type-arg]
+
+    def all(self, format_id: str) -> list[ParsedFile]:
+        return [p for p in self.parsed if p.result.format == format_id]
+
+    def first(self, format_id: str) -> ParsedFile | None:
+        found = self.all(format_id)
+        return found[0] if found else None
+
+    @property
+    def location(self) -> Location:
+        return Location(path=self.capture.name)
+
+    @property
+    def release(self) -> str:
+        """The kernel version as the rules say it, e.g. ``6.1``; empty when unknown."""
+        return ".".join(map(str, self.kernel)) if self.kernel else ""
+
+    def manifest(self, key: str) -> Any:
+        """A member of the capture's ``capture.json``, or None."""
+        return (self.capture.manifest or {}).get(key)

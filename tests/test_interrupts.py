@@ -1,0 +1,254 @@
+"""Ctrl-C and SIGTERM during ``check -j N``: a quick, quiet exit that leaves nothing behind.
+
+Each try starts the console script in a session of its own on a fleet large enough to
+still be running, waits until its worker processes exist, signals the whole process
+group (as a terminal's Ctrl-C does) or the parent alone, and then asserts the exit
+status (130 or 143), an empty standard error (no traceback from the parent or any
+worker), no process left in the group, and no file left in the private TMPDIR the run
+was given. The tries repeat
+because the failure this guards against (a hang on shutdown) came one try in seven.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .test_pipeline import HV
+
+TRIES = 15
+CAPTURES = 3000
+WAIT = 10.0
+"""Longest wait for any one step; only a hang ever reaches it."""
+
+
+def _console_script() -> str:
+    found = shutil.which("balloon-conform", path=str(Path(sys.executable).parent))
+    assert found, "the balloon-conform console script is not installed beside python"
+    return found
+
+
+@pytest.fixture(scope="module")
+def big_fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("fleet")
+    for index in range(CAPTURES):
+        guest = root / f"guest-{index:04d}"
+        guest.mkdir()
+        (guest / "hv-balloon").write_text(HV)
+    return root
+
+
+def _group(pgid: int) -> list[int]:
+    """The processes still alive (not zombies) in process group ``pgid``."""
+    alive = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stream:
+                stat = stream.read()
+        except OSError:
+            continue  # gone meanwhile
+        # the command name in parentheses may hold spaces; the fields follow its ')'
+        fields = stat[stat.rindex(b")") + 2 :].split()
+        if int(fields[2]) == pgid and fields[0] != b"Z":
+            alive.append(int(entry))
+    return alive
+
+
+def _wait_for_workers(pgid: int, jobs: int) -> None:
+    """Until the parent and its ``jobs`` workers are in the group (bounded)."""
+    deadline = time.monotonic() + WAIT
+    while len(_group(pgid)) < jobs + 1:
+        assert time.monotonic() < deadline, "the workers never started"
+        time.sleep(0.02)
+
+
+def _interrupt_once(
+    fleet: Path, tmpdir: Path, signum: int, group: bool
+) -> tuple[int, str, list[int]]:
+    env = dict(os.environ, TMPDIR=str(tmpdir), PYTHONDONTWRITEBYTECODE="1")
+    process = subprocess.Popen(
+        [_console_script(), "check", "-j", "2", "--output-format", "json", str(fleet)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    )
+    pgid = process.pid  # a new session's leader heads its own process group
+    try:
+        _wait_for_workers(pgid, 2)
+        time.sleep(0.2)  # let the workers get going on the captures
+        if group:
+            os.killpg(pgid, signum)  # as a terminal's Ctrl-C does
+        else:
+            os.kill(process.pid, signum)  # as `kill PID` or a service manager does
+        _, stderr = process.communicate(timeout=WAIT)  # a hang fails here
+    except BaseException:
+        for pid in _group(pgid):  # the parent, or orphans holding its stderr open
+            os.kill(pid, signal.SIGKILL)
+        process.wait()
+        raise
+    deadline = time.monotonic() + WAIT
+    while _group(pgid) and time.monotonic() < deadline:
+        time.sleep(0.05)  # an orphan would stay; an exiting worker goes in a moment
+    survivors = _group(pgid)
+    for pid in survivors:
+        os.kill(pid, signal.SIGKILL)  # leave nothing running, whatever the verdict
+    return process.returncode, stderr.decode("utf-8", "replace"), survivors
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process groups in /proc")
+@pytest.mark.parametrize(
+    ("signum", "group", "tries"),
+    [
+        (signal.SIGINT, True, TRIES),
+        (signal.SIGTERM, True, 4),
+        (signal.SIGINT, False, 2),
+        (signal.SIGTERM, False, 3),
+    ],
+    ids=["ctrl-c", "sigterm-to-group", "sigint-to-parent", "sigterm-to-parent"],
+)
+def test_a_signal_stops_check_cleanly(
+    big_fleet: Path, tmp_path: Path, signum: int, group: bool, tries: int
+) -> None:
+    status = 128 + signum
+    for attempt in range(tries):
+        tmpdir = tmp_path / f"tmp-{attempt}"
+        tmpdir.mkdir()
+        code, stderr, survivors = _interrupt_once(big_fleet, tmpdir, signum, group)
+        assert (code, stderr, survivors) == (status, "", []), attempt
+        assert sorted(os.listdir(tmpdir)) == [], attempt
+
+
+def _square_or_fail(task: int) -> int:
+    if task == 7:
+        raise ValueError("seven")
+    if task == 13:
+        os._exit(3)  # as if the system killed the worker
+    return task * task
+
+
+def test_workers_answer_in_order_and_end_with_the_block() -> None:
+    from conformance.workers import Workers
+
+    with Workers(2, _square_or_fail) as workers:
+        assert list(workers.map(list(range(7)) * 5)) == [n * n for n in range(7)] * 5
+        processes = list(workers._processes)
+    assert processes and not any(p.is_alive() for p in processes)
+
+
+def test_an_exception_in_a_worker_is_raised_in_the_parent_and_the_workers_end() -> None:
+    from conformance.workers import Workers
+
+    with pytest.raises(ValueError, match="seven"), Workers(2, _square_or_fail) as workers:
+        processes = list(workers._processes)
+        list(workers.map(list(range(10))))
+    assert not any(p.is_alive() for p in processes)
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang() -> None:
+    from conformance.workers import WorkerError, Workers
+
+    with pytest.raises(WorkerError), Workers(2, _square_or_fail) as workers:
+        processes = list(workers._processes)
+        list(workers.map([12, 13, 14, 15]))
+    assert not any(p.is_alive() for p in processes)
+
+
+def test_a_worker_that_died_before_it_got_work_is_an_error() -> None:
+    from conformance.workers import WorkerError, Workers
+
+    with Workers(1, _square_or_fail) as workers:
+        with pytest.raises(WorkerError, match="without answering"):
+            list(workers.map([13]))  # the worker is gone now
+        with pytest.raises(WorkerError, match="before it was given work"):
+            list(workers.map([1, 2]))
+
+
+def _fallback(task: int, reason: str) -> int:
+    assert "killed by signal" in reason or "status 3" in reason, reason
+    return -1
+
+
+def test_with_a_fallback_a_dead_worker_costs_only_its_task() -> None:
+    from conformance.workers import Workers
+
+    with Workers(2, _square_or_fail, _fallback) as workers:
+        # 13 ends its worker each time; a new one takes its place for the rest
+        answers = list(workers.map([1, 13, 2, 13, 3, 4]))
+    assert answers == [1, -1, 4, -1, 9, 16]
+
+
+@pytest.mark.skipif(
+    multiprocessing.get_start_method() != "fork", reason="the workers must see the stand-in"
+)
+def test_a_killed_worker_costs_the_fleet_only_its_chunk(tmp_path: Path) -> None:
+    from conformance import fleet
+    from conformance.check import CheckOptions
+
+    for index in range(6):
+        (tmp_path / f"g{index}").mkdir()
+        (tmp_path / f"g{index}" / "hv-balloon").write_text(HV)
+    (tmp_path / "g3" / "die").touch()
+    real = fleet.check_one
+
+    def dies_on_g3(path, options, limits=None, debug=False):  # type: ignore[no-untyped-def]
+        if (path / "die").exists():
+            os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's OOM killer would
+        return real(path, options, limits, debug)
+
+    fleet.check_one = dies_on_g3  # workers are forked from this process
+    try:
+        results = list(fleet.check_many(sorted(tmp_path.iterdir()), CheckOptions(), jobs=2))
+    finally:
+        fleet.check_one = real
+    ids = [[d.id for d in result.diagnostics] for result in results]
+    assert [r.name for r in results] == [str(tmp_path / f"g{i}") for i in range(6)]
+    assert ids[3] == ["capture.unchecked"] and "signal 9" in results[3].diagnostics[0].message
+    assert all("capture.unchecked" not in found for i, found in enumerate(ids) if i != 3)
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_the_tool_is_still_loading_is_quiet(tmp_path: Path) -> None:
+    """A Ctrl-C at any moment of start-up (import, reading the command line, the first
+    captures) ends the run with 130, or by the signal itself, and never with a traceback
+    from our code: only Python's own start-up, before the package's first line runs, is
+    out of our hands."""
+    fleet = tmp_path / "fleet"
+    for index in range(300):  # a Ctrl-C that Python itself loses still ends soon
+        (fleet / f"guest-{index:03d}").mkdir(parents=True)
+        (fleet / f"guest-{index:03d}/hv-balloon").write_text(HV)
+    for delay in [0.01 * step for step in range(0, 40, 3)]:
+        run = subprocess.Popen(
+            [_console_script(), "check", "--output-format", "json", str(fleet)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        time.sleep(delay)
+        os.killpg(run.pid, signal.SIGINT)
+        _, err = run.communicate(timeout=WAIT * 6)
+        if "Traceback" in err:
+            # Python's own start-up (the interpreter, then the console script's import of
+            # the package: tens of milliseconds), before any of our code runs
+            assert _before_our_code(err), (delay, err)
+            continue
+        assert run.returncode in (130, -signal.SIGINT), (delay, run.returncode, err)
+        assert err == "", (delay, err)
+
+
+def _before_our_code(err: str) -> bool:
+    frames = [line.strip() for line in err.splitlines() if line.strip().startswith("File ")]
+    ours = [f for f in frames if "/conformance/" in f and "/conformance/__init__.py" not in f]
+    return bool(frames) and not ours
