@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from . import __version__, output, schemas
+from . import __version__, output, schema_catalog, schemas
 from .diagnostics import Severity, to_json
 from .errors import BalloonError, InputError
 from .escape import escape, json_text, safe_text
@@ -257,24 +257,26 @@ def schema_name(ident: str) -> str:
 
 
 def _cmd_schema_export(args: argparse.Namespace) -> int:
-    """Every schema into DIR (``$id``-relative, so relative ``$ref`` resolve there) and a
-    self-contained copy of each under ``DIR/bundled``; each file replaced whole, and
-    nothing written through a link."""
+    """Every schema into ``DIR/schemas`` (``$id``-relative, so relative ``$ref`` resolve
+    there), a self-contained copy of each into the sibling ``DIR/bundled`` and the catalog
+    into ``DIR/catalog.json``; each file replaced whole, and nothing written through a link."""
     directory = Path(args.directory)
     written = 0
     try:
         with output.directory(directory) as top:
             for name in schemas.names():
                 for relative, document in (
-                    (name, schemas.document(name)),
+                    (f"schemas/{name}", schemas.document(name)),
                     (f"bundled/{name}", schemas.bundle(name)),
                 ):
                     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
                     output.write_beneath(top, relative, text)
                     written += 1
+            catalog = json.dumps(schema_catalog.catalog(), indent=2) + "\n"
+            output.write_beneath(top, "catalog.json", catalog)
     except OSError as exc:
         raise InputError(f"{directory}: cannot export the schemas: {exc.strerror}") from exc
-    print(f"wrote {written} schema files to {directory}", file=sys.stderr)
+    print(f"wrote {written} schema files and catalog.json to {directory}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -2,8 +2,9 @@
 
 The format schemas spread what they say about a field over several places: a property's
 own ``description`` and ``x-unit``, the ``$defs`` entry it refers to, the ``common``
-integer ranges, and for a whole format the ``anyOf`` of its dialects. :func:`describe`
-looks one member up by JSON pointer through ``$ref`` / ``allOf`` / ``anyOf`` / ``oneOf``;
+integer ranges, and for a whole format the ``anyOf`` or ``if``/``then``/``else`` of its
+dialects. :func:`describe` looks one member up by JSON pointer through ``$ref`` / ``allOf`` /
+``anyOf`` / ``oneOf`` / ``then`` / ``else``;
 :func:`field_rows` flattens a schema into one row per field (what ``balloon-schema``
 prints); :func:`referenced_documents` names every schema document a schema depends on.
 
@@ -99,6 +100,12 @@ def _expand(view: _View, seen: set[int] | None = None) -> Iterator[_View]:
             for branch in branches:
                 if isinstance(branch, Mapping):
                     yield from _expand(_View(branch, view.resolver), seen)
+    # a whole format picks its dialect with if/then/else; the default dialect (else)
+    # comes first, as it came first in the anyOf these replaced
+    for keyword in ("else", "then"):
+        branch = view.contents.get(keyword)
+        if isinstance(branch, Mapping):
+            yield from _expand(_View(branch, view.resolver), seen)
 
 
 def _children(views: list[_View], token: str) -> list[_View]:

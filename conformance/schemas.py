@@ -1,7 +1,7 @@
 """The JSON Schemas: loading them offline, validating instances, exporting them.
 
 Every ``*.schema.json`` file is one resource in a single :class:`referencing.Registry`,
-keyed by its ``$id`` (``https://sphinxext-balloon.github.io/schemas/<file>``), so the
+keyed by its ``$id`` (``https://sphinxext-balloon.github.io/schemas/v1/<file>``), so the
 relative ``$ref`` between files resolve without any network access. Two validators are
 built per schema file, each once, when first needed, and reused for every instance: the
 fast one of :mod:`conformance.validation` says whether an instance is valid; the
@@ -32,9 +32,10 @@ if TYPE_CHECKING:  # imported when first used: they cost more than the rest of a
     from jsonschema.exceptions import ValidationError
     from referencing import Registry
 
-BASE_URI = "https://sphinxext-balloon.github.io/schemas/"
+BASE_URI = "https://sphinxext-balloon.github.io/schemas/v1/"
 META_SCHEMA = "meta/balloon-meta.schema.json"
 SUFFIX = ".schema.json"
+DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 
 
 def schema_dir() -> Path:
@@ -91,11 +92,14 @@ def document(name: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
 
 @cache
 def registry(extra: tuple[str, ...] = ()) -> Registry:
-    """One registry holding every schema as a resource under its ``$id``."""
-    from referencing import Registry, Resource
+    """One registry holding every schema as a resource under its ``$id``. Their
+    ``$schema`` names our meta-schema, a draft 2020-12 dialect ``referencing`` cannot
+    detect by itself, so each is read as draft 2020-12."""
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
 
     resources = [
-        (doc.get("$id", BASE_URI + name), Resource.from_contents(doc))
+        (doc.get("$id", BASE_URI + name), DRAFT202012.create_resource(doc))
         for name, doc in _documents(extra).items()
     ]
     return Registry().with_resources(resources).crawl()
@@ -133,10 +137,16 @@ def fast_validator(name: str, extra: tuple[str, ...] = ()) -> validation.FastVal
             except SchemaError:
                 found = {}
             if found.get("$id") == uri:
-                return found
-        return _by_id(extra)[uri]  # an $id that is not its file's name
+                return _plain_draft(found)
+        return _plain_draft(_by_id(extra)[uri])  # an $id that is not its file's name
 
-    return validation.build(_file(name, extra), retrieve)
+    return validation.build(_plain_draft(_file(name, extra)), retrieve)
+
+
+def _plain_draft(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` naming draft 2020-12 as its ``$schema``: jsonschema-rs refuses a
+    custom meta-schema it was not given, and ours only adds annotations."""
+    return {**document, "$schema": DRAFT_2020_12}
 
 
 def iter_errors(name: str, instance: Any, extra: tuple[str, ...] = ()) -> Iterator[ValidationError]:
@@ -253,12 +263,14 @@ def check_schemas(extra: tuple[str, ...] = ()) -> list[str]:
 
 def bundle(name: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
     """A self-contained compound document: ``name`` with every schema it refers to
-    embedded in ``$defs`` under its own ``$id`` (JSON Schema 2020-12, section 9.3)."""
-    root = dict(document(name, extra))
+    embedded in ``$defs`` under its own ``$id`` (JSON Schema 2020-12, section 9.3).
+    Each names plain draft 2020-12 as its ``$schema``, so that it loads with no other
+    file: our meta-schema only adds annotations, which change no verdict."""
+    root = {**document(name, extra), "$schema": DRAFT_2020_12}
     wanted = sorted(_referenced(name, extra) - {name})
     defs = dict(root.get("$defs", {}))
     for other in wanted:
-        defs[f"bundled:{other}"] = document(other, extra)
+        defs[f"bundled:{other}"] = {**document(other, extra), "$schema": DRAFT_2020_12}
     if defs:
         root["$defs"] = defs
     return root
@@ -271,10 +283,12 @@ def _referenced(name: str, extra: tuple[str, ...], seen: set[str] | None = None)
     seen.add(name)
     for ref in references(document(name, extra)):
         target = ref.split("#", 1)[0]
+        if target.startswith(BASE_URI):
+            target = target[len(BASE_URI) :]
+        elif target.startswith("https:"):
+            continue  # the draft 2020-12 meta-schema, which every validator holds
         if target:
-            _referenced(
-                target.rsplit("/", 1)[-1] if target.startswith("http") else target, extra, seen
-            )
+            _referenced(target, extra, seen)
     return seen
 
 
@@ -292,12 +306,13 @@ def references(node: Any) -> Iterator[str]:
 
 
 def export(directory: Path, extra: tuple[str, ...] = ()) -> list[Path]:
-    """Write every schema to ``directory`` (``$id``-relative layout, so relative
-    ``$ref`` resolve from there) and a self-contained copy of each under ``bundled/``."""
+    """Write every schema to ``directory/schemas/`` (``$id``-relative layout, so relative
+    ``$ref`` resolve from there) and a self-contained copy of each to the sibling
+    ``directory/bundled/``: a tool that loads one folder finds each ``$id`` once."""
     written = []
     for name in names(extra):
         for target, doc in (
-            (directory / name, document(name, extra)),
+            (directory / "schemas" / name, document(name, extra)),
             (directory / "bundled" / name, bundle(name, extra)),
         ):
             target.parent.mkdir(parents=True, exist_ok=True)

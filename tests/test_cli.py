@@ -115,8 +115,12 @@ def test_schema_show(capsys: pytest.CaptureFixture[str]) -> None:
 def test_schema_export(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     status, _, err = run(capsys, "schema", "export", str(tmp_path / "out"))
     assert status == 0 and "schema files" in err
-    assert (tmp_path / "out" / "hv-balloon.schema.json").is_file()
+    assert (tmp_path / "out" / "schemas" / "hv-balloon.schema.json").is_file()
     assert (tmp_path / "out" / "bundled" / "hv-balloon.schema.json").is_file()
+    catalog = json.loads((tmp_path / "out" / "catalog.json").read_text())
+    for entry in catalog["schemas"]:
+        assert (tmp_path / "out" / entry["path"]).is_file()
+        assert json.loads((tmp_path / "out" / entry["path"]).read_text())["$id"] == entry["url"]
 
 
 def test_console_script() -> None:

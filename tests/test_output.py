@@ -192,7 +192,7 @@ def test_schema_export_never_writes_through_a_link(
     assert main(["schema", "export", str(out)]) == 0
     first = sorted(p.relative_to(out) for p in out.rglob("*"))
     assert Path("bundled/meminfo.schema.json") in first
-    assert Path("meta/balloon-meta.schema.json") in first
+    assert Path("schemas/meta/balloon-meta.schema.json") in first
     assert main(["schema", "export", str(out)]) == 0  # again: each file replaced whole
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == first
     elsewhere = tmp_path / "elsewhere"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +24,56 @@ def test_every_schema_passes_draft_2020_12_and_our_meta_schema() -> None:
     assert schemas.check_schemas() == []
 
 
+def _meta_errors(document: Any) -> list[str]:
+    return sorted(e.message for e in schemas.validator(schemas.META_SCHEMA).iter_errors(document))
+
+
 def test_meta_schema_rejects_an_undocumented_property() -> None:
-    meta = schemas.validator(schemas.META_SCHEMA)
     bad = {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$schema": BASE_URI + schemas.META_SCHEMA,
         "$id": BASE_URI + "x.schema.json",
         "title": "x",
         "description": "x",
         "examples": [{}],
         "properties": {"a": {"type": "integer", "description": "a"}, "b": {"type": "string"}},
     }
-    messages = sorted(e.message for e in meta.iter_errors(bad))
-    assert messages == ["'description' is a required property", "'x-unit' is a required property"]
+    assert _meta_errors(bad) == [
+        "'description' is a required property",
+        "'x-unit' is a required property",
+    ]
+
+
+@pytest.mark.parametrize("typo", ["x-unti", "minimun", "descripton"])
+def test_meta_schema_rejects_a_misspelt_keyword_at_any_depth(typo: str) -> None:
+    document = copy.deepcopy(schemas.document("virtio-features.schema.json"))
+    assert _meta_errors(document) == []
+    # deep inside a constraint: $defs/feature/allOf/0/then/properties/kind
+    kind = document["$defs"]["feature"]["allOf"][0]["then"]["properties"]["kind"]
+    kind[typo] = 0
+    assert _meta_errors(document) == [f"{typo!r} is not one of {_keywords()!r}"]
+
+
+def _keywords() -> list[str]:
+    keywords: list[str] = schemas.document(schemas.META_SCHEMA)["$defs"]["keyword"]["enum"]
+    return keywords
+
+
+def test_meta_schema_rejects_an_undefined_unit_and_a_schema_in_examples() -> None:
+    document = copy.deepcopy(schemas.document("virtio-balloon.schema.json"))
+    document["properties"]["InflatedFree"]["x-unit"] = "KiB"
+    document["examples"].append({"$schema": document["$id"]})
+    errors = _meta_errors(document)
+    assert len(set(errors)) == 2
+    assert any("'KiB' is not valid under any of the given schemas" in e for e in errors)
+
+
+def test_every_schema_names_the_meta_schema_and_shared_integers_carry_no_unit() -> None:
+    for name in NAMES:
+        assert schemas.document(name)["$schema"] == BASE_URI + schemas.META_SCHEMA
+    shared = [*schemas.document("common.schema.json")["$defs"].values()]
+    shared.append(schemas.document("vmmemctl.schema.json")["$defs"]["int"])
+    for definition in shared:
+        assert "x-unit" not in definition
 
 
 def test_every_format_and_dialect_names_an_existing_schema() -> None:
@@ -45,7 +86,7 @@ def test_every_format_and_dialect_names_an_existing_schema() -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_examples_validate(name: str) -> None:
-    for example in schemas.document(name)["examples"]:
+    for example in schemas.document(name).get("examples", []):
         assert [e.message for e in schemas.iter_errors(name, example)] == []
         assert schemas.validator(name).is_valid(example)  # the reference engine too
 
@@ -83,23 +124,34 @@ def _no_network(uri: str) -> Any:
 
 
 def _rs_from_directory(exported: Path, name: str) -> Any:
-    """An independent validator that resolves each $id to a file of the exported folder."""
-
-    def retrieve(uri: str) -> Any:
-        assert uri.startswith(BASE_URI), uri
-        return json.loads((exported / uri[len(BASE_URI) :]).read_text())
-
-    document = json.loads((exported / name).read_text())
-    return jsonschema_rs.validator_for(document, retriever=retrieve)
+    """An independent validator over the exported $id-relative folder, every file
+    registered under its $id (our meta-schema among them)."""
+    folder = exported / "schemas"
+    documents = [json.loads(p.read_text()) for p in folder.rglob("*" + schemas.SUFFIX)]
+    registry = jsonschema_rs.Registry([(d["$id"], d) for d in documents])
+    document = json.loads((folder / name).read_text())
+    return jsonschema_rs.validator_for(document, registry=registry)
 
 
 def test_export_writes_every_schema_twice(exported: Path) -> None:
     files = sorted(p.relative_to(exported).as_posix() for p in exported.rglob("*.json"))
-    assert files == sorted(schemas.names() + ["bundled/" + n for n in schemas.names()])
+    assert files == sorted(
+        ["schemas/" + n for n in schemas.names()] + ["bundled/" + n for n in schemas.names()]
+    )
+
+
+def _conforming(golden: Any) -> bool:
+    """Goldens without schema findings (an excerpt such as `grep balloon /proc/vmstat`
+    parses, but is not a whole file)."""
+    return not any("[schema." in line for line in golden["diagnostics"]["lenient"])
 
 
 PARSED = [
-    (s, json.loads(golden_path(s).read_text())) for s in samples() if not s.stem.startswith("bad-")
+    (s, golden)
+    for s in samples()
+    if not s.stem.startswith("bad-")
+    for golden in [json.loads(golden_path(s).read_text())]
+    if _conforming(golden)
 ]
 
 
@@ -121,7 +173,7 @@ def test_independent_validator_agrees_on_examples_and_a_broken_copy(
     exported: Path, name: str
 ) -> None:
     validator = _rs_bundled(exported, name)
-    for example in schemas.document(name)["examples"]:
+    for example in schemas.document(name).get("examples", []):
         assert validator.is_valid(example)
         if isinstance(example, dict) and example:
             broken = {**example, next(iter(example)): "not a value any kernel prints"}
@@ -151,3 +203,70 @@ def test_schema_invariant_is_reported_under_its_rule_id() -> None:
 
     result = parse("InflatedTotal: 1024 kB\nInflatedFree: 2048 kB\n", format="virtio-balloon")
     assert [(d.id, d.location.line) for d in result.diagnostics] == [("rfc.inflated-exclusive", 2)]
+
+
+def test_ids_are_versioned() -> None:
+    assert BASE_URI == "https://sphinxext-balloon.github.io/schemas/v1/"
+    for name in schemas.names():
+        assert schemas.document(name)["$id"] == BASE_URI + name
+
+
+def test_catalog_lists_every_schema_in_schemastore_format() -> None:
+    from conformance.schema_catalog import catalog
+
+    document = catalog()
+    assert document["version"] == 1
+    entries = {e["url"]: e for e in document["schemas"]}
+    assert sorted(entries) == sorted(BASE_URI + n for n in schemas.names())
+    for entry in entries.values():
+        assert {"name", "description", "url", "versions", "fileMatch"} <= set(entry)
+        assert entry["versions"] == {"v1": entry["url"]}
+    assert entries[BASE_URI + "vmmemctl.4.4.schema.json"]["kernels"] == "4.4 up to before 4.20"
+    assert entries[BASE_URI + "meminfo.rfc.schema.json"]["dialect"] == "rfc"
+    assert entries[BASE_URI + "hv-balloon.schema.json"]["dialect"] == "any"
+
+
+def _anchored_patterns(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    if isinstance(node, dict):
+        pattern = node.get("pattern")
+        if isinstance(pattern, str) and pattern.endswith("$"):
+            yield path, node
+        for key, value in node.items():
+            if key not in ("examples", "enum", "const"):
+                yield from _anchored_patterns(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _anchored_patterns(value, f"{path}/{index}")
+
+
+@pytest.mark.parametrize("name", schemas.names())
+def test_every_anchored_pattern_also_rejects_a_trailing_newline(name: str) -> None:
+    """Python's `$` matches before a final newline, ECMAScript's does not: each `$`
+    pattern is paired with an exact maxLength or a newline-rejecting `not`."""
+    for path, node in _anchored_patterns(schemas.document(name)):
+        guard = node.get("not", {}).get("pattern")
+        exact = re.search(r"[*+]|\{\d*,", node["pattern"]) is None and "maxLength" in node
+        assert exact or (guard and re.search(guard, "x\n")), (name, path)
+
+
+@pytest.mark.parametrize(
+    "name,case",
+    [
+        ("hv-balloon", "negative-count"),
+        ("meminfo", "inflated-total-negative"),
+        ("vmmemctl", "negative-count"),
+    ],
+)
+def test_any_dialect_schema_errors_name_the_field_not_the_branches(name: str, case: str) -> None:
+    """The "any dialect" schemas pick their dialect with if/then/else on the keys that
+    tell the dialects apart, so an error is the dialect's own, not "not valid under any"."""
+    path = schemas.schema_dir() / "tests" / name / "invalid" / f"{case}.json"
+    errors = list(schemas.iter_errors(name + schemas.SUFFIX, json.loads(path.read_text())))
+    assert [e.validator for e in errors] == ["minimum"]
+
+
+@needs_big_integers
+def test_the_fast_engine_loads_every_schema_despite_our_meta_schema() -> None:
+    """jsonschema-rs refuses a $schema it was not given; the fast path hands it the
+    documents as plain draft 2020-12, so no schema falls back to the slow path."""
+    assert [n for n in schemas.names() if schemas.fast_validator(n) is None] == []

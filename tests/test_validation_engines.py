@@ -69,7 +69,8 @@ def _cases() -> list[tuple[str, Any]]:
         for name in (spec.schema, spec.dialect(golden["dialect"]).schema):
             cases += [(name, m) for m in _mutations(golden["instance"])]
     for name in NAMES:
-        cases += [(name, m) for e in schemas.document(name)["examples"] for m in _mutations(e)]
+        examples = schemas.document(name).get("examples", [])
+        cases += [(name, m) for e in examples for m in _mutations(e)]
     broken_time = [{**m, "time": "yesterday, about noon"} for m in MANIFESTS]
     cases += [("capture.schema.json", m) for e in MANIFESTS + broken_time for m in _mutations(e)]
     unique = {(name, json.dumps(instance, sort_keys=True)): instance for name, instance in cases}
