@@ -11,6 +11,9 @@ PY313 ?= $(firstword $(wildcard /root/.pyenv/versions/3.13*/bin/python3) $(shell
 EXTRAS ?= test,sphinx,lint,bench,dask
 # Pins for an old toolchain (Sphinx 3.4.3, the kernel's minimum), when set.
 CONSTRAINTS ?=
+# More pytest options; the runs at both ends of the range leave out what `make test` ran
+# already and does not depend on the interpreter (QEMU boots, clusters, signal soaks).
+PYTEST_ARGS ?=
 
 .PHONY: demo docs test lint test-py39 test-py313 bench clean
 
@@ -41,25 +44,28 @@ docs: $(BIN)/balloon-conform
 
 ## test: create .venv, install with test extras, run the whole test suite
 test: $(BIN)/balloon-conform
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(BIN)/balloon-conform
-	$(BIN)/ruff check conformance sphinxext_balloon tests benchmarks
-	$(BIN)/ruff format --check conformance sphinxext_balloon tests benchmarks
+	$(BIN)/ruff check conformance sphinxext_balloon tests benchmarks fuzz
+	$(BIN)/ruff format --check conformance sphinxext_balloon tests benchmarks fuzz
 	$(BIN)/mypy
 
-## test-py39: the whole suite on the oldest toolchain: Python 3.9 and Sphinx 3.4.3
+## test-py39: the suite (less what is marked slow) on the oldest toolchain: Python 3.9 and Sphinx 3.4.3
 test-py39:
 	@test -n "$(PY39)" || { echo "no Python 3.9 found (set PY39=...)"; exit 1; }
-	$(MAKE) test PYTHON=$(PY39) VENV=.venv-py39 EXTRAS=test,sphinx CONSTRAINTS=ci/sphinx-3.4.3-constraints.txt
+	$(MAKE) test PYTHON=$(PY39) VENV=.venv-py39 EXTRAS=test,sphinx CONSTRAINTS=ci/sphinx-3.4.3-constraints.txt \
+		PYTEST_ARGS='-m "not slow"'
 
-## test-py313: the whole suite on the newest: Python 3.13 and the newest Sphinx
+## test-py313: the suite (less what is marked slow) on the newest: Python 3.13 and the newest Sphinx
 test-py313:
 	@test -n "$(PY313)" || { echo "no Python 3.13 found (set PY313=...)"; exit 1; }
-	$(MAKE) test PYTHON=$(PY313) VENV=.venv-py313 EXTRAS=test,sphinx
+	$(MAKE) test PYTHON=$(PY313) VENV=.venv-py313 EXTRAS=test,sphinx PYTEST_ARGS='-m "not slow"'
 
 bench: $(BIN)/balloon-conform
 	$(BIN)/python benchmarks/parse.py
+	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/check.py --count 1000
 
 clean:
 	rm -rf $(VENV) .venv-py39 .venv-py313 docs/_build demo-out build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
