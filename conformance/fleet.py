@@ -115,9 +115,10 @@ def _pickled(results: Iterable[CaptureResult]) -> list[bytes]:
 
 
 def chunk_size(count: int, jobs: int) -> int:
-    """Captures per chunk of work: enough chunks (8 per worker) that the workers finish
-    together, each large enough that a message per chunk costs little beside the work."""
-    return max(1, min(64, count // (jobs * 8)))
+    """Captures per chunk of work: enough chunks (16 per worker) that the workers finish
+    together (the last chunk keeps one worker busy alone), each large enough (up to 64
+    captures) that a message per chunk costs little beside the work."""
+    return max(1, min(64, count // (jobs * 16)))
 
 
 def _in_workers(
