@@ -29,13 +29,17 @@ from .pipeline import parse
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED, EXIT_TERMINATED = 128 + 2, 128 + 15  # as a shell reports SIGINT, SIGTERM
+EXIT_PIPE = 128 + 13  # SIGPIPE, as `yes | head` reports it: not "findings" (1)
 MAX_INPUT_BYTES = 16 * 1024 * 1024
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = _parser(argv)
-    args = parser.parse_args(argv)
+    try:
+        parser = _parser(argv)
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the command line is still being read
+        return EXIT_INTERRUPTED
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)
@@ -51,9 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Terminated:
         return EXIT_TERMINATED
     except BrokenPipeError:
-        # the reader went away (`| head`): stop quietly, as other filters do
+        # the reader went away (`| head`): stop quietly with the status a filter killed
+        # by SIGPIPE has, so a pipeline never reads it as "errors found"
         _silence_stdout()
-        return EXIT_ERRORS
+        return EXIT_PIPE
     except OSError as exc:  # the file system refused a path (too long, a link loop ...)
         print(f"balloon-conform: error: {_os_error(exc)}", file=sys.stderr)
         return EXIT_USAGE

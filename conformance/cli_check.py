@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import re
 import sys
 import textwrap
@@ -26,9 +27,9 @@ from .diagnostics import Severity
 from .errors import InputError, UsageError
 from .escape import safe_text
 from .fleet import Spool, spool_results
-from .output import write_output
-from .report import REPORTERS, ReportOptions, write_report
+from .report import REPORTERS, ReportOptions
 from .report.model import CaptureResult, Report
+from .report.targets import targets, write_targets
 from .rules import (
     EXPLANATIONS,
     RULES,
@@ -53,8 +54,7 @@ def add_commands(commands: Any) -> None:
     check.add_argument(
         "--series", action="store_true", help="the captures are T0 T1 ... of one guest"
     )
-    check.add_argument("--output-format", choices=sorted(REPORTERS), default="text")
-    check.add_argument("--output", metavar="FILE", help="write the report here (default: stdout)")
+    _add_report_options(check)
     check.add_argument(
         "--select", metavar="RULE,...", default="", help="only these ids or prefixes"
     )
@@ -77,6 +77,35 @@ def add_commands(commands: Any) -> None:
     explain = commands.add_parser("explain", help="what a rule checks, why, and a violation")
     explain.add_argument("rule", metavar="RULE")
     explain.set_defaults(handler=run_explain)
+
+
+def _add_report_options(check: argparse.ArgumentParser) -> None:
+    formats = ",".join(sorted(REPORTERS))
+    check.add_argument(
+        "--report",
+        action="append",
+        metavar="FORMAT[:PATH]",
+        help=f"write a report ({formats}) to PATH (default: stdout); repeatable",
+    )
+    check.add_argument("--output-format", choices=sorted(REPORTERS), action=_Once)
+    check.add_argument("--output", metavar="FILE", action=_Once, help="write the report here")
+    check.add_argument("--exit-zero", action="store_true", help="exit 0 whatever was found")
+    check.add_argument(
+        "--no-annotations", action="store_true", help="no GitHub annotations under Actions"
+    )
+    check.add_argument(
+        "--base-dir", metavar="DIR", help="report paths relative to DIR (default: here)"
+    )
+    check.add_argument("--category", metavar="ID", help="SARIF run category (matrix jobs)")
+
+
+class _Once(argparse.Action):
+    """An option that may be given once: repeating it is a usage error, not the last wins."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+        if getattr(namespace, self.dest, None) is not None:
+            parser.error(f"{option} given twice (use --report FORMAT:PATH for several reports)")
+        setattr(namespace, self.dest, values)
 
 
 def _ids(text: str) -> frozenset[str]:
@@ -104,10 +133,22 @@ def run_check(args: argparse.Namespace) -> int:
     if not results:
         raise InputError("no capture found: nothing to check")
     report = Report(__version__, results, _catalogue(results))
-    stamp = datetime.datetime.now(datetime.timezone.utc).isoformat() if args.timestamp else None
-    report_options = ReportOptions(timestamp=stamp, verbose=args.verbose)
-    _write(report, args.output_format, args.output, report_options)
-    return EXIT_ERRORS if report.failed else EXIT_OK
+    stamp = _utc_now() if args.timestamp else None
+    report_options = ReportOptions(
+        timestamp=stamp,
+        verbose=args.verbose,
+        base_dir=args.base_dir or os.getcwd(),  # SARIF says where %SRCROOT% was
+        category=args.category,
+    )
+    chosen = targets(args.report, args.output_format, args.output)
+    write_targets(report, chosen, report_options, annotations=not args.no_annotations)
+    return EXIT_ERRORS if report.failed and not args.exit_zero else EXIT_OK
+
+
+def _utc_now() -> str:
+    """The time now in UTC as ISO 8601 ending in ``Z``, as SARIF and GitHub read it."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return now.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _catalogue(results: Collection[CaptureResult]) -> dict[str, RuleInfo]:
@@ -215,17 +256,6 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
     return value
-
-
-def _write(report: Report, fmt: str, output: str | None, options: ReportOptions) -> None:
-    if output is None:
-        write_report(report, fmt, sys.stdout, options)
-        return
-    try:
-        # whole or not at all: a failed run leaves the previous report as it was
-        write_output(output, lambda stream: write_report(report, fmt, stream, options))
-    except OSError as exc:
-        raise InputError(f"{output}: cannot write the report: {exc.strerror}") from exc
 
 
 def run_rules(args: argparse.Namespace, stream: TextIO | None = None) -> int:

@@ -28,8 +28,10 @@ SUFFIX = {
     "text": "txt",
     "json": "json",
     "junit": "junit.xml",
+    "junit-gitlab": "junit-gitlab.xml",
     "sarif": "sarif.json",
     "github": "github.txt",
+    "gitlab": "codequality.json",
 }
 """The golden file of report NAME in format F is ``NAME.<SUFFIX[F]>``."""
 

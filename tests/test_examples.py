@@ -46,10 +46,10 @@ def test_broken_capture_fails_with_located_findings() -> None:
     assert findings == [
         f"::error file={cap},title=balloon.single-driver::2 balloon drivers are active: "
         f"{cap}/sys/kernel/debug/hv-balloon, {features}",
-        f"::warning file={cap}/proc/meminfo,line=45,col=18,title=balloon.vmstat-agrees::"
+        f"::warning file={cap}/proc/meminfo,line=45,endLine=45,col=18,title=balloon.vmstat-agrees::"
         "Balloon is 1048576 kB but nr_balloon_pages 131072 x 4096 bytes is 524288 kB"
         f"%0Ahint: {cap}/proc/vmstat: nr_balloon_pages 131072",
-        f"::error file={features},line=1,col=34,title=virtio.no-access-platform::"
+        f"::error file={features},line=1,endLine=1,col=34,title=virtio.no-access-platform::"
         "a balloon never negotiates VIRTIO_F_ACCESS_PLATFORM (bit 33): "
         "virtballoon_validate() clears it",
     ]

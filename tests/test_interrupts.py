@@ -216,3 +216,39 @@ def test_a_killed_worker_costs_the_fleet_only_its_chunk(tmp_path: Path) -> None:
     assert [r.name for r in results] == [str(tmp_path / f"g{i}") for i in range(6)]
     assert ids[3] == ["capture.unchecked"] and "signal 9" in results[3].diagnostics[0].message
     assert all("capture.unchecked" not in found for i, found in enumerate(ids) if i != 3)
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_the_tool_is_still_loading_is_quiet(tmp_path: Path) -> None:
+    """A Ctrl-C at any moment of start-up (import, reading the command line, the first
+    captures) ends the run with 130, or by the signal itself, and never with a traceback
+    from our code: only Python's own start-up, before the package's first line runs, is
+    out of our hands."""
+    fleet = tmp_path / "fleet"
+    for index in range(300):  # a Ctrl-C that Python itself loses still ends soon
+        (fleet / f"guest-{index:03d}").mkdir(parents=True)
+        (fleet / f"guest-{index:03d}/hv-balloon").write_text(HV)
+    for delay in [0.01 * step for step in range(0, 40, 3)]:
+        run = subprocess.Popen(
+            [_console_script(), "check", "--output-format", "json", str(fleet)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        time.sleep(delay)
+        os.killpg(run.pid, signal.SIGINT)
+        _, err = run.communicate(timeout=WAIT * 6)
+        if "Traceback" in err:
+            # Python's own start-up (the interpreter, then the console script's import of
+            # the package: tens of milliseconds), before any of our code runs
+            assert _before_our_code(err), (delay, err)
+            continue
+        assert run.returncode in (130, -signal.SIGINT), (delay, run.returncode, err)
+        assert err == "", (delay, err)
+
+
+def _before_our_code(err: str) -> bool:
+    frames = [line.strip() for line in err.splitlines() if line.strip().startswith("File ")]
+    ours = [f for f in frames if "/conformance/" in f and "/conformance/__init__.py" not in f]
+    return bool(frames) and not ours

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance import cli_capture, cli_check, output
+from conformance import cli_capture, output
 from conformance.cli import main
 from conformance.errors import UsageError
+from conformance.report import targets
 
 from .test_hostile import MEMINFO
 
@@ -176,7 +177,7 @@ def test_check_output_is_replaced_whole_and_never_through_a_link(
         stream.write("{" * 50_000)  # type: ignore[attr-defined]
         raise OSError(errno.EFBIG, "File too large")
 
-    monkeypatch.setattr(cli_check, "write_report", full_disk)
+    monkeypatch.setattr(targets, "write_report", full_disk)
     before = report.read_text()
     assert main(["check", "--output-format", "json", "--output", str(report), str(cap)]) == 2
     assert "cannot write the report: File too large" in capsys.readouterr().err

@@ -17,7 +17,7 @@ FORMATS = sorted(REPORTERS)
 
 
 def test_registry_names_the_five_formats_of_issue_3() -> None:
-    assert FORMATS == ["github", "json", "junit", "sarif", "text"]
+    assert FORMATS == ["github", "gitlab", "json", "junit", "junit-gitlab", "sarif", "text"]
     assert DEFAULT_FORMAT == "text"
 
 
@@ -66,4 +66,4 @@ def test_no_timestamp_unless_given(format: str) -> None:
     assert stamp not in render(MIXED, format)
     stamped = render(MIXED, format, ReportOptions(timestamp=stamp, environ={}))
     # the machine-readable reports carry it; the text and GitHub ones have no place for it
-    assert (stamp in stamped) == (format in ("json", "junit", "sarif"))
+    assert (stamp in stamped) == (format in ("json", "junit", "junit-gitlab", "sarif"))

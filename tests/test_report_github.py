@@ -12,7 +12,9 @@ from conformance.report.model import Report
 
 from .report_samples import MIXED, SKIPPED, UNKNOWN_RELEASE, render
 
-COMMAND = re.compile(r"^::(error|warning|notice) ((?:[a-z]+=[^,:]*)(?:,[a-z]+=[^,:]*)*)::(.*)$")
+COMMAND = re.compile(
+    r"^::(error|warning|notice) ((?:[a-zA-Z]+=[^,:]*)(?:,[a-zA-Z]+=[^,:]*)*)::(.*)$"
+)
 
 
 def _unescape_property(text: str) -> str:
@@ -47,6 +49,7 @@ def test_properties_name_the_file_position_and_rule() -> None:
         {
             "file": "captures/t0/sys/kernel/debug/hv-balloon",
             "line": "4",
+            "endLine": "4",
             "col": "21",
             "title": "schema.maximum",
         },

@@ -14,6 +14,7 @@ from conformance.diagnostics import Diagnostic, Location, Severity
 from conformance.report import ReportOptions
 from conformance.report.model import CaptureResult, Report
 from conformance.report.sarif import path_uri, sarif_log
+from conformance.rules import describe
 
 from .report_samples import MIXED, SAMPLES, SKIPPED, render
 
@@ -149,19 +150,35 @@ def test_a_relative_uri_reads_back_as_the_path(path: str) -> None:
     assert unquote(parts.path) == path
 
 
-def test_a_finding_without_a_file_has_no_location_and_is_valid(sarif_schema: Any) -> None:
-    finding = Diagnostic("x", Severity.WARNING, "no file", Location())
-    log = _log(Report("0", (CaptureResult("c", (), (finding,), ("x",)),)))
-    result = log["runs"][0]["results"][0]
-    assert "locations" not in result
-    assert _errors(sarif_schema, log) == []
+def test_a_finding_about_the_whole_capture_points_at_it(sarif_schema: Any) -> None:
+    # GitHub code scanning drops a result without a location
+    whole = Diagnostic("x", Severity.WARNING, "no file", Location())
+    at_capture = Diagnostic("x", Severity.WARNING, "the capture", Location("c"))
+    for files, where in (
+        ((), "c/capture.json"),
+        (("c/b", "c/capture.json"), "c/capture.json"),
+        (("c/proc/meminfo",), "c/proc/meminfo"),
+    ):
+        log = _log(Report("0", (CaptureResult("c", files, (whole, at_capture), ("x",)),)))
+        for result in log["runs"][0]["results"]:
+            physical = result["locations"][0]["physicalLocation"]
+            assert physical["artifactLocation"] == {"uri": where, "uriBaseId": "%SRCROOT%"}
+            assert physical["region"] == {"startLine": 1}
+        assert _errors(sarif_schema, log) == []
 
 
 def test_an_id_missing_from_the_catalogue_still_gets_a_rule(sarif_schema: Any) -> None:
     finding = Diagnostic("parse.odd", Severity.ERROR, "odd", Location("f", 1, 1))
     log = _log(Report("0", (CaptureResult("c", ("f",), (finding,), ()),)))
     run = log["runs"][0]
-    assert run["tool"]["driver"]["rules"] == [{"id": "parse.odd"}]
+    uri = "https://sphinxext-balloon.github.io/rules.html#balloon-rule-parse-family"
+    assert run["tool"]["driver"]["rules"] == [
+        {
+            "id": "parse.odd",
+            "helpUri": uri,
+            "help": {"text": "parse.odd", "markdown": f"`parse.odd`: see [the rules]({uri})"},
+        }
+    ]
     assert run["results"][0]["ruleIndex"] == 0
     assert _errors(sarif_schema, log) == []
 
@@ -189,3 +206,114 @@ def test_a_skipped_check_is_a_tool_execution_notification(
 
 def test_no_invocation_without_a_timestamp_or_a_skip() -> None:
     assert "invocations" not in _log(MIXED)["runs"][0]
+
+
+def _github_problems(log: Any) -> list[str]:
+    """GitHub code scanning's documented SARIF upload requirements and limits (docs page
+    "SARIF support for code scanning": required properties, at most 20 runs a file,
+    25,000 results and 25,000 rules a run, 1,000 locations a result)."""
+    problems: list[str] = []
+    runs = log["runs"]
+    if len(runs) > 20:
+        problems.append("more than 20 runs")
+    for run in runs:
+        driver = run["tool"]["driver"]
+        if not driver.get("name"):
+            problems.append("tool.driver.name missing")
+        if len(run["results"]) > 25_000 or len(driver.get("rules", [])) > 25_000:
+            problems.append("over 25,000 results or rules")
+        ids = {rule["id"] for rule in driver["rules"]}
+        for rule in driver["rules"]:
+            if not rule.get("helpUri") or not rule.get("help", {}).get("markdown"):
+                problems.append(f"rule {rule['id']} lacks helpUri or help.markdown")
+        for result in run["results"]:
+            if result.get("ruleId") not in ids:
+                problems.append("result without a known ruleId")
+            if not result.get("message", {}).get("text"):
+                problems.append("result without message.text")
+            locations = result.get("locations", [])
+            if not 1 <= len(locations) <= 1000:
+                problems.append(f"{result['ruleId']}: {len(locations)} locations")
+            for location in locations:
+                physical = location["physicalLocation"]
+                uri = physical["artifactLocation"]["uri"]
+                if ":" in uri.split("/", 1)[0] or uri.startswith("/"):
+                    problems.append(f"{uri}: not a relative URI")
+                if physical.get("region", {}).get("startLine", 1) < 1:
+                    problems.append(f"{uri}: startLine < 1")
+            if not result.get("partialFingerprints"):
+                problems.append("result without partialFingerprints")
+    return problems
+
+
+def test_github_requirements_hold_for_every_sample() -> None:
+    for report in SAMPLES.values():
+        assert _github_problems(_log(report, ReportOptions(base_dir="/tmp"))) == []
+    broken = _log(
+        Report("0", (CaptureResult("c", (), (Diagnostic("x", Severity.ERROR, ""),), ()),))
+    )
+    assert "result without message.text" in _github_problems(broken)  # the check can fail
+
+
+def test_absolute_paths_become_relative_under_srcroot(tmp_path: Path, sarif_schema: Any) -> None:
+    name = str(tmp_path / "fleet" / "g1")
+    finding = Diagnostic("x", Severity.ERROR, "bad", Location(f"{name}/proc/meminfo", 2))
+    report = Report("0", (CaptureResult(name, (f"{name}/proc/meminfo",), (finding,), ("x",)),))
+    log = _log(report, ReportOptions(base_dir=str(tmp_path), category="matrix/py3.9"))
+    run = log["runs"][0]
+    location = run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location == {"uri": "fleet/g1/proc/meminfo", "uriBaseId": "%SRCROOT%"}
+    assert run["originalUriBaseIds"] == {"%SRCROOT%": {"uri": f"file://{tmp_path}/"}}
+    assert run["automationDetails"] == {"id": "matrix/py3.9/"}
+    assert "file:" not in json.dumps(run["results"])
+    assert _errors(sarif_schema, log) == []
+
+
+def test_fingerprints_are_the_same_on_another_machine(tmp_path: Path) -> None:
+    def fingerprints(root: Path, value: int) -> list[str]:
+        name = str(root / "cap")
+        findings = tuple(
+            Diagnostic("x", Severity.ERROR, f"{value} > 10", Location(f"{name}/f", line))
+            for line in (3, 9)
+        )
+        report = Report("0", (CaptureResult(name, (f"{name}/f",), findings, ("x",)),))
+        results = _log(report, ReportOptions(base_dir=str(root)))["runs"][0]["results"]
+        return [r["partialFingerprints"]["balloonFinding/v1"] for r in results]
+
+    here, there = fingerprints(tmp_path / "a", 12), fingerprints(tmp_path / "b" / "c", 13)
+    assert here == there  # another checkout, another value: the same two findings
+    assert len(set(here)) == 2  # two findings alike in one file are told apart
+    other = Diagnostic("y", Severity.ERROR, "12 > 10", Location(f"{tmp_path}/a/cap/f", 3))
+    report = Report("0", (CaptureResult(f"{tmp_path}/a/cap", (), (other,), ("y",)),))
+    moved = _log(report, ReportOptions(base_dir=str(tmp_path / "a")))["runs"][0]["results"][0]
+    assert moved["partialFingerprints"]["balloonFinding/v1"] not in here  # another rule
+
+
+def test_help_uris_are_the_anchors_the_docs_have() -> None:
+    domain = pytest.importorskip("sphinxext_balloon.domain")
+    from conformance.report.sarif import help_uri
+    from conformance.rules import FAMILIES, RULES
+
+    for rule in RULES:
+        assert help_uri(rule.id, rule.info).endswith("#" + domain.rule_anchor(rule.id))
+    for family in FAMILIES:
+        info = describe(f"{family}.anything")
+        assert help_uri(f"{family}.anything", info).endswith(
+            "#" + domain.rule_anchor(family + ".*")
+        )
+
+
+def test_results_over_githubs_limit_keep_errors_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance.report import sarif
+
+    monkeypatch.setattr(sarif, "MAX_RESULTS", 3)
+    findings = tuple(
+        Diagnostic("x", severity, str(n), Location("f", n + 1))
+        for n, severity in enumerate(
+            [Severity.NOTE, Severity.ERROR, Severity.WARNING, Severity.ERROR]
+        )
+    )
+    run = _log(Report("0", (CaptureResult("c", ("f",), findings, ("x",)),)))["runs"][0]
+    assert [r["level"] for r in run["results"]] == ["error", "warning", "error"]
+    note = run["invocations"][0]["toolExecutionNotifications"][0]
+    assert note["message"]["text"].startswith("1 result left out")

@@ -13,8 +13,9 @@ from typing import Callable, TextIO
 
 from ..errors import UsageError
 from .github import write_github
+from .gitlab import write_gitlab
 from .json_report import write_json
-from .junit import write_junit
+from .junit import write_junit, write_junit_gitlab
 from .model import CaptureResult, Report
 from .options import ReportOptions
 from .sarif import write_sarif
@@ -26,8 +27,10 @@ REPORTERS: dict[str, Reporter] = {
     "text": write_text,
     "json": write_json,
     "junit": write_junit,
+    "junit-gitlab": write_junit_gitlab,
     "sarif": write_sarif,
     "github": write_github,
+    "gitlab": write_gitlab,
 }
 """Every output format of ``balloon-conform check --format``, by name; ``text`` is the default."""
 

@@ -1,15 +1,16 @@
 """The ``github`` reporter: GitHub Actions workflow commands that annotate files in a run.
 
 One ``::error``, ``::warning`` or ``::notice`` command per finding (notes become notices)
-with ``file``, ``line``, ``col`` and ``title`` (the check id) properties, followed by the
-message and, on a second line of it, the hint. GitHub reads a command per line, so the
-message escapes ``%``, CR and LF, and property values also ``:`` and ``,`` (the same
+with ``file``, ``line``, ``endLine``, ``col`` and ``title`` (the check id) properties,
+followed by the message and, on a second line of it, the hint. GitHub reads a command per
+line, so the message escapes ``%``, CR and LF, and property values also ``:`` and ``,`` (the same
 escaping as ``@actions/core``'s ``escapeData`` and ``escapeProperty``). A check that could
 not run is one ``::notice`` per check and reason, saying on how many captures.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, TextIO
 
 from ..diagnostics import Diagnostic, Severity
@@ -22,10 +23,23 @@ COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: 
 def write_github(report: Report, stream: TextIO, options: ReportOptions) -> None:
     """Write one workflow command per finding of ``report`` to ``stream``, then one
     ``::notice`` per check and reason that kept it from running on some captures."""
-    skipped: dict[tuple[str, str], list[Any]] = {}
+    for line in finding_commands(report):
+        stream.write(line + "\n")
+    for line in skipped_notices(report):
+        stream.write(line + "\n")
+
+
+def finding_commands(report: Report) -> Iterator[str]:
+    """The command of each finding, capture by capture, in report order."""
     for capture in report.captures:
         for diagnostic in ordered(capture.diagnostics):
-            stream.write(annotation(diagnostic) + "\n")
+            yield annotation(diagnostic)
+
+
+def skipped_notices(report: Report) -> Iterator[str]:
+    """One ``::notice`` per check and reason that kept it from running on some captures."""
+    skipped: dict[tuple[str, str], list[Any]] = {}
+    for capture in report.captures:
         for rule, reason in skipped_ids(capture).items():
             # counted, not listed: a fleet of thousands would otherwise repeat one line
             seen = skipped.setdefault((rule, reason), [0, capture.name])
@@ -33,9 +47,7 @@ def write_github(report: Report, stream: TextIO, options: ReportOptions) -> None
     for (rule, reason), (count, first) in sorted(skipped.items()):
         where = first if count == 1 else f"{plural(count, 'capture')}, first {first}"
         title = escape_property(f"{rule} skipped")
-        stream.write(
-            f"::notice title={title}::{escape_data(f'not checked on {where}: {reason}')}\n"
-        )
+        yield f"::notice title={title}::{escape_data(f'not checked on {where}: {reason}')}"
 
 
 def annotation(diagnostic: Diagnostic) -> str:
@@ -47,6 +59,9 @@ def annotation(diagnostic: Diagnostic) -> str:
         # GitHub ignores a position without a file, so one is written only with a file
         if loc.line:
             properties.append(("line", str(loc.line)))
+            # a finding is about one line: saying where it ends keeps GitHub from
+            # stretching the annotation over the lines after it
+            properties.append(("endLine", str(loc.line)))
             if loc.column:
                 properties.append(("col", str(loc.column)))
     properties.append(("title", diagnostic.id))

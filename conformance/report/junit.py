@@ -8,6 +8,14 @@ to the test case's ``<system-out>``, which both CI systems show but do not count
 failures. A check that could not run on the capture is a test case with
 ``<skipped message="reason"/>``. Nothing is timed, so no ``time`` attributes are written;
 a ``timestamp`` is written on each suite only when the options give one.
+
+The document is valid against the Jenkins xunit plugin's ``junit-10.xsd``: no ``skipped``
+count on ``<testsuites>`` (that schema has none there, and the plugin skips a file it
+rejects). Paths are relative to the base directory, and a ``classname`` has no ``.``
+from a path, since Jenkins splits a class name into packages at its dots
+(``virtio-6.18-firecracker`` would become package ``virtio-6``): they become ``_``.
+``junit-gitlab`` is the same document with ``file`` and ``line`` on each failing test
+case, which GitLab shows and that schema does not allow.
 """
 
 from __future__ import annotations
@@ -18,7 +26,15 @@ from typing import TextIO
 
 from ..diagnostics import Diagnostic, Severity
 from .model import CaptureResult, Report
-from .options import ReportOptions, diagnostic_line, ordered, plural, rule_ids, skipped_ids
+from .options import (
+    ReportOptions,
+    diagnostic_line,
+    ordered,
+    plural,
+    relative_path,
+    rule_ids,
+    skipped_ids,
+)
 
 # Characters XML 1.0 cannot carry at all, not even as references; a message may quote
 # one from a damaged capture, and one such character would make the whole file unreadable.
@@ -26,17 +42,28 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def write_junit(report: Report, stream: TextIO, options: ReportOptions) -> None:
+    """Write ``report`` as a JUnit XML document (junit-10.xsd) to ``stream``."""
+    _write(report, stream, options, gitlab=False)
+
+
+def write_junit_gitlab(report: Report, stream: TextIO, options: ReportOptions) -> None:
+    """As :func:`write_junit`, with ``file`` and ``line`` on failing test cases for GitLab."""
+    _write(report, stream, options, gitlab=True)
+
+
+def _write(report: Report, stream: TextIO, options: ReportOptions, gitlab: bool) -> None:
     """Write ``report`` as a JUnit XML document to ``stream``, one suite at a time.
 
     The root's totals come from a first pass that keeps only two numbers; each suite is
     then built, written and dropped, so memory does not grow with the fleet."""
-    tests = failures = skipped = 0
+    tests = failures = 0
     for capture in report.captures:
         counts = _suite_counts(capture)
         tests, failures = tests + counts[0], failures + counts[1]
-        skipped += counts[2]
     root = ET.Element("testsuites", name="balloon-conform")
-    totals = (("tests", tests), ("failures", failures), ("errors", 0), ("skipped", skipped))
+    # no "skipped" here: junit-10.xsd has none on <testsuites>, and the xunit plugin
+    # skips a whole file that its schema rejects
+    totals = (("tests", tests), ("failures", failures), ("errors", 0))
     for key, value in totals:
         root.set(key, str(value))
     stream.write('<?xml version="1.0" encoding="UTF-8"?>\n')
@@ -46,7 +73,7 @@ def write_junit(report: Report, stream: TextIO, options: ReportOptions) -> None:
     opening = ET.tostring(root, encoding="unicode").replace(" />", ">")
     stream.write(opening + "\n")
     for capture in report.captures:
-        suite = _suite(capture, options)
+        suite = _suite(capture, options, gitlab)
         ET.indent(suite, level=1)
         stream.write("  " + ET.tostring(suite, encoding="unicode").rstrip(" \n") + "\n")
     stream.write("</testsuites>\n")
@@ -60,11 +87,14 @@ def _suite_counts(capture: CaptureResult) -> tuple[int, int, int]:
     return len(rules) + skipped, sum(1 for rule in rules if rule in failing), skipped
 
 
-def _suite(capture: CaptureResult, options: ReportOptions) -> ET.Element:
-    suite = ET.Element("testsuite", name=_xml(capture.name))
-    cases = [_case(capture, rule, ordered(capture.diagnostics)) for rule in rule_ids(capture)]
+def _suite(capture: CaptureResult, options: ReportOptions, gitlab: bool) -> ET.Element:
+    name = capture.name if capture.series else relative_path(capture.name, options)
+    suite = ET.Element("testsuite", name=_xml(name))
+    classname = _xml(name.replace(".", "_"))
+    findings = ordered(capture.diagnostics)
+    cases = [_case(classname, rule, findings, options, gitlab) for rule in rule_ids(capture)]
     for rule, reason in sorted(skipped_ids(capture).items()):
-        case = ET.Element("testcase", classname=_xml(capture.name), name=_xml(rule))
+        case = ET.Element("testcase", classname=classname, name=_xml(rule))
         ET.SubElement(case, "skipped", message=_xml(reason))
         cases.append(case)
     cases.sort(key=lambda case: case.get("name", ""))
@@ -92,11 +122,18 @@ def _set_counts(element: ET.Element, children: list[ET.Element]) -> None:
     element.set("skipped", str(skipped))
 
 
-def _case(capture: CaptureResult, rule: str, findings: list[Diagnostic]) -> ET.Element:
-    case = ET.Element("testcase", classname=_xml(capture.name), name=_xml(rule))
+def _case(
+    classname: str, rule: str, findings: list[Diagnostic], options: ReportOptions, gitlab: bool
+) -> ET.Element:
+    case = ET.Element("testcase", classname=classname, name=_xml(rule))
     mine = [d for d in findings if d.id == rule]
     errors = [d for d in mine if d.severity is Severity.ERROR]
     others = [d for d in mine if d.severity is not Severity.ERROR]
+    if errors and gitlab:  # where GitLab's test report looks for the place of a failure
+        where = errors[0].location
+        case.set("file", _xml(relative_path(where.path, options)))
+        if where.line:
+            case.set("line", str(where.line))
     if errors:
         failure = ET.SubElement(
             case, "failure", message=_xml(_failure_message(errors)), type=_xml(rule)

@@ -40,6 +40,11 @@ class ReportOptions:
     environ: Mapping[str, str] | None = None
     verbose: bool = False
     """The text reporter also lists the checks that were skipped, with the reason."""
+    base_dir: str | None = None
+    """The directory paths in SARIF, JUnit and GitLab reports are relative to (the
+    checkout's root in CI); None for the working directory."""
+    category: str | None = None
+    """SARIF ``runAutomationDetails.id``: tells apart the runs of a matrix of jobs."""
 
 
 def use_color(stream: TextIO, options: ReportOptions) -> bool:
@@ -59,6 +64,21 @@ def use_color(stream: TextIO, options: ReportOptions) -> bool:
         return bool(isatty()) if callable(isatty) else False
     except (OSError, ValueError):  # a closed or detached stream is no terminal
         return False
+
+
+def relative_path(path: str, options: ReportOptions) -> str:
+    """``path`` relative to ``options.base_dir`` (default the working directory), with
+    forward slashes: CI systems match report paths against the files of the checkout.
+    A relative path is taken from the working directory; ``..`` says a path is outside."""
+    if not path:
+        return path
+    base = os.path.abspath(options.base_dir or os.curdir)
+    absolute = os.path.normpath(os.path.join(os.path.abspath(os.curdir), path))
+    try:
+        relative = os.path.relpath(absolute, base)
+    except ValueError:  # another drive on Windows: no relative path exists
+        return path.replace("\\", "/")
+    return relative.replace(os.sep, "/")
 
 
 def ordered(diagnostics: tuple[Diagnostic, ...]) -> list[Diagnostic]:

@@ -8,25 +8,49 @@ written as a URI reference. Columns count characters, which SARIF calls
 ``unicodeCodePoints``; lines and columns that are 0 (whole file, whole line) are left out.
 A check that could not run on a capture is a ``toolExecutionNotifications`` entry of the
 run's invocation (level ``note``, descriptor the rule id, message the reason).
+
+As GitHub code scanning wants it: every URI is relative to the base directory under the
+``uriBaseId`` ``%SRCROOT%`` (``originalUriBaseIds`` says where that is when a base
+directory is given), never a ``file:`` URI; a finding about a whole capture points at its
+``capture.json`` (or its first file), line 1; ``partialFingerprints`` hash the rule id,
+the relative path and the finding's JSON pointer (else its message with numbers blanked),
+so they stay the same across runs and machines; every rule has a ``helpUri`` into the
+documentation and ``help.markdown``; ``--category`` becomes ``runAutomationDetails.id``;
+at most :data:`MAX_RESULTS` results (errors first), the rest counted in a notification.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from collections.abc import Iterator
 from typing import Any, TextIO
 from urllib.parse import quote
 
-from ..diagnostics import Diagnostic
+from ..diagnostics import Diagnostic, Severity
 from ..rules.base import RuleInfo
 from .model import CaptureResult, Report
-from .options import ReportOptions, ordered, skipped_ids, stream_marker, write_json_lists
+from .options import (
+    SEVERITIES,
+    ReportOptions,
+    ordered,
+    plural,
+    relative_path,
+    skipped_ids,
+    stream_marker,
+    write_json_lists,
+)
 
 SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
 TOOL = "balloon-conform"
 INFORMATION_URI = "https://sphinxext-balloon.github.io/"
+RULES_URI = INFORMATION_URI + "rules.html"
+SRCROOT = "%SRCROOT%"
+MAX_RESULTS = 25_000
+"""GitHub code scanning's limit of results per run."""
 
 # RFC 3986 characters a path segment may hold as they are; ":" is left out on purpose,
 # since in a relative reference's first segment it would read as a URI scheme.
@@ -37,26 +61,48 @@ _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 def write_sarif(report: Report, stream: TextIO, options: ReportOptions) -> None:
     """Write ``report`` as a SARIF 2.1.0 log to ``stream``, result by result."""
     marker, skips = stream_marker(), stream_marker()
-    log, index = _log(report, options, marker, skips)
-    lists = [(marker, _results(report, index))]
+    log, index, quota = _log(report, options, marker, skips)
+    lists = [(marker, _results(report, index, options, quota))]
     if "toolExecutionNotifications" in log["runs"][0].get("invocations", [{}])[0]:
-        lists.insert(0, (skips, _notifications(report, index)))
+        lists.insert(0, (skips, _notifications(report, index, quota)))
     write_json_lists(stream, log, lists)
 
 
 def sarif_log(report: Report, options: ReportOptions) -> dict[str, Any]:
     """The SARIF log as a JSON value (for callers that merge logs)."""
-    log, index = _log(report, options, None, None)
+    log, index, quota = _log(report, options, None, None)
     run = log["runs"][0]
-    run["results"] = list(_results(report, index))
+    run["results"] = list(_results(report, index, options, quota))
     if "toolExecutionNotifications" in run.get("invocations", [{}])[0]:
-        run["invocations"][0]["toolExecutionNotifications"] = list(_notifications(report, index))
+        notes = list(_notifications(report, index, quota))
+        run["invocations"][0]["toolExecutionNotifications"] = notes
     return log
 
 
-def _notifications(report: Report, index: dict[str, int]) -> Iterator[dict[str, Any]]:
+def _quota(report: Report) -> dict[Severity, int]:
+    """How many results of each severity fit in :data:`MAX_RESULTS`, errors first."""
+    totals, room, quota = report.totals(), MAX_RESULTS, {}
+    for severity in SEVERITIES:
+        quota[severity] = min(totals.count(severity), room)
+        room -= quota[severity]
+    return quota
+
+
+def _left_out(report: Report, quota: dict[Severity, int]) -> int:
+    totals = report.totals()
+    return sum(totals.count(s) - quota[s] for s in SEVERITIES)
+
+
+def _notifications(
+    report: Report, index: dict[str, int], quota: dict[Severity, int]
+) -> Iterator[dict[str, Any]]:
     """A check that could not run on a capture: SARIF's closest construct is a note
-    about the tool's execution, naming the rule and the reason."""
+    about the tool's execution, naming the rule and the reason. Results left out over
+    GitHub's limit are counted in one warning first."""
+    left = _left_out(report, quota)
+    if left:
+        text = f"{plural(left, 'result')} left out: GitHub reads at most {MAX_RESULTS} per run"
+        yield {"level": "warning", "message": {"text": text}}
     for capture in report.captures:
         for rule, reason in sorted(skipped_ids(capture).items()):
             yield {
@@ -70,12 +116,13 @@ def _notifications(report: Report, index: dict[str, int]) -> Iterator[dict[str, 
 
 def _log(
     report: Report, options: ReportOptions, results: Any, skips: Any
-) -> tuple[dict[str, Any], dict[str, int]]:
+) -> tuple[dict[str, Any], dict[str, int], dict[Severity, int]]:
     # a finding whose id the catalogue lacks still needs a descriptor for its ruleIndex
     totals = report.totals()
     skipped = {s.rule for c in report.captures for s in c.skipped} if totals.skipped else set()
     rules = sorted(set(report.catalogue) | totals.ids | skipped)
     index = {rule: i for i, rule in enumerate(rules)}
+    quota = _quota(report)
     driver = {
         "name": TOOL,
         "version": report.version,
@@ -87,29 +134,56 @@ def _log(
     invocation: dict[str, Any] = {"executionSuccessful": True}
     if options.timestamp is not None:
         invocation["endTimeUtc"] = options.timestamp
-    if totals.skipped:
+    if totals.skipped or _left_out(report, quota):
         invocation["toolExecutionNotifications"] = skips
     if len(invocation) > 1:
         run["invocations"] = [invocation]
+    if options.category:
+        # GitHub takes everything before the last "/" as the category
+        run["automationDetails"] = {"id": options.category.rstrip("/") + "/"}
+    if options.base_dir is not None:
+        run["originalUriBaseIds"] = {SRCROOT: {"uri": _directory_uri(options.base_dir)}}
     run["columnKind"] = "unicodeCodePoints"
     run["results"] = results
-    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, index
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, index, quota
 
 
-def _results(report: Report, index: dict[str, int]) -> Iterator[dict[str, Any]]:
+def _directory_uri(base: str) -> str:
+    """The absolute ``file:`` URI of a directory, ending in ``/`` as SARIF requires."""
+    return path_uri(os.path.abspath(base).replace(os.sep, "/").rstrip("/") + "/")
+
+
+def _results(
+    report: Report, index: dict[str, int], options: ReportOptions, quota: dict[Severity, int]
+) -> Iterator[dict[str, Any]]:
+    room = dict(quota)
     for capture in report.captures:
+        seen: dict[str, int] = {}
         for diagnostic in ordered(capture.diagnostics):
-            yield _result(diagnostic, index[diagnostic.id], capture)
+            if room[diagnostic.severity] == 0:
+                continue
+            room[diagnostic.severity] -= 1
+            yield _result(diagnostic, index[diagnostic.id], capture, options, seen)
+
+
+def help_uri(rule: str, info: RuleInfo | None) -> str:
+    """The documentation of ``rule``: its own entry for a rule (it has an example), else
+    the entry of its family (``parse.*``), with the anchors ``docs/rules.rst`` has."""
+    target = rule if info is not None and info.example else rule.split(".", 1)[0] + ".family"
+    anchor = re.sub(r"[^a-z0-9]+", "-", ("balloon-rule-" + target).lower()).strip("-")
+    return f"{RULES_URI}#{anchor}"
 
 
 def _descriptor(rule: str, info: RuleInfo | None) -> dict[str, Any]:
+    uri = help_uri(rule, info)
+    out: dict[str, Any] = {"id": rule, "helpUri": uri}
     if info is None:
-        return {"id": rule}
-    out: dict[str, Any] = {"id": rule}
+        out["help"] = {"text": rule, "markdown": f"`{rule}`: see [the rules]({uri})"}
+        return out
     out["shortDescription"] = {"text": info.title or rule}
     if info.source:
         out["fullDescription"] = {"text": info.source}
-    out["help"] = {"text": _help(info)}
+    out["help"] = {"text": _help(info), "markdown": _help_markdown(info, uri)}
     out["defaultConfiguration"] = {"level": info.severity.value}
     out["properties"] = {"scope": info.scope.value}
     return out
@@ -126,16 +200,44 @@ def _help(info: RuleInfo) -> str:
     return "\n\n".join(parts)
 
 
-def _result(diagnostic: Diagnostic, rule_index: int, capture: CaptureResult) -> dict[str, Any]:
+def _help_markdown(info: RuleInfo, uri: str) -> str:
+    parts = [f"**{_md(info.title or info.id)}** (`{info.id}`, {info.severity.value})"]
+    if info.source:
+        parts.append("Source: " + _md(info.source))
+    if info.tolerance:
+        parts.append("Tolerance: " + _md(info.tolerance))
+    if info.example:
+        example = info.example.replace("`", "'")  # no fence can end early
+        parts.append(f"Example of a violation:\n\n```\n{example}\n```")
+    parts.append(f"[Documentation]({uri})")
+    return "\n\n".join(parts)
+
+
+def _md(text: str) -> str:
+    """Text that Markdown shows as written (no emphasis, links or HTML from a title)."""
+    return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", text)
+
+
+def _result(
+    diagnostic: Diagnostic,
+    rule_index: int,
+    capture: CaptureResult,
+    options: ReportOptions,
+    seen: dict[str, int],
+) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": diagnostic.id,
         "ruleIndex": rule_index,
         "level": diagnostic.severity.value,  # SARIF's levels have our severities' names
         "message": {"text": diagnostic.message},
     }
-    location = _location(diagnostic)
-    if location:
-        result["locations"] = [location]
+    path, line = finding_place(diagnostic, capture)
+    relative = relative_path(path, options)
+    if relative:
+        result["locations"] = [_location(relative, line, diagnostic.location.column)]
+    key = fingerprint(diagnostic, relative)
+    seen[key] = seen.get(key, 0) + 1  # the same finding twice in a file: told apart
+    result["partialFingerprints"] = {"balloonFinding/v1": f"{key}:{seen[key]}"}
     properties = {"capture": capture.name}
     if diagnostic.hint:
         properties["hint"] = diagnostic.hint
@@ -145,15 +247,37 @@ def _result(diagnostic: Diagnostic, rule_index: int, capture: CaptureResult) -> 
     return result
 
 
-def _location(diagnostic: Diagnostic) -> dict[str, Any]:
+def finding_place(diagnostic: Diagnostic, capture: CaptureResult) -> tuple[str, int]:
+    """Where a finding is: its own file and line, or for one about the whole capture (no
+    file, or the capture itself) its ``capture.json``, else its first file, line 1."""
     loc = diagnostic.location
-    if not loc.path:
-        return {}  # SARIF has no way to say "no file"; the result simply has no location
-    physical: dict[str, Any] = {"artifactLocation": {"uri": path_uri(loc.path)}}
-    if loc.line:
-        region = {"startLine": loc.line}
-        if loc.column:
-            region["startColumn"] = loc.column
+    if (loc.path and loc.path != capture.name) or capture.series:
+        return loc.path, loc.line
+    if not capture.files:
+        return capture.name.rstrip("/") + "/capture.json", 1
+    manifest = capture.name.rstrip("/") + "/capture.json"
+    # a capture directory's manifest is read but not among the files checked
+    known = manifest in capture.files or os.path.isfile(manifest)
+    return (manifest if known else capture.files[0]), 1
+
+
+def fingerprint(diagnostic: Diagnostic, relative: str) -> str:
+    """A hash of what makes a finding the same finding on another run or machine: the
+    rule, the relative path, and the JSON pointer (else the message, numbers blanked,
+    so a counter that moved on does not make it a new finding). Not the line: lines
+    move when a file grows."""
+    what = diagnostic.pointer or re.sub(r"\d+", "#", diagnostic.message)
+    text = "\0".join((diagnostic.id, relative, what))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _location(path: str, line: int, column: int) -> dict[str, Any]:
+    uri = {"uri": path_uri(path), "uriBaseId": SRCROOT}
+    physical: dict[str, Any] = {"artifactLocation": uri}
+    if line:
+        region = {"startLine": line}
+        if column:
+            region["startColumn"] = column
         physical["region"] = region
     return {"physicalLocation": physical}
 

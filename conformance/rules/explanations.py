@@ -205,6 +205,15 @@ _ENTRIES = (
         "fix for CVE-2024-6232, does both).",
     ),
     (
+        "capture.unchecked",
+        E,
+        "a capture whose checking stopped",
+        "Checking this capture stopped before it ended: the checker failed on it, or the "
+        "worker process checking it was killed (out of memory, a crash). The capture is "
+        "reported as not checked, an error, and the rest of the fleet is checked and "
+        "reported as usual; --debug shows the failure.",
+    ),
+    (
         "capture.manifest",
         E,
         "capture.json is not valid",

@@ -1,0 +1,27 @@
+"""The ``balloon-conform`` console script: the command line, with Ctrl-C quiet from the start.
+
+:func:`conformance.cli.main` turns Ctrl-C into exit status 130 while a command runs, but
+the console script has to import the command line first, and a Ctrl-C during that import
+(a slow disk, a loaded machine) would print Python's traceback. This module imports
+nothing but the standard library before it is ready to catch it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+EXIT_INTERRUPTED = 130
+
+
+def main() -> int:
+    """Load and run the command line; Ctrl-C at any point is exit status 130, quietly."""
+    try:
+        from .cli import main as run
+
+        return run()
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,366 @@
+"""Each report as its consumer reads it: the consumer's own parser or the rules of its
+published schema, on reports written by the console script from the examples."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOL = Path(sys.executable).with_name("balloon-conform")
+INPUTS = ("examples/broken", "examples/fleet")
+
+# The Jenkins xunit plugin's junit-10.xsd (jenkinsci/xunit-plugin,
+# src/main/resources/org/jenkinsci/plugins/xunit/types/model/xsd/junit-10.xsd), transcribed
+# as data: per element, (required attributes, optional attributes, allowed children).
+# The .xsd file itself could not be had from a package registry here (see
+# tests/data/schemas/SOURCES.md); failure, error and skipped have mixed content.
+JUNIT_10 = {
+    "testsuites": (set(), {"name", "time", "tests", "failures", "errors"}, {"testsuite"}),
+    "testsuite": (
+        {"name", "tests", "failures", "errors"},
+        {
+            "group",
+            "time",
+            "skipped",
+            "timestamp",
+            "hostname",
+            "id",
+            "package",
+            "file",
+            "log",
+            "url",
+        },
+        {"testsuite", "properties", "testcase", "system-out", "system-err"},
+    ),
+    "testcase": (
+        {"name"},
+        {"time", "classname", "group"},
+        {
+            "skipped",
+            "error",
+            "failure",
+            "rerunFailure",
+            "rerunError",
+            "flakyFailure",
+            "flakyError",
+            "system-out",
+            "system-err",
+        },
+    ),
+    "failure": (set(), {"type", "message"}, set()),
+    "error": (set(), {"type", "message"}, set()),
+    "skipped": (set(), {"type", "message"}, set()),
+    "system-out": (set(), set(), set()),
+    "system-err": (set(), set(), set()),
+}
+SUREFIRE_TIME = r"(([0-9]{0,3},)*[0-9]{3}|[0-9]{0,3})*(\.[0-9]*)?"
+
+
+def junit_10_problems(element: ET.Element, where: str = "") -> list[str]:
+    """What junit-10.xsd rejects in ``element`` and below it."""
+    path = f"{where}/{element.tag}"
+    if element.tag not in JUNIT_10:
+        return [f"{path}: element not in junit-10.xsd"]
+    required, optional, children = JUNIT_10[element.tag]
+    problems = [f"{path}: no {a}" for a in sorted(required - set(element.attrib))]
+    problems += [
+        f"{path}: @{a} not allowed" for a in element.attrib if a not in required | optional
+    ]
+    for child in element:
+        if child.tag not in children:
+            problems.append(f"{path}: child {child.tag} not allowed")
+        else:
+            problems += junit_10_problems(child, path)
+    return problems
+
+
+def report(tmp_path: Path, fmt: str, *extra: str) -> Path:
+    out = tmp_path / f"report.{fmt}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    done = subprocess.run(
+        [str(TOOL), "check", "--report", f"{fmt}:{out}", *extra, *INPUTS],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    assert done.returncode == 1, done.stderr  # the broken example has errors
+    return out
+
+
+def test_the_junit_10_check_can_fail() -> None:
+    bad = ET.fromstring(
+        '<testsuites skipped="0"><testsuite name="a"><testcase/></testsuite></testsuites>'
+    )
+    assert junit_10_problems(bad) == [
+        "/testsuites: @skipped not allowed",
+        "/testsuites/testsuite: no errors",
+        "/testsuites/testsuite: no failures",
+        "/testsuites/testsuite: no tests",
+        "/testsuites/testsuite/testcase: no name",
+    ]
+
+
+def test_junit_is_valid_against_junit_10(tmp_path: Path) -> None:
+    root = ET.parse(report(tmp_path, "junit")).getroot()
+    assert junit_10_problems(root) == []
+    assert any(case.find("skipped") is not None for case in root.iter("testcase"))
+
+
+def test_junit_gitlab_differs_only_by_file_and_line(tmp_path: Path) -> None:
+    root = ET.parse(report(tmp_path, "junit-gitlab")).getroot()
+    problems = junit_10_problems(root)
+    assert problems and all(
+        p.endswith(("@file not allowed", "@line not allowed")) for p in problems
+    )
+    failing = [c for c in root.iter("testcase") if c.find("failure") is not None]
+    assert failing and all(c.get("file") for c in failing)
+    assert all(not c.get("file", "").startswith("/") for c in failing)
+    assert all(int(c.get("line", "1")) >= 1 for c in failing)
+
+
+@pytest.mark.parametrize("fmt", ["junit", "junit-gitlab"])
+def test_junitparser_reads_every_case(tmp_path: Path, fmt: str) -> None:
+    junitparser = pytest.importorskip("junitparser")
+    path = report(tmp_path, fmt)
+    xml = junitparser.JUnitXml.fromfile(str(path))
+    root = ET.parse(path).getroot()
+    suites = list(xml)
+    assert [s.name for s in suites] == [s.get("name") for s in root]
+    for suite, element in zip(suites, root):
+        cases = list(suite)
+        assert len(cases) == suite.tests == int(element.get("tests", "-1"))
+        failed = [c for c in cases if any(isinstance(r, junitparser.Failure) for r in c.result)]
+        skipped = [c for c in cases if any(isinstance(r, junitparser.Skipped) for r in c.result)]
+        assert len(failed) == suite.failures and len(skipped) == suite.skipped
+        assert all("." not in c.classname for c in cases if not suite.name.startswith("series:"))
+    assert sum(s.failures for s in suites) >= 2
+    assert "examples/fleet/virtio-6.18-firecracker" in [s.name for s in suites]
+
+
+# GitLab's Code Quality report, by the field list of GitLab's documentation ("Code Quality
+# report format"): GitLab's JSON Schema of it could not be had from PyPI or npm here, so
+# these are the documented required fields and values, not the schema itself.
+GITLAB_SEVERITIES = {"info", "minor", "major", "critical", "blocker"}
+
+
+def gitlab_problems(issues: object) -> list[str]:
+    if not isinstance(issues, list):
+        return ["not a JSON array"]
+    problems: list[str] = []
+    for n, issue in enumerate(issues):
+        for key in ("description", "check_name", "fingerprint"):
+            if not isinstance(issue.get(key), str) or not issue[key]:
+                problems.append(f"{n}: {key} missing")
+        if issue.get("severity") not in GITLAB_SEVERITIES:
+            problems.append(f"{n}: severity {issue.get('severity')!r}")
+        location = issue.get("location", {})
+        path = location.get("path", "")
+        if not isinstance(path, str) or not path or path.startswith("/"):
+            problems.append(f"{n}: location.path {path!r} is not relative")
+        begin = location.get("lines", {}).get("begin")
+        if not isinstance(begin, int) or begin < 1:
+            problems.append(f"{n}: location.lines.begin {begin!r}")
+    fingerprints = [i.get("fingerprint") for i in issues]
+    if len(set(fingerprints)) != len(fingerprints):
+        problems.append("fingerprints repeat")  # GitLab would merge two findings into one
+    return problems
+
+
+def test_gitlab_code_quality_has_the_documented_fields(tmp_path: Path) -> None:
+    issues = json.loads(report(tmp_path, "gitlab").read_text())
+    assert len(issues) >= 3 and gitlab_problems(issues) == []
+    assert {"major", "minor"} <= {i["severity"] for i in issues}
+    whole = next(i for i in issues if i["check_name"] == "balloon.single-driver")
+    assert whole["location"] == {
+        "path": "examples/broken/two-drivers-and-stale-vmstat/capture.json",
+        "lines": {"begin": 1},
+    }
+    assert gitlab_problems([{**whole, "severity": "error"}]) == ["0: severity 'error'"]
+
+
+def test_gitlab_fingerprints_stay_across_runs(tmp_path: Path) -> None:
+    first = json.loads(report(tmp_path, "gitlab").read_text())
+    again = json.loads(report(tmp_path, "gitlab", "--base-dir", ".").read_text())
+    assert [i["fingerprint"] for i in first] == [i["fingerprint"] for i in again]
+
+
+def test_sarif_from_the_console_script_is_what_code_scanning_takes(tmp_path: Path) -> None:
+    from jsonschema import Draft7Validator
+
+    from .test_report_sarif import SARIF_SCHEMA, _github_problems
+
+    log = json.loads(report(tmp_path, "sarif", "--category", "fleet").read_text())
+    schema = json.loads(SARIF_SCHEMA.read_text())
+    assert [e.message for e in Draft7Validator(schema).iter_errors(log)] == []
+    assert _github_problems(log) == []
+    run = log["runs"][0]
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == ROOT.as_uri() + "/"
+    assert "file:" not in json.dumps(run["results"])
+    assert run["automationDetails"] == {"id": "fleet/"}
+
+
+# GitHub's action metadata syntax ("Metadata syntax for GitHub Actions"): SchemaStore's
+# JSON Schema of it is not on npm (@schemastore/github-action holds TypeScript types only),
+# so the documented requirements for a composite action are checked here instead.
+def action_problems(action: dict[str, object]) -> list[str]:
+    problems = [f"no {key}" for key in ("name", "description", "runs") if not action.get(key)]
+    for name, spec in dict(action.get("inputs") or {}).items():  # type: ignore[call-overload]
+        if not isinstance(spec, dict) or "description" not in spec:
+            problems.append(f"input {name}: no description")
+    for name, spec in dict(action.get("outputs") or {}).items():  # type: ignore[call-overload]
+        if not isinstance(spec, dict) or "value" not in spec:
+            problems.append(f"output {name}: a composite action's output needs a value")
+    runs = action.get("runs")
+    if not isinstance(runs, dict) or runs.get("using") != "composite":
+        return [*problems, "runs.using is not composite"]
+    for n, step in enumerate(runs.get("steps", [])):
+        if ("run" in step) == ("uses" in step):
+            problems.append(f"step {n}: needs exactly one of run and uses")
+        if "run" in step and "shell" not in step:
+            problems.append(f"step {n}: a run step of a composite action needs a shell")
+    return problems
+
+
+def test_the_action_follows_the_metadata_syntax() -> None:
+    yaml = pytest.importorskip("yaml")
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    assert action_problems(action) == []
+    assert action_problems({"runs": {"using": "composite", "steps": [{"run": "x"}]}}) == [
+        "no name",
+        "no description",
+        "step 0: a run step of a composite action needs a shell",
+    ]
+    script = next(
+        s["run"] for s in action["runs"]["steps"] if "balloon-conform check" in s.get("run", "")
+    )
+    assert '--report "sarif:$SARIF"' in script and "--base-dir" in script
+
+
+def test_the_action_runs_its_check_line(tmp_path: Path) -> None:
+    """The action's check step, run by bash as the runner would, with the tool installed."""
+    yaml = pytest.importorskip("yaml")
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    script = next(
+        s["run"] for s in action["runs"]["steps"] if "balloon-conform check" in s.get("run", "")
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    env.update(
+        PATH=f"{TOOL.parent}{os.pathsep}{env.get('PATH', '')}",
+        CAPTURES="examples/broken",
+        SARIF=str(tmp_path / "out.sarif"),
+        CATEGORY="matrix-1",
+        ARGS="--strict",
+        GITHUB_WORKSPACE=str(ROOT),
+        GITHUB_ACTIONS="true",
+        GITHUB_STEP_SUMMARY=str(tmp_path / "summary.md"),
+    )
+    done = subprocess.run(
+        ["bash", "-e", "-c", script], capture_output=True, text=True, cwd=ROOT, env=env
+    )
+    assert done.returncode == 1  # findings fail the step
+    log = json.loads((tmp_path / "out.sarif").read_text())
+    assert log["runs"][0]["automationDetails"] == {"id": "matrix-1/"}
+    assert (
+        "::error" in done.stderr
+        and "balloon-conform check failed" in (tmp_path / "summary.md").read_text()
+    )
+
+
+@pytest.fixture(scope="module")
+def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    pytest.importorskip("pre_commit")
+    repo = tmp_path_factory.mktemp("hooked")
+    shutil.copytree(ROOT / "examples/broken", repo / "captures")
+    samples = repo / "balloon-samples"
+    samples.mkdir()
+    shutil.copy(
+        ROOT / "examples/broken/two-drivers-and-stale-vmstat/proc/meminfo", samples / "good"
+    )
+    (samples / "bad").write_text("MemTotal: abc\n")
+    for argv in (
+        ["init", "-q"],
+        ["add", "-A"],
+        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"],
+    ):
+        subprocess.run(["git", *argv], cwd=repo, check=True, capture_output=True)
+    return repo
+
+
+def try_repo(repo: Path, hook: str, *files: str) -> subprocess.CompletedProcess[str]:
+    home = repo.parent / "pre-commit-home"  # one hook environment for the module's runs
+    env = {**os.environ, "PRE_COMMIT_HOME": str(home)}
+    which = ["--files", *files] if files else ["--all-files"]
+    done = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), hook, *which],
+        capture_output=True,
+        text=True,
+        cwd=repo,
+        env=env,
+    )
+    if done.returncode == 3:  # pre-commit's "could not install the hook's environment"
+        pytest.skip(f"pre-commit could not install the hook (no network?): {done.stdout[-300:]}")
+    return done
+
+
+def test_pre_commit_parse_hook(hook_repo: Path) -> None:
+    failed = try_repo(hook_repo, "balloon-conform-parse")
+    assert failed.returncode == 1, failed.stdout
+    assert "balloon-samples/bad:1:11: error:" in failed.stdout and "good" not in failed.stdout
+    passed = try_repo(hook_repo, "balloon-conform-parse", "balloon-samples/good")
+    assert passed.returncode == 0, passed.stdout
+
+
+def test_pre_commit_check_hook(hook_repo: Path) -> None:
+    done = try_repo(hook_repo, "balloon-conform-check")
+    assert done.returncode == 1, done.stdout
+    assert "balloon.single-driver" in done.stdout
+
+
+def _doc_commands(section: str) -> list[str]:
+    """The ``balloon-conform check`` lines of one section of docs/ci.rst, joined."""
+    text = (ROOT / "docs/ci.rst").read_text()
+    body = text.split(f"\n{section}\n", 1)[1].split("\n-----", 1)[0]
+    body = re.sub(r"\n\s+--", " --", body)  # YAML folds the continuation lines
+    return re.findall(r"balloon-conform check[^'\n]*", body)
+
+
+@pytest.mark.parametrize("section", ["GitLab CI", "Jenkins"])
+def test_the_documented_ci_lines_write_reports_their_consumers_take(
+    tmp_path: Path, section: str
+) -> None:
+    commands = _doc_commands(section)
+    assert len(commands) == 1
+    shutil.copytree(ROOT / "examples/broken", tmp_path / "captures")
+    argv = shlex.split(commands[0])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    done = subprocess.run(
+        [str(TOOL), *argv[1:]], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
+    assert done.returncode == (0 if "--exit-zero" in argv else 1), done.stderr
+    reports = dict(spec.split(":", 1) for spec in re.findall(r"--report (\S+:\S+)", commands[0]))
+    for fmt, path in reports.items():
+        written = tmp_path / path
+        if fmt == "gitlab":
+            assert gitlab_problems(json.loads(written.read_text())) == []
+        else:
+            root = ET.parse(written).getroot()
+            allowed = ("@file not allowed", "@line not allowed") if fmt == "junit-gitlab" else ()
+            assert [p for p in junit_10_problems(root) if not p.endswith(allowed)] == []
+        text = (ROOT / "docs/ci.rst").read_text()
+        assert (
+            f"junit: {path}" in text or f"codequality: {path}" in text or f"junit '{path}'" in text
+        )
+    assert set(reports) == ({"junit-gitlab", "gitlab"} if section == "GitLab CI" else {"junit"})
