@@ -198,7 +198,9 @@ def main() -> int:
     parser.add_argument("--python", type=Path, default=Path(sys.executable))
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args()
+    before = os.getloadavg()
     rows = run(args.python, args.count)
+    after = os.getloadavg()
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -210,6 +212,12 @@ def main() -> int:
             f"peak {row['peak'] / 1024:>6.1f} MiB  exit {row['status']}"
         )
     print("\n".join(ratios(rows)))
+    # the rates (captures/s, -j 2 against serial) mean something only on an idle machine;
+    # CPU per capture holds on a shared one
+    print(
+        f"load average (1, 5, 15 min) on {os.cpu_count()} CPUs: before "
+        f"{', '.join(f'{x:.2f}' for x in before)}; after {', '.join(f'{x:.2f}' for x in after)}"
+    )
     return 0
 
 

@@ -25,6 +25,7 @@ import os
 import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -320,13 +321,19 @@ def _format_by_content(data: bytes) -> str | None:
 
 
 def _context(raw: Mapping[str, bytes], relative: str) -> dict[str, str]:
-    parent = str(PurePosixPath(relative).parent)
-    device = raw.get(f"{parent}/device")
+    device = raw.get(_device_path(relative))
     if device is not None:
         return {"device": device[:64].decode("ascii", errors="replace")}
     if "/drivers/virtio_balloon/" in f"/{relative}":
         return {"device": "0x0005\n"}
     return {}
+
+
+@lru_cache(maxsize=4096)
+def _device_path(relative: str) -> str:
+    """Where the virtio ``device`` id beside ``relative`` would be (the same few paths
+    in every capture of a fleet: worked out once each)."""
+    return f"{PurePosixPath(relative).parent}/device"
 
 
 def _manifest(raw: Mapping[str, bytes], budget: Budget) -> Mapping[str, Any] | None:

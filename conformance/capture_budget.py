@@ -48,6 +48,13 @@ class Limits:
     """Bytes of tar stream produced (inflated) from one tarball."""
 
 
+# The three questions below are asked of every entry of every capture, and a fleet's
+# captures hold the same few paths over and over: each answer is a pure function of the
+# path, so it is kept (bounded) instead of matching the patterns again.
+_CACHED = 4096
+
+
+@lru_cache(maxsize=_CACHED)
 def format_of(relative: str) -> str | None:
     """The format id of the capture file at ``relative``, if it is a known guest file."""
     if relative in LOG_NAMES:
@@ -63,6 +70,7 @@ def is_device_file(relative: str) -> bool:
     return relative.endswith("/device") and "virtio" in relative
 
 
+@lru_cache(maxsize=_CACHED)
 def wanted(relative: str) -> bool:
     """Whether the capture file at ``relative`` is read at all."""
     return relative == MANIFEST or is_device_file(relative) or bool(format_of(relative))
@@ -74,6 +82,7 @@ def _patterns() -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(p.split("/")) for p in paths)
 
 
+@lru_cache(maxsize=_CACHED)
 def may_hold(directory: str) -> bool:
     """Whether the capture directory ``directory`` (``sys/bus``) can hold a guest file;
     a walk prunes the others, so a capture holding a whole root is not walked through."""

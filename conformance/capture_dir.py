@@ -63,18 +63,20 @@ class _Seen:
 
 def directory_records(top: int, budget: Budget) -> Iterator[tuple[str, bytes]]:
     """``(relative path, bytes)`` of each admitted regular file in the directories the walk
-    visits below the open directory ``top`` (not closed here): wanted guest files first."""
-    seen = list(_walk(top, "", 0, budget))
-    for file in [f for f in seen if wanted(f.relative)] + [
-        f for f in seen if not wanted(f.relative)
-    ]:
+    visits below the open directory ``top`` (not closed here): wanted guest files first,
+    each read as the walk meets it through its directory's descriptor, then the others."""
+    others: list[_Seen] = []
+    yield from _walk(top, "", 0, budget, others)
+    for file in others:
         if budget.admit(file.relative, file.size):
             data = _read(top, file, budget)
             if data is not None:
                 yield file.relative, data
 
 
-def _walk(fd: int, prefix: str, depth: int, budget: Budget) -> Iterator[_Seen]:
+def _walk(
+    fd: int, prefix: str, depth: int, budget: Budget, others: list[_Seen]
+) -> Iterator[tuple[str, bytes]]:
     if depth > budget.limits.depth:
         budget.problem(
             "capture.too-deep",
@@ -85,37 +87,47 @@ def _walk(fd: int, prefix: str, depth: int, budget: Budget) -> Iterator[_Seen]:
         return
     for name, info in _entries(fd, prefix, budget):
         relative = f"{prefix}{name}"
-        if stat.S_ISDIR(info.st_mode):
+        mode = info.st_mode
+        if stat.S_ISREG(mode) and info.st_nlink == 1:
+            seen = _Seen(relative, info.st_dev, info.st_ino, info.st_size)
+            if not wanted(relative):
+                others.append(seen)
+            elif budget.admit(relative, seen.size):
+                # opened in the directory just listed: one open, not one per level
+                data = _read(fd, seen, budget, name)
+                if data is not None:
+                    yield relative, data
+        elif stat.S_ISDIR(mode):
             if may_hold(relative):
-                yield from _descend(fd, name, info, relative, depth, budget)
+                yield from _descend(fd, name, info, relative, depth, budget, others)
             elif not prefix:
                 _unknown(
                     budget,
                     relative,
                     "a folder that holds no guest file by its path; not looked into",
                 )
-        elif stat.S_ISLNK(info.st_mode):
+        elif stat.S_ISLNK(mode):
             _link(budget, relative)
-        elif not stat.S_ISREG(info.st_mode):
+        elif not stat.S_ISREG(mode):
             if wanted(relative):
-                budget.problem(
-                    "capture.special-file", relative, f"{kind_of(info.st_mode)}; not opened"
-                )
+                budget.problem("capture.special-file", relative, f"{kind_of(mode)}; not opened")
             else:
                 _unknown(
-                    budget,
-                    relative,
-                    f"{kind_of(info.st_mode)}, not a balloon-related file; not opened",
+                    budget, relative, f"{kind_of(mode)}, not a balloon-related file; not opened"
                 )
-        elif info.st_nlink > 1:
-            _hard_link(budget, relative, info.st_nlink)
         else:
-            yield _Seen(relative, info.st_dev, info.st_ino, info.st_size)
+            _hard_link(budget, relative, info.st_nlink)
 
 
 def _descend(
-    parent: int, name: str, info: os.stat_result, relative: str, depth: int, budget: Budget
-) -> Iterator[_Seen]:
+    parent: int,
+    name: str,
+    info: os.stat_result,
+    relative: str,
+    depth: int,
+    budget: Budget,
+    others: list[_Seen],
+) -> Iterator[tuple[str, bytes]]:
     try:
         fd = os.open(name, DIRECTORY, dir_fd=parent)
     except OSError as exc:
@@ -131,7 +143,7 @@ def _descend(
         if (now.st_dev, now.st_ino) != (info.st_dev, info.st_ino):
             budget.problem("capture.changed", relative, "replaced while read; skipped")
             return
-        yield from _walk(fd, relative + "/", depth + 1, budget)
+        yield from _walk(fd, relative + "/", depth + 1, budget, others)
     finally:
         os.close(fd)
 
@@ -178,10 +190,16 @@ def _unknown(budget: Budget, relative: str, message: str) -> None:
     budget.problem("capture.unknown-file", relative, message, Severity.NOTE)
 
 
-def _read(top: int, seen: _Seen, budget: Budget) -> bytes | None:
+def _read(top: int, seen: _Seen, budget: Budget, name: str | None = None) -> bytes | None:
+    """The bytes of the file the walk saw, opened as ``name`` in the directory ``top``
+    when given, else at its path below the capture ``top``; None when it is skipped."""
     limit = budget.limits.file_bytes
     try:
-        fd = open_beneath(top, seen.relative)
+        fd = (
+            os.open(name, FILE, dir_fd=top)
+            if name is not None
+            else open_beneath(top, seen.relative)
+        )
     except OSError as exc:
         if exc.errno in (*LINK_ERRORS, errno.ENOTDIR):
             budget.problem("capture.changed", seen.relative, "replaced while read; skipped")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from . import schemas, series
 from .capture import MANIFEST, Capture
@@ -207,9 +208,11 @@ def _refused(capture: Capture) -> bool:
     )
 
 
-def _rules(scope: Scope, options: CheckOptions) -> list[Rule]:
-    """The selected rules of ``scope`` (schema-backed ones too: they count as evaluated)."""
-    return [r for r in RULES if r.scope is scope and _selected(r.id, options)]
+@lru_cache(maxsize=64)
+def _rules(scope: Scope, options: CheckOptions) -> tuple[Rule, ...]:
+    """The selected rules of ``scope`` (schema-backed ones too: they count as evaluated);
+    the same for every capture of a run, so chosen once."""
+    return tuple(r for r in RULES if r.scope is scope and _selected(r.id, options))
 
 
 def _selected(rule_id: str, options: CheckOptions) -> bool:

@@ -16,9 +16,9 @@ import pickle
 import sys
 import tempfile
 import time
-from collections.abc import Collection, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO, TypeVar
 
 from .capture import Limits, read_capture
 from .check import CheckOptions, check_capture
@@ -27,6 +27,8 @@ from .errors import BalloonError
 from .escape import safe_text
 from .report.model import CaptureResult
 from .workers import Workers
+
+Item = TypeVar("Item")
 
 PROGRESS_AFTER_SECONDS = 2.0
 """A progress line appears only for a run that lasts longer than this."""
@@ -88,14 +90,53 @@ def check_many(
     if jobs <= 1 or len(paths) < 2:
         yield from (check_one(path, options, limits, debug) for path in paths)
         return
-    size = max(1, min(64, len(paths) // (jobs * 8)))
+    pickled = _in_workers(paths, options, jobs, limits, debug)
+    try:
+        yield from (pickle.loads(data) for data in pickled)
+    finally:
+        pickled.close()
+
+
+def check_pickled_chunk(
+    paths: Sequence[Path], options: CheckOptions, limits: Limits | None = None, debug: bool = False
+) -> list[bytes]:
+    """A worker's unit of work: the results of a few captures, each already pickled, so
+    that the parent appends them to its spool as they are instead of unpickling each
+    result from the pipe only to pickle it again."""
+    return _pickled(check_chunk(paths, options, limits, debug))
+
+
+def _unchecked_pickled(paths: Sequence[Path], reason: str) -> list[bytes]:
+    return _pickled(unchecked_chunk(paths, reason))
+
+
+def _pickled(results: Iterable[CaptureResult]) -> list[bytes]:
+    return [pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL) for result in results]
+
+
+def chunk_size(count: int, jobs: int) -> int:
+    """Captures per chunk of work: enough chunks (16 per worker) that the workers finish
+    together (the last chunk keeps one worker busy alone), each large enough (up to 64
+    captures) that a message per chunk costs little beside the work."""
+    return max(1, min(64, count // (jobs * 16)))
+
+
+def _in_workers(
+    paths: Sequence[Path],
+    options: CheckOptions,
+    jobs: int,
+    limits: Limits | None,
+    debug: bool,
+) -> Generator[bytes, None, None]:
+    """The pickled result of each capture in ``paths``, in order, from ``jobs`` workers."""
+    size = chunk_size(len(paths), jobs)
     chunks = [paths[start : start + size] for start in range(0, len(paths), size)]
-    work = functools.partial(check_chunk, options=options, limits=limits, debug=debug)
+    work = functools.partial(check_pickled_chunk, options=options, limits=limits, debug=debug)
     # a worker killed on a chunk (out of memory, say) costs only that chunk's captures
-    fallback = None if debug else unchecked_chunk
+    fallback = None if debug else _unchecked_pickled
     with Workers(min(jobs, len(chunks)), work, fallback) as workers:
-        for results in workers.map(chunks):
-            yield from results
+        for answers in workers.map(chunks):
+            yield from answers
 
 
 def spool_results(
@@ -111,10 +152,15 @@ def spool_results(
     spool before it goes on up: no process and no temporary file outlives the run."""
     spool = Spool()
     try:
-        results = check_many(paths, options, jobs, limits, debug)
+        # workers send each result pickled: it goes to the spool as it came
+        results: Generator[Any, None, None] = check_many(paths, options, 1, limits, debug)
+        add: Callable[[Any], None] = spool.append
+        if jobs > 1 and len(paths) > 1:
+            results = _in_workers(paths, options, jobs, limits, debug)
+            add = spool.append_pickled
         try:
             for result in Progress(len(paths)).track(results):
-                spool.append(result)
+                add(result)
         finally:
             results.close()  # ends the workers now, not whenever the generator is collected
     except BaseException:
@@ -138,6 +184,12 @@ class Spool(Collection[CaptureResult]):
     def append(self, result: CaptureResult) -> None:
         self._file.seek(0, os.SEEK_END)
         pickle.dump(result, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._count += 1
+
+    def append_pickled(self, data: bytes) -> None:
+        """Append a result that :func:`pickle.dumps` already made (by a worker)."""
+        self._file.seek(0, os.SEEK_END)
+        self._file.write(data)
         self._count += 1
 
     def __len__(self) -> int:
@@ -171,7 +223,7 @@ class Progress:
         self.enabled = _is_terminal(self.stream)
         self.drawn = False
 
-    def track(self, results: Iterable[CaptureResult]) -> Iterator[CaptureResult]:
+    def track(self, results: Iterable[Item]) -> Iterator[Item]:
         """Pass ``results`` through, updating the line as they come."""
         try:
             for done, result in enumerate(results, start=1):

@@ -9,6 +9,7 @@ the page size, when it was taken and which boot it belongs to.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from .capture import Capture, CapturedFile
@@ -44,11 +45,20 @@ class CaptureView:
     extra: dict = field(default_factory=dict)  # type: ignore[type-arg]
 
     def all(self, format_id: str) -> list[ParsedFile]:
-        return [p for p in self.parsed if p.result.format == format_id]
+        return list(self._by_format.get(format_id, ()))
 
     def first(self, format_id: str) -> ParsedFile | None:
-        found = self.all(format_id)
+        found = self._by_format.get(format_id)
         return found[0] if found else None
+
+    @cached_property
+    def _by_format(self) -> dict[str, list[ParsedFile]]:
+        # every rule asks for files by format, most of them of every capture: the files
+        # are sorted by format once instead of scanned on each question
+        index: dict[str, list[ParsedFile]] = {}
+        for parsed in self.parsed:
+            index.setdefault(parsed.result.format, []).append(parsed)
+        return index
 
     @property
     def location(self) -> Location:

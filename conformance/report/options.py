@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from ..diagnostics import Diagnostic, Severity
 from ..escape import json_text
+from . import indented
 from .model import CaptureResult, Totals
 
 SEVERITIES = (Severity.ERROR, Severity.WARNING, Severity.NOTE)
@@ -117,7 +118,7 @@ def write_json_lists(
 
 def _dumps(value: Any) -> str:
     # diagnostics are escaped already; json_text also covers whatever else a report says
-    return json_text(json.dumps(value, indent=2, ensure_ascii=False))
+    return json_text(indented.dumps(value))
 
 
 def stream_marker() -> str:
