@@ -41,6 +41,7 @@ class ParseBuilder:
     def __init__(self, format_id: str, layout: Layout) -> None:
         self.format_id = format_id
         self.layout_mode = layout
+        self.exact = layout is Layout.EXACT
         self.diagnostics: list[Diagnostic] = []
         self.source_map: dict[str, tuple[int, int]] = {}
         self.annotations: list[tuple[int, str]] = []
@@ -106,10 +107,6 @@ class ParseBuilder:
         return value
 
     # -- layout -----------------------------------------------------------------
-    @property
-    def exact(self) -> bool:
-        return self.layout_mode is Layout.EXACT
-
     def layout(self, line: Line, expected: str) -> None:
         """In exact mode, report where ``line`` first differs from ``expected``."""
         if not self.exact or line.text == expected:
@@ -276,4 +273,6 @@ def split_lines(data: Source, builder: ParseBuilder, annotations: bool = True) -
 
 def pointer_token(key: str) -> str:
     """``key`` escaped as one JSON pointer reference token (RFC 6901)."""
+    if "~" not in key and "/" not in key:
+        return key
     return key.replace("~", "~0").replace("/", "~1")

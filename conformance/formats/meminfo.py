@@ -103,8 +103,8 @@ def detect_lines(lines: Iterable[str]) -> str | None:
         memtotal = memtotal or (key == "MemTotal" and bool(colon))
         if key in INFLATED and colon:
             inflated.append(text)
-        elif colon and key in KNOWN and _value_fits(rest):
-            fit += 1
+        elif not memtotal and colon and key in KNOWN and _value_fits(rest):
+            fit += 1  # counted only while it may matter: a MemTotal line settles it
     fit += len(inflated)
     if memtotal or (fit > len(inflated) and fit >= MOSTLY * total):
         return "rfc" if inflated else "2.6"
@@ -223,7 +223,8 @@ class _Reader:
                 unit[0][1] if unit else column + len(rest),
                 pointer=pointer,
             )
-        self.builder.layout(line, field_line(key, value, shape))
+        if self.builder.exact:
+            self.builder.layout(line, field_line(key, value, shape))
 
     def _shape_ok(
         self, line: Line, key: str, tokens: list[tuple[str, int]], end_column: int

@@ -102,7 +102,10 @@ class FieldReader:
                 continue
             if item.key in values:
                 self.error(
-                    "show-mem.duplicate-field", f"{clip(item.key)!r} appears twice", line, item.key_at
+                    "show-mem.duplicate-field",
+                    f"{clip(item.key)!r} appears twice",
+                    line,
+                    item.key_at,
                 )
                 ok = False
                 continue
@@ -200,7 +203,9 @@ class FieldReader:
         if not readable:
             return None
         if ("zone", number, name) in dump.seen:
-            self.error("parse.duplicate-line", f"a second line for zone {clip(name)}", line, name_at)
+            self.error(
+                "parse.duplicate-line", f"a second line for zone {clip(name)}", line, name_at
+            )
             return None
         dump.seen.add(("zone", number, name))
         text, at = kind.get("rest")

@@ -57,7 +57,10 @@ class SummaryReader(FieldReader):
             return
         if ("area", number, name) in dump.seen:
             self.error(
-                "parse.duplicate-line", f"a second free-list line for zone {clip(name)}", line, name_at
+                "parse.duplicate-line",
+                f"a second free-list line for zone {clip(name)}",
+                line,
+                name_at,
             )
             return
         area: dict[str, Any] = {} if number is None else {"node": number}

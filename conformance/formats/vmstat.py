@@ -104,7 +104,8 @@ def _read(
     if value is None:
         return
     instance[name] = value
-    builder.layout(line, _line(name, value))
+    if builder.exact:
+        builder.layout(line, _line(name, value))
 
 
 def _line(name: str, value: int) -> str:
