@@ -10,15 +10,20 @@ on bad input; it raises :class:`~conformance.errors.UsageError` for unknown ids 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from . import schemas
-from .diagnostics import sorted_diagnostics
+from .diagnostics import Diagnostic, sorted_diagnostics
 from .errors import DetectionError
 from .formats import FORMATS, get_format
 from .model import FormatSpec, Layout, ParseResult
 from .text import Source
+
+MAX_PER_KIND = 100
+"""At most this many findings of one id are listed for one file; one more finding says
+how many were left out. A file of a hundred thousand bad lines would otherwise cost a
+diagnostic each, in memory and in every report, and say nothing the first hundred do not."""
 
 
 def format_for_path(path: str, by_name: bool = True) -> FormatSpec | None:
@@ -94,6 +99,32 @@ def parse(
     diagnostics = list(result.diagnostics)
     if validate:
         diagnostics += schemas.validate(result, spec.dialect(result.dialect).schema)
+    diagnostics = bounded(sorted_diagnostics(diagnostics))
     if path:
         diagnostics = [d.at(path) for d in diagnostics]
-    return replace(result, diagnostics=tuple(sorted_diagnostics(diagnostics)))
+    return replace(result, diagnostics=tuple(diagnostics))
+
+
+def bounded(diagnostics: Sequence[Diagnostic], limit: int = MAX_PER_KIND) -> list[Diagnostic]:
+    """The first ``limit`` diagnostics of each id (in the given order), and for each id
+    with more, one diagnostic of its worst severity where the first left out stands,
+    saying how many were left out."""
+    kept: list[Diagnostic] = []
+    counts: dict[str, int] = {}
+    left_out: dict[str, Diagnostic] = {}
+    for diagnostic in diagnostics:
+        count = counts[diagnostic.id] = counts.get(diagnostic.id, 0) + 1
+        if count <= limit:
+            kept.append(diagnostic)
+            continue
+        first = left_out.setdefault(diagnostic.id, diagnostic)
+        if first.severity < diagnostic.severity:
+            left_out[diagnostic.id] = replace(first, severity=diagnostic.severity)
+    if not left_out:
+        return kept
+    for id, first in left_out.items():
+        more = counts[id] - limit
+        message = f"{more} more {id} finding{'s' if more > 1 else ''} from here on, not listed"
+        hint = f"at most {limit} findings of one kind are listed for one file"
+        kept.append(Diagnostic(id, first.severity, message, first.location, hint))
+    return sorted_diagnostics(kept)

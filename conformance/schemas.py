@@ -162,16 +162,16 @@ def validate(
     result: ParseResult, schema_name: str, extra: tuple[str, ...] = ()
 ) -> list[Diagnostic]:
     """Schema findings for a parse result, located through its source map."""
-    parsed_errors = [
+    parsed_errors = {
         d.pointer for d in result.diagnostics if d.severity is Severity.ERROR and d.pointer
-    ]
+    }
     findings = []
     for error in iter_errors(schema_name, result.instance, extra):
         pointer = "".join(f"/{_escape(part)}" for part in error.absolute_path)
         explained = [pointer]
         if error.validator == "required" and isinstance(error.instance, dict):
             pointer, explained = _required(error, pointer)
-        if any(_within(p, known) for p in explained for known in parsed_errors):
+        if any(known in parsed_errors for p in explained for known in _self_and_parents(p)):
             continue
         findings.append(_diagnostic(error, pointer, result, inlined(schema_name, extra)))
     return findings
@@ -239,8 +239,14 @@ def _escape(part: object) -> str:
     return pointer_token(str(part))
 
 
-def _within(pointer: str, parent: str) -> bool:
-    return pointer == parent or pointer.startswith(parent + "/")
+def _self_and_parents(pointer: str) -> Iterator[str]:
+    """``pointer`` and every pointer it lies within (``/a/b``, ``/a``, ``""``): looked up
+    in a set, not compared with every parse error (quadratic with one error per line)."""
+    yield pointer
+    end = pointer.rfind("/")
+    while end >= 0:
+        yield pointer[:end]
+        end = pointer.rfind("/", 0, end)
 
 
 def check_schemas(extra: tuple[str, ...] = ()) -> list[str]:

@@ -9,7 +9,6 @@ map in a :class:`ParseBuilder` instead of threading lists through every function
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Union
 
@@ -21,7 +20,9 @@ MAX_DIGITS = 40
 
 BITS_MAX = {32: 2**32 - 1, 64: 2**64 - 1}
 
-_ANNOTATION = re.compile(r"\s*//")
+SHOWN = 60
+"""At most this many characters of the input are quoted in a message or hint, so that a
+finding about a line of a megabyte does not carry a copy of it."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class ParseBuilder:
     def __init__(self, format_id: str, layout: Layout) -> None:
         self.format_id = format_id
         self.layout_mode = layout
+        self.exact = layout is Layout.EXACT
         self.diagnostics: list[Diagnostic] = []
         self.source_map: dict[str, tuple[int, int]] = {}
         self.annotations: list[tuple[int, str]] = []
@@ -71,7 +73,7 @@ class ParseBuilder:
         """A line that does not have the shape of any line of this format."""
         self.error(
             "parse.unreadable-line",
-            f"cannot read this line as {what}: {_clip(line.text)!r}",
+            f"cannot read this line as {what}: {clip(line.text)!r}",
             line.number,
             1,
         )
@@ -95,7 +97,7 @@ class ParseBuilder:
             kind = f"{'s' if signed else 'u'}{bits}"
             self.error(
                 "parse.bad-number",
-                f"{_clip(digits)!r} is not a {kind} decimal number",
+                f"{clip(digits)!r} is not a {kind} decimal number",
                 line,
                 column,
                 pointer=pointer,
@@ -105,10 +107,6 @@ class ParseBuilder:
         return value
 
     # -- layout -----------------------------------------------------------------
-    @property
-    def exact(self) -> bool:
-        return self.layout_mode is Layout.EXACT
-
     def layout(self, line: Line, expected: str) -> None:
         """In exact mode, report where ``line`` first differs from ``expected``."""
         if not self.exact or line.text == expected:
@@ -121,7 +119,7 @@ class ParseBuilder:
             f"{want!r}, found {got!r}",
             line.number,
             index + 1,
-            hint=f"the kernel prints: {expected!r}",
+            hint=f"the kernel prints: {clip(expected, 4 * SHOWN)!r}",
         )
 
     def result(self, dialect: str, instance: JSON) -> ParseResult:
@@ -159,8 +157,36 @@ def _same_but_space(a: str, b: str) -> bool:
     return "".join(a.split()) == "".join(b.split())
 
 
-def _clip(text: str, limit: int = 60) -> str:
+def clip(text: str, limit: int = SHOWN) -> str:
+    """``text`` as quoted in a message: its first ``limit`` characters and ``...``."""
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def words(text: str, offset: int = 0) -> list[tuple[str, int]]:
+    """The whitespace-separated words of ``text`` with the index of each (plus ``offset``).
+
+    ``str.split`` and ``str.find`` from the end of the previous word: one pass over the
+    text, where a regular expression per line would cost a call per word.
+    """
+    found = []
+    at = 0
+    for word in text.split():
+        at = text.find(word, at)
+        found.append((word, at + offset))
+        at += len(word)
+    return found
+
+
+def annotation_start(text: str) -> int:
+    """Index where a ``// ...`` annotation starts in ``text`` (the whitespace before its
+    first ``//`` included), or -1 when there is none.
+
+    The first ``//`` starts it, as ``\\s*//`` searched from the left would find, but
+    without the regular expression, whose search restarts at every space of a long run
+    (quadratic time on a line of spaces with no ``//`` after them).
+    """
+    slashes = text.find("//")
+    return -1 if slashes < 0 else len(text[:slashes].rstrip())
 
 
 Source = Union[str, bytes]
@@ -228,27 +254,25 @@ def split_lines(data: Source, builder: ParseBuilder, annotations: bool = True) -
         nul = content.find("\0")
         if nul >= 0:
             builder.error("text.nul", "NUL byte in the text", number, nul + 1)
-        if annotations and "//" in content:
-            match = _ANNOTATION.search(content)
-            if match:
-                note = content[match.end() :].strip()
-                builder.annotations.append((number, note))
-                if builder.exact:
-                    builder.warning(
-                        "layout.annotation",
-                        "a '//' annotation is not kernel output",
-                        number,
-                        match.start() + 1,
-                    )
-                content = content[: match.start()]
-                if not content.strip():
-                    continue
-                lines.append(Line(number, content, note))
+        start = annotation_start(content) if annotations else -1
+        if start >= 0:
+            note = content[content.index("//", start) + 2 :].strip()
+            builder.annotations.append((number, note))
+            if builder.exact:
+                builder.warning(
+                    "layout.annotation", "a '//' annotation is not kernel output", number, start + 1
+                )
+            content = content[:start]
+            if not content.strip():
                 continue
+            lines.append(Line(number, content, note))
+            continue
         lines.append(Line(number, content))
     return lines
 
 
 def pointer_token(key: str) -> str:
     """``key`` escaped as one JSON pointer reference token (RFC 6901)."""
+    if "~" not in key and "/" not in key:
+        return key
     return key.replace("~", "~0").replace("/", "~1")

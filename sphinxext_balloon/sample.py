@@ -19,15 +19,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from conformance import Diagnostic
+from conformance.text import annotation_start
 
-PROMPT = re.compile(r"^(?P<prompt>\S*[#$])\s+(?P<command>\S.*)$")
-"""A shell prompt (``#``, ``$``, ``root@guest:~#``) followed by a command."""
+PROMPT_ENDS = ("#", "$")
+"""A shell prompt is one word ending in one of these (``#``, ``$``, ``root@guest:~#``)."""
 
 PLACEHOLDER = re.compile(r"<[A-Za-z][\w-]*>|(?<![\w])(?:X{2,}|Y{2,}|Z{2,}|N{2,})(?![A-Z0-9_])")
 """``<n>``, ``<pages>``, or a run of two or more X, Y, Z or N standing alone or before
-a unit (``XXXkB``)."""
-
-_ANNOTATION = re.compile(r"\s*//")
+a unit (``XXXkB``). Linear: each alternative starts at a character no other position
+of the same run can start at (``<``, or a letter not preceded by a word character), and
+its one quantifier runs over a class the next token cannot match."""
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,24 @@ class SampleText:
 def split_sample(lines: Sequence[str]) -> SampleText:
     """Tell a console-form sample from plain output."""
     if lines:
-        match = PROMPT.match(lines[0].strip())
-        if match:
-            paths = [word for word in match["command"].split() if "/" in word]
+        command = prompt_command(lines[0])
+        if command is not None:
+            paths = [word for word in command.split() if "/" in word]
             return SampleText(tuple(lines), lines[0], paths[-1] if paths else "")
     return SampleText(tuple(lines))
+
+
+def prompt_command(line: str) -> str | None:
+    """The command after a shell prompt that opens ``line``, or None when no prompt does.
+
+    String methods, not a regular expression: the prompt is the first word and must end
+    in ``#`` or ``$``, and a command must follow it.
+    """
+    parts = line.split(None, 1)
+    if len(parts) < 2 or not parts[0].endswith(PROMPT_ENDS):
+        return None
+    command = parts[1].rstrip()
+    return None if "\n" in command else command
 
 
 @dataclass(frozen=True)
@@ -109,7 +123,7 @@ def split_annotation(line: str) -> tuple[str, str]:
     The same rule as the parsers' (:func:`conformance.text.split_lines`): the first
     ``//`` on the line starts it.
     """
-    match = _ANNOTATION.search(line)
-    if not match:
+    start = annotation_start(line)
+    if start < 0:
         return line, ""
-    return line[: match.start()], line[match.start() :]
+    return line[:start], line[start:]

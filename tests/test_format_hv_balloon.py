@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import parse
+from conformance import detect, parse
 from conformance.formats import hv_balloon
 
 GOOD = hv_balloon.render(
@@ -162,3 +162,10 @@ def test_rendered_instances_parse_back(case: tuple[str, dict[str, Any]]) -> None
     assert result.dialect == dialect
     assert result.instance == instance
     assert result.diagnostics == ()
+
+
+def test_detection_tolerates_a_damaged_line() -> None:
+    damaged = GOOD.replace("host_version          : 2.0", "host_versi0n: 2.0")
+    assert detect(damaged) == (hv_balloon.SPEC, "6.0")
+    assert ("parse.unknown-label", 1, 1) in found(damaged)
+    assert hv_balloon.detect("state: 1 (Initialized)\nfoo: 1\nbar: 2\nbaz: 3\n") is None

@@ -3,6 +3,9 @@ dialect and label width render and parse back unchanged."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +97,7 @@ def test_duplicated_key() -> None:
 
 def test_missing_memtotal() -> None:
     text = GOOD.split("\n", 1)[1]
-    assert meminfo.detect(text) is None
+    assert meminfo.detect(text) == "2.6"  # every other line is a meminfo line
     result = parse(text, format="meminfo")
     assert [(d.id, d.location.line, d.location.column) for d in result.diagnostics] == [
         ("schema.required", 1, 1)
@@ -323,3 +326,44 @@ def test_random_input_never_raises(data: bytes | str, dialect: str | None, layou
     result = meminfo.parse(data, dialect, Layout(layout))
     assert isinstance(result.instance, dict)
     meminfo.detect(data if isinstance(data, str) else data.decode("utf-8", errors="replace"))
+
+
+# -- detection tolerates damage; the RFC's two lines alone (issue 8) ------------------------
+def test_a_damaged_memtotal_line_does_not_hide_the_format() -> None:
+    text = GOOD.replace("MemTotal:", "MemTota1", 1)
+    assert meminfo.detect(text) == "2.6"
+    spec, dialect = detect(text)
+    assert (spec.id, dialect) == ("meminfo", "2.6")
+    assert ("parse.unreadable-line", 1, 1) in found(text)
+
+
+def test_lines_of_unknown_keys_alone_are_not_meminfo() -> None:
+    assert meminfo.detect("Foo: 1 kB\nBar: 2 kB\n") is None
+    assert meminfo.detect("MemFree: 1 kB\n" + "junk\n" * 3) is None
+
+
+RFC_LINES = "InflatedTotal:   2097152 kB\nInflatedFree:          0 kB\n"
+"""The RFC's proc.rst example: its two meminfo lines, in meminfo's padding."""
+
+
+def test_the_rfc_lines_alone_are_rfc_meminfo() -> None:
+    assert meminfo.detect(RFC_LINES) == "rfc"
+    spec, dialect = detect(RFC_LINES)
+    assert (spec.id, dialect) == ("meminfo", "rfc")
+    # the debugfs file's documented single space stays virtio-balloon's
+    spec, dialect = detect("InflatedTotal: 0 kB\nInflatedFree: 0 kB\n")
+    assert (spec.id, dialect) == ("virtio-balloon", "rfc")
+
+
+def test_the_rfc_lines_alone_through_the_console_script(tmp_path: Path) -> None:
+    path = tmp_path / "excerpt.txt"
+    path.write_text(RFC_LINES)
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance", "parse", "--meta", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    meta = json.loads(done.stdout)
+    assert (meta["format"], meta["dialect"]) == ("meminfo", "rfc")
+    assert meta["instance"] == {"InflatedTotal": 2097152, "InflatedFree": 0}

@@ -251,3 +251,19 @@ def test_random_input_never_raises(data: str | bytes, exact: bool) -> None:
 @given(st.text(), st.text(max_size=12))
 def test_random_device_file_never_raises(text: str, device: str) -> None:
     parse(text, format="virtio-features", context={"device": device})
+
+
+def test_detection_tolerates_a_damaged_character() -> None:
+    damaged = DOC[:40] + "x" + DOC[41:] + "\n"
+    assert detect(damaged) == (vf.SPEC, "3.19")
+    assert [d.id for d in parse(damaged).diagnostics] == ["virtio-features.bad-character"]
+    assert vf.detect("0x1f 0x2e 0x3d 0x4c\n") is None  # mostly not bits
+
+
+def test_a_line_wider_than_any_kernel_prints_is_not_decoded() -> None:
+    for width in (1024, 1056):
+        result = parse("1" * width + "\n", format="virtio-features")
+        decoded = width <= vf.MAX_WIDTH
+        assert ("set_bits" in result.instance) is decoded
+    found = parse("1" * 1056 + "\n", format="virtio-features").diagnostics
+    assert [(d.id, d.location.column) for d in found] == [("virtio-features.bad-width", 1025)]

@@ -334,3 +334,12 @@ def test_shuffled_lines_never_raise(lines: list[str]) -> None:
     vmmemctl.detect(text)
     for dialect in ("2.6.34", "4.4", "4.20"):
         vmmemctl.parse(text, dialect, Layout.EXACT)
+
+
+@pytest.mark.parametrize(("text", "dialect"), [(A, "2.6.34"), (B, "4.4"), (C, "4.20")])
+def test_detection_tolerates_a_damaged_first_line(text: str, dialect: str) -> None:
+    damaged = replace_line(text, 1, "garbage")
+    assert vmmemctl.detect(damaged) == dialect
+    assert detect(damaged) == (vmmemctl.SPEC, dialect)
+    assert ("parse.unreadable-line", 1, 1) in found(damaged)
+    assert vmmemctl.detect("garbage\ntimer: 1\nother: 2\nmore: 3\n") is None

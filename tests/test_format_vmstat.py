@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +165,42 @@ def test_random_input_never_raises(data: bytes | str, layout: str) -> None:
     result = vmstat.parse(data, None, Layout(layout))
     assert isinstance(result.instance, dict)
     vmstat.detect(data if isinstance(data, str) else data.decode("utf-8", errors="replace"))
+
+
+# -- damaged lines do not hide the format (issue 8) ----------------------------------------
+def damaged_capture(tmp_path: Path) -> tuple[Path, list[str]]:
+    """150 good lines of a real capture, then two corrupt ones at lines 40 and 100."""
+    sample = DATA / "vmstat" / "capture-6.18.44-firecracker-virtio-balloon-guest.txt"
+    lines = sample.read_text().splitlines()[:152]
+    lines[39] = lines[39].split()[0] + " 12x34"
+    lines[99] = "pgpgin: garbage here"
+    path = tmp_path / "stats.txt"  # a name that says nothing: the content must tell
+    path.write_text("\n".join(lines) + "\n")
+    return path, lines
+
+
+def test_detection_tolerates_a_few_damaged_lines(tmp_path: Path) -> None:
+    path, lines = damaged_capture(tmp_path)
+    assert vmstat.detect(path.read_text()) == "2.6"
+    half_damaged = "\n".join(line if i % 2 else "??" + line for i, line in enumerate(lines))
+    assert vmstat.detect(half_damaged) is None  # most lines must fit, not some
+
+
+def test_damaged_vmstat_through_the_console_script(tmp_path: Path) -> None:
+    path, lines = damaged_capture(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance", "parse", "--meta", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr  # errors found, not "cannot tell the format"
+    meta = json.loads(done.stdout)
+    assert (meta["format"], meta["dialect"]) == ("vmstat", "2.6")
+    assert len(meta["instance"]) == 150
+    value_column = len(lines[39].split()[0]) + 2
+    assert [line for line in done.stderr.splitlines() if "[parse." in line] == [
+        f"{path}:40:{value_column}: error: '12x34' is not a u64 decimal number [parse.bad-number]",
+        f"{path}:100:1: error: cannot read this line as 'name value': 'pgpgin: garbage here'"
+        " [parse.unreadable-line]",
+    ]

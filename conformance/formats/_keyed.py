@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..text import Line, ParseBuilder
+from ..text import Line, ParseBuilder, clip
 
 
 def split_label(line: Line) -> tuple[str, str, int] | None:
@@ -19,7 +19,12 @@ def split_label(line: Line) -> tuple[str, str, int] | None:
     Lenient: any whitespace around the first colon. Written with str methods, not a
     regular expression, so a line of a million spaces costs linear time.
     """
-    label, colon, rest = line.text.partition(":")
+    return split_text(line.text)
+
+
+def split_text(text: str) -> tuple[str, str, int] | None:
+    """:func:`split_label` of a line's text."""
+    label, colon, rest = text.partition(":")
     if not colon:
         return None
     value = rest.strip()
@@ -50,7 +55,7 @@ def check_sequence(
         if label not in order:
             builder.error(
                 "parse.unknown-label",
-                f"{what} has no line {label!r}",
+                f"{what} has no line {clip(label)!r}",
                 line.number,
                 1,
                 hint="known labels: " + ", ".join(expected),
@@ -59,7 +64,7 @@ def check_sequence(
         if label in seen:
             builder.error(
                 "parse.duplicate-line",
-                f"{label!r} appears twice (first on line {seen[label].number})",
+                f"{clip(label)!r} appears twice (first on line {seen[label].number})",
                 line.number,
                 1,
             )

@@ -70,8 +70,24 @@ ROWS: dict[str, tuple[str, ...]] = {
 }
 """The 2.4 rows under the header, in bytes: ``"Mem:  %8Lu %8Lu ..."``, ``"Swap: %8Lu ..."``."""
 
-HEADER_PATTERN = re.compile(r"^\s*total:\s+used:\s+free:\s+shared:\s+buffers:\s+cached:\s*$")
+HEADER_WORDS = HEADER.split()
 _MEMTOTAL = re.compile(r"^MemTotal:(\s*)([0-9]+)")
+"""Linear: anchored, and the spaces and the digits are told apart by their first character."""
+
+
+def is_header(text: str) -> bool:
+    """Whether ``text`` is the 2.4 header, however it is spaced (words split by
+    whitespace; a regular expression with a ``\\s+`` per gap would do the same work
+    with more steps)."""
+    return "cached:" in text and text.split() == HEADER_WORDS
+
+
+def padded_like_meminfo(text: str) -> bool:
+    """Whether the value of a ``Key: value`` line stands at least two spaces after the
+    colon, as ``%-16s%8lu`` puts every meminfo value of eight digits or fewer and the
+    RFC's ``"InflatedTotal:  %8ld kB"`` every one; its debugfs example has one space."""
+    _, colon, rest = text.partition(":")
+    return bool(colon) and rest.startswith("  ")
 
 
 @dataclass(frozen=True)

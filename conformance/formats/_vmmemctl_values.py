@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..text import Line, ParseBuilder
+from ..text import Line, ParseBuilder, clip
 from ._vmmemctl_lines import (
     BITS,
     CAPABILITY_NAMES,
@@ -29,6 +29,8 @@ _WITH_UNIT = {
     Kind.RATE: re.compile(r"^(?P<count>\S+)\s+pages/sec$"),
 }
 _HEX = re.compile(r"^(?:0|0x[0-9a-fA-F]{1,16})$")
+"""All anchored, applied to one value, each quantifier followed by a character it cannot
+match or by the end: linear."""
 _SHAPES = {
     Kind.SIZE: "N pages",
     Kind.RATE: "N pages/sec",
@@ -77,7 +79,8 @@ def _put(instance: dict[str, Any], pointer: str, value: Any) -> None:
 def _bad_shape(builder: ParseBuilder, slot: Slot, line: Line, value: str, column: int) -> None:
     builder.error(
         "parse.bad-value",
-        f"{slot.key!r} has the value {value!r}; the kernel prints '{_SHAPES[slot.kind]}' here",
+        f"{slot.key!r} has the value {clip(value)!r}; the kernel prints "
+        f"'{_SHAPES[slot.kind]}' here",
         line.number,
         column,
         pointer=slot.pointer,
@@ -127,7 +130,7 @@ def _read_resetting(
     if value not in ("y", "n"):
         builder.error(
             "parse.bad-value",
-            f"'is resetting' is {value!r}; the kernel prints 'y' or 'n'",
+            f"'is resetting' is {clip(value)!r}; the kernel prints 'y' or 'n'",
             line.number,
             column,
             pointer=slot.pointer,

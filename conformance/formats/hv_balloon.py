@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from ..model import JSON, DialectSpec, FormatSpec, Layout, ParseResult
-from ..text import Line, ParseBuilder, Source, split_lines
+from ..text import Line, ParseBuilder, Source, clip, split_lines
 from ._keyed import check_sequence, split_label
 
 FORMAT_ID = "hv-balloon"
@@ -55,11 +55,17 @@ LABELS = {
     ),
 }
 _RFC_ONLY = set(LABELS["rfc"]) - set(LABELS["6.0"])
+_ANY_LABEL = set(LABELS["rfc"]) | set(LABELS["6.0"])
+MOSTLY = 0.75
+"""Share of the non-blank lines that must carry a label of the driver for a text that
+lacks ``host_version`` or ``page_size`` (a damaged line) to be hv-balloon."""
 _BITS = {"pages_added": 32, "pages_onlined": 32, "pages_ballooned": 32, "pages_ballooned_out": 32}
 """C type width of each counter; the others are unsigned long or u64."""
 
 _VERSION = re.compile(r"^(\d+)\.(\d+)$")
 _STATE = re.compile(r"^(\d+) \((.*)\)$")
+"""Both anchored, applied to one value, each quantifier followed by a character it cannot
+match (or by the end): linear."""
 
 DIALECTS = (
     DialectSpec(
@@ -81,8 +87,20 @@ DIALECTS = (
 
 
 def detect(text: str) -> str | None:
-    labels = {part.split(":", 1)[0].strip() for part in text.splitlines() if ":" in part}
-    if not {"host_version", "page_size"} <= labels:
+    """The dialect when the text has the ``host_version`` and ``page_size`` lines, or
+    when most of its lines (:data:`MOSTLY`, at least three) carry the driver's labels;
+    ``rfc`` when a label only the RFC layout prints is among them. None otherwise."""
+    total = known = 0
+    labels: set[str] = set()
+    for line in text.split("\n"):
+        if not line.strip():
+            continue
+        total += 1
+        label, colon, _ = line.partition(":")
+        if colon:
+            labels.add(label.strip())
+            known += label.strip() in _ANY_LABEL
+    if not ({"host_version", "page_size"} <= labels or known >= max(3, MOSTLY * total)):
         return None
     return "rfc" if labels & _RFC_ONLY else "6.0"
 
@@ -121,7 +139,10 @@ def _read_value(
         match = _VERSION.match(value)
         if not match:
             builder.error(
-                "parse.bad-value", f"host_version {value!r} is not MAJOR.MINOR", line.number, col
+                "parse.bad-value",
+                f"host_version {clip(value)!r} is not MAJOR.MINOR",
+                line.number,
+                col,
             )
             return
         major = builder.number(match[1], line.number, col, pointer + "/major", 32)
@@ -152,7 +173,9 @@ def _read_state(
 ) -> bool:
     match = _STATE.match(value if builder.exact else " ".join(value.split()))
     if not match:
-        builder.error("parse.bad-value", f"state {value!r} is not 'N (Name)'", line.number, col)
+        builder.error(
+            "parse.bad-value", f"state {clip(value)!r} is not 'N (Name)'", line.number, col
+        )
         return False
     code = builder.number(match[1], line.number, col, "/state/code", 32)
     if code is None:
@@ -165,7 +188,7 @@ def _read_state(
     if STATES.get(code, "Unknown") != name:
         builder.error(
             "hv-balloon.state-name",
-            f"state {code} is {STATES.get(code, 'Unknown')!r} in the driver, not {name!r}",
+            f"state {code} is {STATES.get(code, 'Unknown')!r} in the driver, not {clip(name)!r}",
             line.number,
             name_column,
             pointer="/state",

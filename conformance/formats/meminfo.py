@@ -21,20 +21,22 @@ checked: vendor and old kernels print the same fields in other orders.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from ..model import JSON, DialectSpec, FormatSpec, Layout, ParseResult
-from ..text import Line, ParseBuilder, Source, pointer_token, split_lines
+from ..text import Line, ParseBuilder, Source, clip, pointer_token, split_lines, words
 from ._meminfo_layout import (
     HEADER,
-    HEADER_PATTERN,
     INFLATED,
     KNOWN,
     MODERN_WIDTH,
     PRINTED_BEFORE_INFLATED,
     ROWS,
     field_line,
+    is_header,
     label_width,
+    padded_like_meminfo,
     row_line,
     template,
 )
@@ -42,8 +44,10 @@ from ._meminfo_layout import (
 FORMAT_ID = "meminfo"
 
 _KEY = re.compile(r"[A-Za-z0-9_()]+")
-_MEMTOTAL = re.compile(r"^\s*MemTotal:", re.MULTILINE)
-_INFLATED = re.compile(r"^\s*Inflated(Total|Free):", re.MULTILINE)
+"""Used with ``fullmatch``: one class, one quantifier, linear."""
+MOSTLY = 0.75
+"""Share of the non-blank lines that must be ``Key: value [kB]`` lines of known keys for
+a text without a ``MemTotal:`` line (a damaged one, or an excerpt) to be meminfo."""
 _HEADER_KEY = "<header>"
 """Stands for the 2.4 header among the keys seen; no meminfo key has angle brackets."""
 
@@ -75,13 +79,49 @@ DIALECTS = (
 
 
 def detect(text: str) -> str | None:
-    """``2.4`` for the 2.4 header, ``rfc`` for a file with Inflated lines, ``2.6`` for
-    any other text with a ``MemTotal:`` line; None otherwise."""
-    if any(HEADER_PATTERN.match(line) for line in text.splitlines()):
-        return "2.4"
-    if not _MEMTOTAL.search(text):
-        return None
-    return "rfc" if _INFLATED.search(text) else "2.6"
+    """``2.4`` for the 2.4 header; else ``rfc`` for meminfo with Inflated lines, ``2.6``
+    for meminfo without. Meminfo is a text with a ``MemTotal:`` line, or one whose lines
+    are mostly (:data:`MOSTLY`) ``Key: value [kB]`` lines of keys the kernel prints (a
+    damaged ``MemTotal:`` line or an excerpt), or the RFC's two Inflated lines alone in
+    meminfo's padding. None otherwise."""
+    return detect_lines(text.split("\n"))
+
+
+def detect_lines(lines: Iterable[str]) -> str | None:
+    """:func:`detect` on the lines of a text, one pass, in linear time."""
+    memtotal = False
+    total = fit = 0
+    inflated: list[str] = []
+    for raw in lines:
+        text = raw.strip()
+        if not text:
+            continue
+        if is_header(text):
+            return "2.4"
+        total += 1
+        key, colon, rest = text.partition(":")
+        memtotal = memtotal or (key == "MemTotal" and bool(colon))
+        if key in INFLATED and colon:
+            inflated.append(text)
+        elif not memtotal and colon and key in KNOWN and _value_fits(rest):
+            fit += 1  # counted only while it may matter: a MemTotal line settles it
+    fit += len(inflated)
+    if memtotal or (fit > len(inflated) and fit >= MOSTLY * total):
+        return "rfc" if inflated else "2.6"
+    pair = {line.partition(":")[0] for line in inflated} == set(INFLATED)
+    if pair and total == len(inflated) and all(map(padded_like_meminfo, inflated)):
+        return "rfc"
+    return None
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _value_fits(rest: str) -> bool:
+    """Whether ``rest`` is a number with an optional `` kB``, as after a meminfo key."""
+    parts = rest.split()
+    return 0 < len(parts) <= 2 and _digits(parts[0]) and parts[1:] in ([], ["kB"])
 
 
 def parse(
@@ -93,7 +133,7 @@ def parse(
     """Parse the file; never raises on bad input."""
     builder = ParseBuilder(FORMAT_ID, layout)
     lines = split_lines(data, builder)
-    dialect = dialect or detect("\n".join(line.text for line in lines)) or "2.6"
+    dialect = dialect or detect_lines(line.text for line in lines) or "2.6"
     memtotal = next((line.text for line in lines if line.text.startswith("MemTotal:")), "")
     reader = _Reader(builder, label_width(memtotal))
     for line in lines:
@@ -122,7 +162,7 @@ class _Reader:
                     "layout.blank-line", "the kernel prints no blank line here", line.number, 1
                 )
             return
-        if HEADER_PATTERN.match(line.text):
+        if is_header(line.text):
             if self._first(_HEADER_KEY, line):
                 self.builder.layout(line, HEADER)
             return
@@ -142,7 +182,7 @@ class _Reader:
     def _first(self, key: str, line: Line) -> bool:
         """Record ``key`` on ``line``; False (with an error) if it was already seen."""
         if key in self.seen:
-            what = "the 2.4 header" if key == _HEADER_KEY else repr(key)
+            what = "the 2.4 header" if key == _HEADER_KEY else repr(clip(key))
             self.builder.error(
                 "parse.duplicate-line",
                 f"{what} appears twice (first on line {self.seen[key].number})",
@@ -155,7 +195,7 @@ class _Reader:
         return True
 
     def _field(self, line: Line, key: str, rest: str, column: int) -> None:
-        tokens = _tokens(rest, column)
+        tokens = words(rest, column)
         if not self._shape_ok(line, key, tokens, column + len(rest)):
             return
         (digits, digits_column), *unit = tokens
@@ -170,7 +210,7 @@ class _Reader:
         if key not in KNOWN:
             self.builder.note(
                 "meminfo.unknown-field",
-                f"{key!r} is not a field this checker knows; accepted as a value",
+                f"{clip(key)!r} is not a field this checker knows; accepted as a value",
                 line.number,
                 1,
                 hint="kernels add fields; the schema accepts any extra integer field",
@@ -183,7 +223,8 @@ class _Reader:
                 unit[0][1] if unit else column + len(rest),
                 pointer=pointer,
             )
-        self.builder.layout(line, field_line(key, value, shape))
+        if self.builder.exact:
+            self.builder.layout(line, field_line(key, value, shape))
 
     def _shape_ok(
         self, line: Line, key: str, tokens: list[tuple[str, int]], end_column: int
@@ -192,7 +233,11 @@ class _Reader:
         pointer = "/" + pointer_token(key)
         if not tokens:
             self.builder.error(
-                "parse.bad-value", f"{key!r} has no value", line.number, end_column, pointer=pointer
+                "parse.bad-value",
+                f"{clip(key)!r} has no value",
+                line.number,
+                end_column,
+                pointer=pointer,
             )
             return False
         extra = tokens[2:] if len(tokens) > 1 and tokens[1][0] == "kB" else tokens[1:]
@@ -200,7 +245,7 @@ class _Reader:
             word, column = extra[0]
             self.builder.error(
                 "parse.bad-value",
-                f"unexpected {word[:20]!r} after the value of {key!r}; the kernel prints "
+                f"unexpected {word[:20]!r} after the value of {clip(key)!r}; the kernel prints "
                 "a number and ' kB' (or no unit)",
                 line.number,
                 column,
@@ -210,7 +255,7 @@ class _Reader:
         return True
 
     def _row(self, line: Line, name: str, rest: str, column: int) -> None:
-        tokens = _tokens(rest, column)
+        tokens = words(rest, column)
         columns = ROWS[name]
         if len(tokens) != len(columns):
             self.builder.error(
@@ -230,11 +275,6 @@ class _Reader:
         self.instance[name] = row
         self.builder.map(f"/{name}", line.number, 1)
         self.builder.layout(line, row_line(name, row))
-
-
-def _tokens(text: str, column: int) -> list[tuple[str, int]]:
-    """The words of ``text`` with their 1-based columns (``text`` starts at ``column``)."""
-    return [(match[0], column + match.start()) for match in re.finditer(r"\S+", text)]
 
 
 def _check_inflated(builder: ParseBuilder, reader: _Reader) -> None:

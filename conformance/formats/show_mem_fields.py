@@ -10,11 +10,10 @@ dump a line belongs to.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..text import Line, ParseBuilder, pointer_token
+from ..text import Line, ParseBuilder, clip, pointer_token, words
 from . import show_mem_lines as g
 from . import show_mem_render as t
 
@@ -33,9 +32,13 @@ class Dump:
     last: int = 0
     global_lines: list[tuple[g.LogLine, str, int]] = field(default_factory=list)
     global_open: bool = False
-    zone: tuple[dict[str, Any], int] | None = None
-    """The last zone line's instance and line number, until its lowmem_reserve[] line."""
+    zone: tuple[dict[str, Any], int, int] | None = None
+    """The last zone line's instance, line number and index in ``zones``, until its
+    lowmem_reserve[] line."""
     skip_lowmem: bool = False
+    seen: set[tuple[Any, ...]] = field(default_factory=set)
+    """``(kind, node, name or size)`` of every node, zone, free-list and hugepages entry
+    read: a duplicate is found in one look-up, not by a scan of the lines before it."""
 
     @property
     def pointer(self) -> str:
@@ -99,12 +102,15 @@ class FieldReader:
                 continue
             if item.key in values:
                 self.error(
-                    "show-mem.duplicate-field", f"{item.key!r} appears twice", line, item.key_at
+                    "show-mem.duplicate-field",
+                    f"{clip(item.key)!r} appears twice",
+                    line,
+                    item.key_at,
                 )
                 ok = False
                 continue
             if item.key not in known:
-                self.unknown(line, item.key_at, f"{item.key!r} is not a member of this line")
+                self.unknown(line, item.key_at, f"{clip(item.key)!r} is not a member of this line")
             bits = 32 if item.key in t.BITS_32 else 64
             value = self.number(
                 item.number, line, item.value_at, key_pointer(pointer, item.key), bits
@@ -134,7 +140,8 @@ class FieldReader:
         if flags is None or item.key != "all_unreclaimable" or item.flag not in ("yes", "no"):
             self.error(
                 "parse.bad-value",
-                f"'{item.key}? {item.flag}' is not 'all_unreclaimable? yes|no' in this line",
+                f"'{clip(item.key)}? {clip(item.flag or '')}' is not 'all_unreclaimable? yes|no' "
+                "in this line",
                 line,
                 item.key_at,
                 pointer=flag_pointer if flags is not None else "",
@@ -147,10 +154,8 @@ class FieldReader:
     def read_numbers(self, line: g.LogLine, text: str, at: int, pointer: str) -> list[int] | None:
         """Space-separated signed longs (``lowmem_reserve[]``), or None after an error."""
         values = []
-        for index, match in enumerate(re.finditer(r"\S+", text)):
-            value = self.number(
-                match.group(), line, at + match.start(), f"{pointer}/{index}", signed=True
-            )
+        for index, (word, start) in enumerate(words(text, at)):
+            value = self.number(word, line, start, f"{pointer}/{index}", signed=True)
             if value is None:
                 return None
             values.append(value)
@@ -171,9 +176,10 @@ class FieldReader:
         readable, number = self._node_number(kind, line, pointer)
         if not readable:
             return
-        if any(node["node"] == number for node in nodes):
+        if ("node", number, None) in dump.seen:
             self.error("parse.duplicate-line", f"a second line for node {number}", line, 0)
             return
+        dump.seen.add(("node", number, None))
         text, at = kind.get("rest")
         fields: dict[str, int] = {}
         style: Style = {}
@@ -196,9 +202,12 @@ class FieldReader:
         name, name_at = kind.get("zone")
         if not readable:
             return None
-        if any(zone.get("node") == number and zone["zone"] == name for zone in zones):
-            self.error("parse.duplicate-line", f"a second line for zone {name}", line, name_at)
+        if ("zone", number, name) in dump.seen:
+            self.error(
+                "parse.duplicate-line", f"a second line for zone {clip(name)}", line, name_at
+            )
             return None
+        dump.seen.add(("zone", number, name))
         text, at = kind.get("rest")
         fields: dict[str, int] = {}
         style: Style = {}

@@ -48,6 +48,7 @@ _FREE_AREA = re.compile(r"^(?P<zone>[A-Za-z][A-Za-z0-9_]*)\s*:\s*(?P<rest>(?:\d+
 _ZONE = re.compile(r"^(?P<zone>[A-Za-z][A-Za-z0-9_]*)\s+(?P<rest>free\s*:.*)$")
 _NODE_LINE = re.compile(r"^(?P<rest>[A-Za-z_][\w()]*\s*:.*)$")
 """A node line, and in the global block a continuation line: ``key:value ...``."""
+_PER_CPU = re.compile(r"^\S+\s+per-cpu:")
 _SIMPLE: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("meminfo", re.compile(r"^Mem-Info:$")),
     ("rfc", re.compile(r"^Balloon\s+(?P<rest>Inflated.*)$")),
@@ -146,7 +147,7 @@ def _classify_node(head: re.Match[str]) -> Kind:
     node, node_at = head.group("node"), head.start("node")
     if rest.startswith("hugepages_total"):
         return Kind("hugepages", node, node_at, (("rest", rest, offset),))
-    if re.match(r"^\S+\s+per-cpu:", rest):
+    if _PER_CPU.match(rest):
         return Kind("other")
     for name, pattern in (("free-area", _FREE_AREA), ("zone", _ZONE), ("node", _NODE_LINE)):
         match = pattern.match(rest)

@@ -197,7 +197,7 @@ class DumpReader(SummaryReader):
     # -- zones and their lowmem_reserve[] -------------------------------------------
     def _close_zone(self, dump: Dump) -> None:
         if dump.zone is not None and "lowmem_reserve" not in dump.zone[0]:
-            index = next(i for i, z in enumerate(dump.data["zones"]) if z is dump.zone[0])
+            index = dump.zone[2]
             self.builder.error(
                 "parse.missing-line",
                 f"the zone line on line {dump.zone[1]} lacks its lowmem_reserve[] line",
@@ -222,7 +222,7 @@ class DumpReader(SummaryReader):
         # a lowmem_reserve[] line after an unusable zone line belongs to nothing
         dump.skip_lowmem = zone is None
         if zone is not None:
-            dump.zone = (zone, line.number)
+            dump.zone = (zone, line.number, len(dump.data["zones"]) - 1)
 
     def _lowmem(self, dump: Dump, line: g.LogLine, kind: g.Kind) -> None:
         if dump.skip_lowmem:

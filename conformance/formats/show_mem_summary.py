@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..text import clip
 from . import show_mem_lines as g
 from . import show_mem_render as t
 from .show_mem_fields import Dump, FieldReader, key_pointer
@@ -20,13 +21,17 @@ _BLOCK = re.compile(
     r"|\((?P<types>[^()\s]*)\)"
     r"|=\s*(?P<total>\S*?)(?:kB)?$"
 )
+# A value that may be empty sits between two runs of spaces in the next two patterns; a
+# lookbehind for a non-space after it keeps the engine from trying every split of those
+# spaces between the two runs (quadratic on a line of spaces). The matches are the same:
+# an empty value now stands right after its '=' or ','.
 _HUGE = re.compile(
-    r"^hugepages_total\s*=\s*(?P<total>\S*?)\s+hugepages_free\s*=\s*(?P<free>\S*?)"
-    r"\s+hugepages_surp\s*=\s*(?P<surp>\S*?)\s+hugepages_size\s*=\s*(?P<size_kb>\S*?)(?:kB)?$"
+    r"^hugepages_total\s*=\s*(?P<total>\S*?)(?<=\S)\s+hugepages_free\s*=\s*(?P<free>\S*?)(?<=\S)"
+    r"\s+hugepages_surp\s*=\s*(?P<surp>\S*?)(?<=\S)\s+hugepages_size\s*=\s*(?P<size_kb>\S*?)(?:kB)?$"
 )
 _STATS = re.compile(
-    r"^add\s+(?P<add>[^\s,]*)\s*,\s*delete\s+(?P<delete>[^\s,]*)\s*,"
-    r"\s*find\s+(?P<find_success>[^\s/]*)\s*/\s*(?P<find_total>\S*)$"
+    r"^add\s+(?P<add>[^\s,]*)(?:(?<=\S)\s*)?,\s*delete\s+(?P<delete>[^\s,]*)(?:(?<=\S)\s*)?,"
+    r"\s*find\s+(?P<find_success>[^\s/]*)(?:(?<=\S)\s*)?/\s*(?P<find_total>\S*)$"
 )
 _SIMPLE = {
     "pagecache": ("pagecache_pages", True),
@@ -50,9 +55,12 @@ class SummaryReader(FieldReader):
         name, name_at = kind.get("zone")
         if not readable:
             return
-        if any(area.get("node") == number and area["zone"] == name for area in areas):
+        if ("area", number, name) in dump.seen:
             self.error(
-                "parse.duplicate-line", f"a second free-list line for zone {name}", line, name_at
+                "parse.duplicate-line",
+                f"a second free-list line for zone {clip(name)}",
+                line,
+                name_at,
             )
             return
         area: dict[str, Any] = {} if number is None else {"node": number}
@@ -61,6 +69,7 @@ class SummaryReader(FieldReader):
         if not self._blocks(line, text, at, pointer, area):
             return
         dump.data.setdefault("free_areas", []).append(area)
+        dump.seen.add(("area", number, name))
         self.builder.map(pointer, line.number, line.column(0))
         self.builder.map(pointer + "/zone", line.number, line.column(name_at))
         self.layout(line, t.render_free_area(area))
@@ -148,10 +157,11 @@ class SummaryReader(FieldReader):
             entry[key] = value
         if not readable:
             return
-        if any(p["node"] == number and p["size_kb"] == entry["size_kb"] for p in pages):
+        if ("huge", number, entry["size_kb"]) in dump.seen:
             self.error("parse.duplicate-line", "a second line for this node and size", line, 0)
             return
         dump.data.setdefault("hugepages", []).append(entry)
+        dump.seen.add(("huge", number, entry["size_kb"]))
         self.builder.map(pointer, line.number, line.column(0))
         self.layout(line, t.render_hugepages(entry))
 
@@ -180,10 +190,10 @@ class SummaryReader(FieldReader):
         key = t.RAM_LABELS.get(label, label)
         ram = dump.data.get("ram", {})
         if key in ram:
-            self.error("parse.duplicate-line", f"a second '<n> pages {label}' line", line, 0)
+            self.error("parse.duplicate-line", f"a second '<n> pages {clip(label)}' line", line, 0)
             return
         if label not in t.RAM_LABELS:
-            self.unknown(line, what_at, f"'pages {label}' is not in the RAM summary")
+            self.unknown(line, what_at, f"'pages {clip(label)}' is not in the RAM summary")
         digits, at = kind.get("n")
         value = self.number(digits, line, at, key_pointer(f"{dump.pointer}/ram", key))
         if value is not None:
@@ -224,7 +234,7 @@ class SummaryReader(FieldReader):
             if item.key not in RFC_KEYS or item.flag is not None or item.key in balloon:
                 self.error(
                     "parse.unknown-label",
-                    f"the RFC Balloon line has no {item.key!r}",
+                    f"the RFC Balloon line has no {clip(item.key)!r}",
                     line,
                     item.key_at,
                 )

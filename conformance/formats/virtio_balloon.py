@@ -15,17 +15,15 @@ schema, whose ``minimum`` reports it (a balloon never holds negative memory).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ..model import JSON, DialectSpec, FormatSpec, Layout, ParseResult
-from ..text import Line, ParseBuilder, Source, split_lines
+from ..text import Line, ParseBuilder, Source, clip, split_lines
 from ._keyed import check_sequence, split_label
+from ._meminfo_layout import padded_like_meminfo
 
 FORMAT_ID = "virtio-balloon"
 LABELS = ("InflatedTotal", "InflatedFree")
-
-_VALUE = re.compile(r"^(?P<number>\S+?)\s*kB$")
 
 DIALECTS = (
     DialectSpec(
@@ -41,15 +39,19 @@ DIALECTS = (
 
 def detect(text: str) -> str | None:
     """``rfc`` when every non-blank line is ``InflatedTotal:`` or ``InflatedFree:`` and
-    both are there (so /proc/meminfo, which has MemTotal, is never claimed)."""
+    both are there (so /proc/meminfo, which has MemTotal, is never claimed), unless every
+    value is padded as meminfo pads it: the RFC's meminfo lines alone are meminfo's."""
     labels = set()
-    for line in text.splitlines():
+    padded = True
+    for line in text.split("\n"):
         if not line.strip():
             continue
-        if ":" not in line:
+        label, colon, _ = line.partition(":")
+        if not colon:
             return None
-        labels.add(line.split(":", 1)[0].strip())
-    return "rfc" if labels == set(LABELS) else None
+        labels.add(label.strip())
+        padded = padded and padded_like_meminfo(line.strip())
+    return "rfc" if labels == set(LABELS) and not padded else None
 
 
 def parse(
@@ -83,21 +85,27 @@ def _read_value(
     builder: ParseBuilder, instance: dict[str, Any], line: Line, label: str, value: str, col: int
 ) -> None:
     pointer = f"/{label}"
-    match = _VALUE.match(value)
-    if not match:
+    digits = _number_before_kb(value)
+    if digits is None:
         builder.error(
             "parse.bad-value",
-            f"{label} {value!r} is not '<number> kB'",
+            f"{label} {clip(value)!r} is not '<number> kB'",
             line.number,
             col,
             pointer=pointer,
         )
         return
-    number = builder.number(match["number"], line.number, col, pointer, 64, signed=True)
+    number = builder.number(digits, line.number, col, pointer, 64, signed=True)
     if number is None:
         return
     instance[label] = number
     builder.layout(line, _line(label, number))
+
+
+def _number_before_kb(value: str) -> str | None:
+    """The one word before a final ``kB`` (spaces between them or not), or None."""
+    number = value[:-2].rstrip() if value.endswith("kB") else ""
+    return number if number and len(number.split()) == 1 else None
 
 
 def _line(label: str, value: int) -> str:

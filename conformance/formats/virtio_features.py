@@ -70,9 +70,16 @@ TRANSPORT_END = 42
 WIDTHS = {"2.6.24": (32, 64), "3.19": (64,), "6.17": (128,)}
 """The widths each dialect's kernels print."""
 KNOWN_WIDTHS = (32, 64, 128)
+MAX_WIDTH = 1024
+"""Eight times the widest known file: wider lines are refused undecoded, since every set
+bit costs an entry in four lists and the source map (a megabyte of ``1`` would cost
+gigabytes)."""
+MOSTLY = 0.75
+"""Share of ``0``/``1`` characters that makes one line of text a (perhaps damaged)
+features file."""
 
-_BITS = re.compile(r"^[01]+$")
 _DEVICE = re.compile(r"^0x([0-9a-fA-F]{1,8})$")
+"""Anchored, one bounded quantifier: linear."""
 
 DIALECTS = (
     DialectSpec(
@@ -111,11 +118,15 @@ def dialect_for_width(width: int) -> str:
 
 
 def detect(text: str) -> str | None:
-    """A dialect id when ``text`` is one line of at least 16 ``0``/``1`` characters."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if len(lines) != 1 or len(lines[0]) < 16 or not _BITS.match(lines[0]):
+    """A dialect id when ``text`` is one line of at least 16 characters, most of them
+    (:data:`MOSTLY`) ``0`` or ``1``: a damaged character is the parser's finding."""
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    if len(lines) != 1 or len(lines[0]) < 16:
         return None
-    return dialect_for_width(len(lines[0]))
+    bits = lines[0]
+    if bits.count("0") + bits.count("1") < MOSTLY * len(bits):
+        return None
+    return dialect_for_width(len(bits))
 
 
 def parse(
@@ -171,16 +182,17 @@ def _bits_line(builder: ParseBuilder, lines: list[Line]) -> Line | None:
 
 def _check_characters(builder: ParseBuilder, number: int, column: int, bits: str) -> bool:
     """True when ``bits`` holds only ``0`` and ``1``; else the first stranger is reported."""
-    bad = [index for index, char in enumerate(bits) if char not in "01"]
+    bad = len(bits) - bits.count("0") - bits.count("1")
     if not bad:
         return True
-    others = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+    first = len(bits) - len(bits.lstrip("01"))
+    others = f" (and {bad - 1} more)" if bad > 1 else ""
     builder.error(
         "virtio-features.bad-character",
-        f"{bits[bad[0]]!r} at bit {bad[0]}{others}: the kernel prints only '0' and '1', "
+        f"{bits[first]!r} at bit {first}{others}: the kernel prints only '0' and '1', "
         "one per feature bit, with nothing between them",
         number,
-        column + bad[0],
+        column + first,
         pointer="/bits",
     )
     return False
@@ -192,6 +204,16 @@ def _check_width(builder: ParseBuilder, number: int, column: int, width: int) ->
     known = "32 (before 3.19, 32-bit), 64 (3.19 to 6.16) or 128 (6.17 and later)"
     if width in KNOWN_WIDTHS:
         return True
+    if width > MAX_WIDTH:
+        builder.error(
+            "virtio-features.bad-width",
+            f"{width} characters, far more than any kernel prints ({known}); "
+            f"lines over {MAX_WIDTH} characters are not decoded",
+            number,
+            column + MAX_WIDTH,
+            pointer="/bits",
+        )
+        return False
     if width % 32 == 0:
         builder.warning(
             "virtio-features.width",

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..model import JSON, DialectSpec, FormatSpec, Layout, ParseResult
 from ..text import Line, ParseBuilder, Source, split_lines
-from ._keyed import check_sequence
+from ._keyed import check_sequence, split_label, split_text
 from ._vmmemctl_lines import (
     GEN_A,
     GEN_B,
@@ -69,9 +69,15 @@ DIALECTS = (
 )
 
 _LABEL_WORDS = re.compile(r"^[A-Za-z][A-Za-z ]*$")
+"""Anchored, one quantifier (like ``_SIZE_WITH_UNIT``'s, each followed by a character it
+cannot match): linear on one line."""
 _CAPABILITY_BLOCK = ("balloon capabilities", "used capabilities", "is resetting")
 _GEN_B_MARKERS = {"doorbell", "2m-lock", "2m-unlock", "prim2mAlloc", "doorbellSet"}
 _SIZE_WITH_UNIT = re.compile(r"^-?\d+\s+pages$")
+_KEYS = {dialect: {slot.key for slot in slots} for dialect, slots in SLOTS.items()}
+MOSTLY = 0.75
+"""Share of the non-blank lines that must carry one generation's labels for a text whose
+first line does not tell the generation to be vmmemctl."""
 _TOP_LEVEL = (
     "capabilities",
     "is_resetting",
@@ -86,9 +92,21 @@ _TOP_LEVEL = (
 
 
 def detect(text: str) -> str | None:
-    """The generation from the first line (§8), whitespace-insensitive; else None."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    before, colon, value = lines[0].partition(":") if lines else ("", "", "")
+    """The generation from the first line (§8), whitespace-insensitive; when the first
+    line does not tell (it may be damaged), the generation whose labels most lines
+    (:data:`MOSTLY`, at least three) carry. None otherwise."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    found = _from_first_line(lines) if lines else None
+    if found or not lines:
+        return found
+    keys = [line_key(label, value) for label, value, _ in filter(None, map(split_text, lines))]
+    best = _closest(set(keys))
+    known = sum(key in _KEYS[best] for key in keys)
+    return best if known >= max(3, MOSTLY * len(lines)) else None
+
+
+def _from_first_line(lines: Sequence[str]) -> str | None:
+    before, colon, value = lines[0].partition(":")
     label = before.strip()
     if not colon or not _LABEL_WORDS.match(label):
         return None
@@ -97,7 +115,7 @@ def detect(text: str) -> str | None:
         # collapsing runs of spaces keeps one space before C's colon.
         return GEN_C if before != before.rstrip() else GEN_B
     if label == "target" and _SIZE_WITH_UNIT.match(value.strip()):
-        labels = {line.split(":", 1)[0].strip() for line in lines if ":" in line}
+        labels = {line.partition(":")[0].strip() for line in lines if ":" in line}
         return GEN_B if labels & _GEN_B_MARKERS else GEN_A
     return None
 
@@ -113,7 +131,7 @@ def parse(
     lines = split_lines(data, builder)
     if dialect is not None:
         SPEC.dialect(dialect)  # an unknown id is a usage error, not bad input
-    dialect = dialect or detect("\n".join(line.text for line in lines)) or _closest(lines)
+    dialect = dialect or detect("\n".join(line.text for line in lines)) or _closest(_keys(lines))
     slots = {slot.key: slot for slot in SLOTS[dialect]}
     instance, found = _read_lines(builder, lines, slots, dialect)
     present = {key for key, _ in found}
@@ -128,16 +146,11 @@ def parse(
     return builder.result(dialect, ordered)
 
 
-def _closest(lines: Sequence[Line]) -> str:
-    """The generation whose labels the text shares most, for text whose first line does
+def _closest(keys: set[str]) -> str:
+    """The generation whose labels the keys share most, for text whose first line does
     not tell (a damaged first line should not turn every other line into an error);
     generation C, the current one, on a tie."""
-    keys: set[str] = set()
-    for line in lines:
-        parts = _split_label(line)
-        if parts is not None:
-            keys.add(line_key(parts[0], parts[1]))
-    score = {dialect: len(keys & {slot.key for slot in SLOTS[dialect]}) for dialect in SLOTS}
+    score = {dialect: len(keys & _KEYS[dialect]) for dialect in SLOTS}
     return max((GEN_C, GEN_B, GEN_A), key=lambda dialect: score[dialect])
 
 
@@ -152,7 +165,7 @@ def _read_lines(
     for line in lines:
         if not line.text.strip():
             continue
-        parts = _split_label(line)
+        parts = split_label(line)
         if parts is None:
             builder.unreadable(line, "'label: value'")
             continue
@@ -169,22 +182,15 @@ def _read_lines(
     return instance, found
 
 
-def _split_label(line: Line) -> tuple[str, str, int] | None:
-    """``(label, value, value_column)`` split at the first colon, like
-    ``_keyed.split_label`` but in linear time: its regular expression backtracks
-    quadratically over long runs of spaces, which hostile input may hold."""
-    before, colon, after = line.text.partition(":")
-    if not colon:
-        return None
-    value = after.strip()
-    column = len(before) + 1 + len(after) - len(after.lstrip()) + 1
-    return before.strip(), value, column
+def _keys(lines: Sequence[Line]) -> set[str]:
+    """The slot keys of the ``label: value`` lines."""
+    return {line_key(label, value) for label, value, _ in filter(None, map(split_label, lines))}
 
 
 def line_key(label: str, value: str) -> str:
     """The slot key of a ``label: value`` line: the label with its whitespace collapsed,
     ``(4k)``/``(2M)`` spaced as one, and the GET_TARGET counter told by its tail."""
-    key = re.sub(r"\s*\(", " (", " ".join(label.split()))
+    key = " ".join(label.split()).replace(" (", "(").replace("(", " (")
     if key == "target" and has_failed_tail(value):
         return TARGET_COMMAND
     return key
@@ -224,7 +230,7 @@ def _check_blank_lines(
         if not line.text.strip():
             blanks.append(line)
             continue
-        parts = _split_label(line)
+        parts = split_label(line)
         slot = slots.get(line_key(parts[0], parts[1])) if parts else None
         head = slot is not None and slot.kind in HEAD_KINDS
         if separator and in_head and slot is not None and not head:
