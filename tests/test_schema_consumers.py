@@ -28,6 +28,8 @@ from referencing.jsonschema import DRAFT202012
 from conformance import schemas
 from conformance.schemas import BASE_URI
 
+from .engines import needs_u64
+
 HERE = Path(__file__).resolve().parent
 CASES_DIR = schemas.schema_dir() / "tests"
 JS_DIR = HERE / "js"
@@ -102,17 +104,7 @@ def test_python_jsonschema_alone_agrees(
         assert validator.is_valid(instance) is expected
 
 
-def _big_integers() -> bool:
-    try:
-        jsonschema_rs.validator_for({"maximum": 2**64 - 1})
-    except (ValueError, OverflowError):
-        return False
-    return True
-
-
-@pytest.mark.skipif(
-    not _big_integers(), reason="this jsonschema-rs release cannot represent u64 bounds"
-)
+@needs_u64
 @pytest.mark.parametrize("name,case,expected,instance", CASES, ids=IDS)
 def test_jsonschema_rs_agrees(
     exported: Path, name: str, case: str, expected: bool, instance: Any

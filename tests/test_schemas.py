@@ -15,6 +15,7 @@ import pytest
 from conformance import format_ids, get_format, schemas
 from conformance.schemas import BASE_URI
 
+from .engines import needs_u64
 from .golden import golden_path, samples
 
 NAMES = [n for n in schemas.names() if not n.startswith("meta/")]
@@ -98,21 +99,6 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-def _big_integers() -> bool:
-    """Old jsonschema-rs releases (the last for Python 3.9 among them) cannot hold the u64
-    bounds our schemas state; the independent check then runs on newer Pythons only."""
-    try:
-        jsonschema_rs.validator_for({"maximum": 2**64 - 1})
-    except (ValueError, OverflowError):
-        return False
-    return True
-
-
-needs_big_integers = pytest.mark.skipif(
-    not _big_integers(), reason="this jsonschema-rs release cannot represent u64 bounds"
-)
-
-
 def _rs_bundled(exported: Path, name: str) -> Any:
     """An independent (Rust) validator built from one exported, self-contained file."""
     document = json.loads((exported / "bundled" / name).read_text())
@@ -155,7 +141,7 @@ PARSED = [
 ]
 
 
-@needs_big_integers
+@needs_u64
 @pytest.mark.parametrize("sample,golden", PARSED, ids=lambda v: getattr(v, "name", ""))
 def test_independent_validator_accepts_every_parsed_instance(
     exported: Path, sample: Path, golden: Any
@@ -167,7 +153,7 @@ def test_independent_validator_accepts_every_parsed_instance(
             assert errors == [], (name, errors)
 
 
-@needs_big_integers
+@needs_u64
 @pytest.mark.parametrize("name", NAMES)
 def test_independent_validator_agrees_on_examples_and_a_broken_copy(
     exported: Path, name: str
@@ -265,7 +251,7 @@ def test_any_dialect_schema_errors_name_the_field_not_the_branches(name: str, ca
     assert [e.validator for e in errors] == ["minimum"]
 
 
-@needs_big_integers
+@needs_u64
 def test_the_fast_engine_loads_every_schema_despite_our_meta_schema() -> None:
     """jsonschema-rs refuses a $schema it was not given; the fast path hands it the
     documents as plain draft 2020-12, so no schema falls back to the slow path."""

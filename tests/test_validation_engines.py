@@ -23,25 +23,13 @@ from jsonschema import Draft202012Validator
 
 from conformance import SchemaError, get_format, parse, schemas, validation
 
+from .engines import needs_u64
 from .golden import golden_path, samples
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = [n for n in schemas.names() if not n.startswith("meta/")]
 GOLDEN = [json.loads(golden_path(s).read_text()) for s in samples()]
 MANIFESTS = [json.loads(p.read_text()) for p in sorted(ROOT.glob("examples/**/capture.json"))]
-
-
-def _loads_u64() -> bool:
-    try:
-        jsonschema_rs.validator_for({"maximum": 2**64 - 1})
-    except (ValueError, OverflowError):
-        return False
-    return True
-
-
-needs_u64 = pytest.mark.skipif(
-    not _loads_u64(), reason="this jsonschema-rs release (Python 3.9) cannot hold u64 bounds"
-)
 
 
 def _mutations(instance: Any) -> list[Any]:
