@@ -24,6 +24,7 @@ names the kernel release it comes from (shown, and the group's kernel for the ru
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Callable
 
@@ -205,6 +206,9 @@ class SampleDirective(SphinxDirective):
                 "set balloon_capture_root to read captures from elsewhere"
             )
         if not regular:
+            reason = _unreadable(path)  # a loop of links is no file to Python 3.13's is_file
+            if reason:
+                raise self.error(f"balloon-sample: cannot read {safe_text(name)!r}: {reason}")
             raise self.error(f"balloon-sample: no file {safe_text(name)!r} ({_shown(path)})")
         return path
 
@@ -276,3 +280,14 @@ class SampleDirective(SphinxDirective):
         if not box["ids"]:
             box["ids"].append(f"balloon-sample-{self.env.new_serialno('balloon-sample')}")
         return box
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why ``path`` cannot be looked at, when the file system says more than "absent"."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        return _why(exc)
+    return None

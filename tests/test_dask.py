@@ -301,6 +301,7 @@ def test_an_interrupt_cancels_what_is_in_flight(tmp_path: Path) -> None:
 def test_a_lost_scheduler_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
+    pytest.importorskip("distributed", reason="needs the [dask] extra")
     root = make_fleet(tmp_path / "fleet", 40)
     monkeypatch.setattr(fleet_dask, "connect", lambda address: FakeClient(lost_after=8))
     assert main(["check", "--dask", "tcp://127.0.0.1:8786", str(root)]) == 2
