@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -204,3 +205,33 @@ def test_damaged_vmstat_through_the_console_script(tmp_path: Path) -> None:
         f"{path}:100:1: error: cannot read this line as 'name value': 'pgpgin: garbage here'"
         " [parse.unreadable-line]",
     ]
+
+
+_LINES = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["nr_free_pages", "pgfault", "balloon_inflate", "nr-x", "0", "nr_free_pages"]
+        ),
+        st.sampled_from(
+            ["0", "7", "007", "18446744073709551615", "18446744073709551616", "1x", ""]
+        ),
+        st.sampled_from([" ", "  ", "\t", " \r"]),
+    ),
+    max_size=8,
+)
+
+
+@given(_LINES, st.sampled_from(["exact", "lenient"]))
+def test_the_kernel_line_fast_path_reads_as_the_general_reader(
+    lines: list[tuple[str, str, str]], layout: str
+) -> None:
+    text = "".join(f"{name}{space}{digits}\n" for name, digits, space in lines)
+    fast = parse(text, format="vmstat", layout=layout)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(vmstat, "_kernel_line", lambda *args: False)
+        general = parse(text, format="vmstat", layout=layout)
+    assert (fast.instance, fast.source_map, fast.diagnostics) == (
+        general.instance,
+        general.source_map,
+        general.diagnostics,
+    )

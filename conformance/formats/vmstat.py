@@ -21,6 +21,7 @@ from ..text import words as words_of
 FORMAT_ID = "vmstat"
 
 _NAME = re.compile(r"[A-Za-z0-9_]+")
+U64_MAX = 2**64 - 1
 _DETECT = re.compile(r"[a-z][a-z0-9_]* [0-9]+")
 """Every kernel name starts with a letter, so a bit string split by a space is not one.
 Both used with ``fullmatch`` on one line: no two quantifiers can take the same character,
@@ -69,6 +70,8 @@ def parse(
 def _read(
     builder: ParseBuilder, instance: dict[str, Any], seen: dict[str, int], line: Line
 ) -> None:
+    if _kernel_line(builder, instance, seen, line):
+        return
     words = words_of(line.text, 1)
     if not words:
         if builder.exact:
@@ -106,6 +109,26 @@ def _read(
     instance[name] = value
     if builder.exact:
         builder.layout(line, _line(name, value))
+
+
+def _kernel_line(
+    builder: ParseBuilder, instance: dict[str, Any], seen: dict[str, int], line: Line
+) -> bool:
+    """Take a line exactly as the kernel prints it (``name value``, one space, a u64 with
+    no leading zero), the lines of nearly every real file, in a few string operations;
+    anything else is left to the general reader, which says what is wrong with it."""
+    name, space, digits = line.text.partition(" ")
+    if not (space and digits.isdigit() and digits.isascii() and name not in seen):
+        return False
+    if (digits[0] == "0" and digits != "0") or len(digits) > 20 or not _NAME.fullmatch(name):
+        return False
+    value = int(digits)
+    if value > U64_MAX:
+        return False
+    seen[name] = line.number
+    builder.map("/" + pointer_token(name), line.number, len(name) + 2)
+    instance[name] = value
+    return True
 
 
 def _line(name: str, value: int) -> str:
