@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from conformance import Layout, detect, parse
@@ -367,3 +368,36 @@ def test_the_rfc_lines_alone_through_the_console_script(tmp_path: Path) -> None:
     meta = json.loads(done.stdout)
     assert (meta["format"], meta["dialect"]) == ("meminfo", "rfc")
     assert meta["instance"] == {"InflatedTotal": 2097152, "InflatedFree": 0}
+
+
+_FIELDS = st.lists(
+    st.tuples(
+        st.sampled_from(["MemTotal", "HugePages_Total", "InflatedTotal", "Balloon", "Weird"]),
+        st.sampled_from(["0", "7", "007", str(2**63 - 1), str(2**63), "1" * 19, "1x", ""]),
+        st.sampled_from([" kB", "", " MB", " kB kB"]),
+        st.sampled_from([0, 15, 16, 17]),  # the label widths kernels use, and near misses
+    ),
+    max_size=8,
+)
+
+
+@given(_FIELDS, st.sampled_from(["exact", "lenient"]))
+@example([("MemTotal", "007", " kB", 16)], "exact")
+@example([("InflatedTotal", str(2**63), " kB", 16)], "exact")
+@example([("InflatedTotal", str(2**63 - 1), " kB", 16)], "lenient")
+@example([("HugePages_Total", "7", " kB", 16)], "exact")
+def test_the_kernel_line_fast_path_reads_as_the_general_reader(
+    fields: list[tuple[str, str, str, int]], layout: str
+) -> None:
+    text = "".join(
+        f"{(key + ':').ljust(pad)}{digits:>8}{unit}\n" for key, digits, unit, pad in fields
+    )
+    fast = parse(text, format="meminfo", layout=layout)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(meminfo._Reader, "_kernel_line", lambda *args: False)
+        general = parse(text, format="meminfo", layout=layout)
+    assert (fast.instance, fast.source_map, fast.diagnostics) == (
+        general.instance,
+        general.source_map,
+        general.diagnostics,
+    )

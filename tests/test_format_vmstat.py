@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from conformance import Layout, detect, parse
@@ -222,6 +222,9 @@ _LINES = st.lists(
 
 
 @given(_LINES, st.sampled_from(["exact", "lenient"]))
+@example([("pgfault", "007", " ")], "exact")
+@example([("pgfault", str(2**64), " ")], "lenient")
+@example([("pgfault", "7", " "), ("pgfault", "8", " ")], "exact")
 def test_the_kernel_line_fast_path_reads_as_the_general_reader(
     lines: list[tuple[str, str, str]], layout: str
 ) -> None:

@@ -25,7 +25,16 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..model import JSON, DialectSpec, FormatSpec, Layout, ParseResult
-from ..text import Line, ParseBuilder, Source, clip, pointer_token, split_lines, words
+from ..text import (
+    Line,
+    ParseBuilder,
+    Source,
+    clip,
+    parse_int,
+    pointer_token,
+    split_lines,
+    words,
+)
 from ._meminfo_layout import (
     HEADER,
     INFLATED,
@@ -195,6 +204,8 @@ class _Reader:
         return True
 
     def _field(self, line: Line, key: str, rest: str, column: int) -> None:
+        if self._kernel_line(line, key, rest, column):
+            return
         tokens = words(rest, column)
         if not self._shape_ok(line, key, tokens, column + len(rest)):
             return
@@ -225,6 +236,25 @@ class _Reader:
             )
         if self.builder.exact:
             self.builder.layout(line, field_line(key, value, shape))
+
+    def _kernel_line(self, line: Line, key: str, rest: str, column: int) -> bool:
+        """Take a known field printed exactly as the kernel prints it, the lines of nearly
+        every real file, in a few string operations; anything else is left to the general
+        reader, which says what is wrong with it."""
+        if key not in KNOWN:
+            return False
+        parts = rest.split()
+        digits = parts[0] if parts else ""
+        value = parse_int(digits, 64, signed=key in INFLATED)
+        unit = parts[1:] == ["kB"]
+        if value is None or len(parts) > 1 + unit:
+            return False
+        shape = template(key, self.width, unit=unit)
+        if line.text != field_line(key, value, shape):  # the shape's unit, the text's too
+            return False
+        self.builder.map("/" + pointer_token(key), line.number, column + rest.find(digits))
+        self.instance[key] = value
+        return True
 
     def _shape_ok(
         self, line: Line, key: str, tokens: list[tuple[str, int]], end_column: int
