@@ -226,9 +226,11 @@ def test_ctrl_c_while_the_tool_is_still_loading_is_quiet(tmp_path: Path) -> None
     from our code: only Python's own start-up, before the package's first line runs, is
     out of our hands."""
     fleet = tmp_path / "fleet"
-    for index in range(300):  # a Ctrl-C that Python itself loses still ends soon
-        (fleet / f"guest-{index:03d}").mkdir(parents=True)
-        (fleet / f"guest-{index:03d}/hv-balloon").write_text(HV)
+    # long enough that every Ctrl-C below lands before the run ends, short enough that
+    # one Python itself loses at start-up still ends soon
+    for index in range(2000):
+        (fleet / f"guest-{index:04d}").mkdir(parents=True)
+        (fleet / f"guest-{index:04d}/hv-balloon").write_text(HV)
     for delay in [0.01 * step for step in range(0, 40, 3)]:
         run = subprocess.Popen(
             [_console_script(), "check", "--output-format", "json", str(fleet)],
