@@ -19,13 +19,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from . import __version__, output, schema_catalog, schemas
+from . import __version__, output, schemas
 from .diagnostics import Severity, to_json
 from .errors import BalloonError, InputError
 from .escape import escape, json_text, safe_text
-from .formats import FORMATS, get_format
 from .model import Layout
-from .pipeline import parse
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED, EXIT_TERMINATED = 128 + 2, 128 + 15  # as a shell reports SIGINT, SIGTERM
@@ -202,6 +200,9 @@ def read_input(name: str) -> bytes:
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
+    from .formats import get_format  # the parsers load for the commands that use them
+    from .pipeline import parse
+
     data = read_input(args.file)
     path = "<stdin>" if args.file == "-" else args.file
     result = parse(data, format=args.format, dialect=args.dialect, layout=args.layout, path=path)
@@ -229,6 +230,8 @@ def _print_json(value: Any, stream: TextIO) -> None:
 
 
 def _cmd_schema_list(args: argparse.Namespace) -> int:
+    from .formats import FORMATS
+
     rows = []
     for spec in FORMATS:
         rows.append((spec.id, ",".join(spec.dialect_ids), spec.schema))
@@ -251,6 +254,8 @@ def schema_name(ident: str) -> str:
         return ident
     if ident in ("report", "capture"):
         return ident + schemas.SUFFIX
+    from .formats import get_format
+
     format_id, _, dialect = ident.partition("/")
     spec = get_format(format_id)
     return spec.dialect(dialect).schema if dialect else spec.schema
@@ -272,6 +277,8 @@ def _cmd_schema_export(args: argparse.Namespace) -> int:
                     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
                     output.write_beneath(top, relative, text)
                     written += 1
+            from . import schema_catalog
+
             catalog = json.dumps(schema_catalog.catalog(), indent=2) + "\n"
             output.write_beneath(top, "catalog.json", catalog)
     except OSError as exc:

@@ -70,6 +70,7 @@ def test_version_loads_nothing_heavy() -> None:
     modules = _modules(PROBE, "--version")
     assert "conformance.cli" in modules
     assert _heavy(modules) == []
+    assert "conformance.formats" not in modules  # the parsers load for parse and check
 
 
 def test_python_dash_m_conformance_is_the_command_line() -> None:
