@@ -5,8 +5,9 @@ measures two things in this one run, never against a clock's absolute reading:
 
 * the CPU time per call, best of three rounds, as a ratio to the time at size n: work
   inside one regular-expression call (backtracking) shows up only here. The bound,
-  ``3 * k`` at size ``k * n``, is three times what linear work needs, and a quadratic
-  parse exceeds it by 4n (16 > 12);
+  ``4 * k`` at size ``k * n``, is four times what linear work needs (allocation and
+  cache effects make large linear work cost up to about 3x per byte more on this
+  machine), and a quadratic parse exceeds it at 8n (64 > 32);
 * the number of function calls (``cProfile``) at 8n against n, which is exact and
   repeatable: a scan of every earlier line for each new one shows up here.
 
@@ -117,6 +118,10 @@ def many_lines(format_id: str, size: int) -> str:
     return head + "\n" + "".join(body)
 
 
+SLACK = 4
+"""How many times the linear cost a size may take (see the module's docstring)."""
+
+
 def calls(work: Callable[[str], object], text: str) -> int:
     """Function calls made by ``work(text)``: an exact count of the Python-level steps."""
     profiler = cProfile.Profile()
@@ -153,9 +158,10 @@ def assert_linear(work: Callable[[str], object], make: Callable[[int], str], wha
     for scale in SCALES:
         text = make(N * scale)
         spent = cpu(work, text)
-        if spent > 3 * scale * base_cpu:  # measured once more, both sizes: a busy machine
+        if spent > SLACK * scale * base_cpu:  # measured once more, both sizes: a busy machine
             base_cpu, spent = min(base_cpu, cpu(work, base)), min(spent, cpu(work, text))
-        assert spent <= 3 * scale * base_cpu, f"{what} x{scale}: {spent / base_cpu:.1f}x the time"
+        bound = SLACK * scale * base_cpu
+        assert spent <= bound, f"{what} x{scale}: {spent / base_cpu:.1f}x the time"
     base_calls, counted = calls(work, base), calls(work, make(2 * N))
     assert counted <= 2.5 * base_calls + 100, f"{what} x2: {counted / base_calls:.1f}x the calls"
 
