@@ -61,10 +61,25 @@ def build(schema: Mapping[str, Any], retrieve: Callable[[str], Any]) -> FastVali
     except ImportError:
         return None
 
+    stopped: list[BaseException] = []
+
+    def guarded(uri: str) -> Any:
+        # a Ctrl-C (or SIGTERM's exception) inside this callback reaches jsonschema-rs,
+        # which would report it as a schema it cannot load: keep it to raise it here
+        try:
+            return retrieve(uri)
+        except Exception:
+            raise
+        except BaseException as exc:
+            stopped.append(exc)
+            raise
+
     try:
         compiled = jsonschema_rs.validator_for(
-            dict(schema), validate_formats=False, retriever=retrieve
+            dict(schema), validate_formats=False, retriever=guarded
         )
     except Exception:  # no u64 in old releases, keywords a release does not know ...
-        return None
-    return FastValidator(compiled)
+        compiled = None
+    if stopped:
+        raise stopped[0]
+    return None if compiled is None else FastValidator(compiled)

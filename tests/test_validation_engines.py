@@ -246,3 +246,15 @@ def test_a_schema_of_an_extra_folder_with_its_own_id(tmp_path: Path) -> None:
     for instance in ({"n": 1}, {"n": -1}, {"n": "1"}):
         reference = schemas.validator("site.schema.json", extra).is_valid(instance)
         assert fast.verdict(instance) == reference
+
+
+@needs_u64
+def test_a_ctrl_c_while_the_fast_engine_loads_a_schema_is_not_lost() -> None:
+    """jsonschema-rs calls back into Python for referenced documents; a Ctrl-C arriving
+    there must stop the run, not become 'cannot load this schema' and a silent fallback."""
+
+    def interrupted(uri: str) -> Any:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        validation.build({"$ref": "https://example.invalid/other.json"}, interrupted)
