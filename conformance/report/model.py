@@ -41,6 +41,9 @@ class CaptureResult:
     series: bool = False
     """True for the result of the checks between the captures of a series: its files
     are its captures' files, so totals count neither it nor them again."""
+    guest: bool = False
+    """True for a guest checked in place (``check --live``): its paths are the guest's own
+    (``/proc/meminfo``), not paths under the working directory."""
 
     def __post_init__(self) -> None:
         # names come from the file system and a capture: escaped as a diagnostic's path is
@@ -64,6 +67,8 @@ class Totals:
     """Every diagnostic id that was reported."""
     skipped: int = 0
     """Checks not run, counted once per capture (or series) they could not run on."""
+    guest: bool = False
+    """True when a capture is a guest checked in place (its paths are the guest's)."""
 
     def count(self, severity: Severity) -> int:
         return {Severity.ERROR: self.errors, Severity.WARNING: self.warnings}.get(
@@ -96,7 +101,9 @@ class Report:
         counts = dict.fromkeys(Severity, 0)
         files = captures = skipped = 0
         ids: set[str] = set()
+        guest = False
         for capture in self.captures:
+            guest = guest or capture.guest
             if not capture.series:
                 captures += 1
                 files += len(capture.files)
@@ -112,6 +119,7 @@ class Report:
             counts[Severity.NOTE],
             frozenset(ids),
             skipped,
+            guest,
         )
 
     def count(self, severity: Severity) -> int:
