@@ -93,7 +93,9 @@ def _suite(capture: CaptureResult, options: ReportOptions, gitlab: bool) -> ET.E
     suite = ET.Element("testsuite", name=_xml(name))
     classname = _xml(name.replace(".", "_"))
     findings = ordered(capture.diagnostics)
-    cases = [_case(classname, rule, findings, capture, options, gitlab) for rule in rule_ids(capture)]
+    cases = [
+        _case(classname, rule, findings, capture, options, gitlab) for rule in rule_ids(capture)
+    ]
     for rule, reason in sorted(skipped_ids(capture).items()):
         case = ET.Element("testcase", classname=classname, name=_xml(rule))
         ET.SubElement(case, "skipped", message=_xml(reason))

@@ -36,7 +36,6 @@ from .options import (
     ReportOptions,
     ordered,
     plural,
-    relative_path,
     report_path,
     skipped_ids,
     stream_marker,
