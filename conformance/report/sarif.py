@@ -29,6 +29,7 @@ from typing import Any, TextIO
 from urllib.parse import quote
 
 from ..diagnostics import Diagnostic, Severity
+from ..rules import FAMILIES, known_ids
 from ..rules.base import RuleInfo
 from .model import CaptureResult, Report
 from .options import (
@@ -48,6 +49,7 @@ SARIF_SCHEMA = (
 TOOL = "balloon-conform"
 INFORMATION_URI = "https://sphinxext-balloon.github.io/"
 RULES_URI = INFORMATION_URI + "rules.html"
+_DOCUMENTED = frozenset(known_ids())  # each has its own entry in docs/rules.rst
 SRCROOT = "%SRCROOT%"
 GUESTROOT = "GUESTROOT"
 """The base of a live guest's paths (``check --live``): its root directory."""
@@ -175,9 +177,16 @@ def _results(
 
 
 def help_uri(rule: str, info: RuleInfo | None) -> str:
-    """The documentation of ``rule``: its own entry for a rule (it has an example), else
-    the entry of its family (``parse.*``), with the anchors ``docs/rules.rst`` has."""
-    target = rule if info is not None and info.example else rule.split(".", 1)[0] + ".family"
+    """The documentation of ``rule``: its own entry in ``docs/rules.rst`` for a rule or an
+    explained finding, else the entry of its family (``parse.*``), else the rules page;
+    the anchors are those the ``balloon-rules`` list makes."""
+    family = rule.split(".", 1)[0]
+    if rule in _DOCUMENTED:
+        target = rule
+    elif family in FAMILIES:
+        target = family + ".family"
+    else:
+        return RULES_URI
     anchor = re.sub(r"[^a-z0-9]+", "-", ("balloon-rule-" + target).lower()).strip("-")
     return f"{RULES_URI}#{anchor}"
 
