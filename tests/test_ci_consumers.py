@@ -12,7 +12,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 
@@ -331,3 +331,71 @@ def test_the_documented_ci_lines_write_reports_their_consumers_take(
             f"junit: {path}" in text or f"codequality: {path}" in text or f"junit '{path}'" in text
         )
     assert set(reports) == ({"junit-gitlab", "gitlab"} if section == "GitLab CI" else {"junit"})
+
+
+# SchemaStore's published schemas for GitHub workflows, GitHub action metadata and GitLab
+# CI, as check-jsonschema vendors them (``--builtin-schema vendor.*``), read by the
+# check-jsonschema command line; pre-commit configurations by pre-commit's own loader.
+def _yaml_blocks() -> list[tuple[str, str]]:
+    """Each YAML block of the docs and the README: (where, text)."""
+    blocks = []
+    for page in sorted((ROOT / "docs").glob("*.rst")):
+        for match in re.finditer(r"\.\. code-block:: yaml\n\n((?:   .*\n|\n)+)", page.read_text()):
+            text = re.sub(r"(?m)^   ", "", match[1])
+            blocks.append((f"{page.name}:{match.start()}", text))
+    for match in re.finditer(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), re.S):
+        blocks.append((f"README.md:{match.start()}", match[1]))
+    return blocks
+
+
+def _schema_of(document: dict[Any, Any]) -> tuple[str, dict[Any, Any]]:
+    """Which consumer reads a block, and the document it reads (a list of steps is put in
+    a workflow's job, as it would be pasted into one)."""
+    if "jobs" in document:
+        return "vendor.github-workflows", document
+    if list(document) == ["steps"]:
+        job = {"runs-on": "ubuntu-latest", "steps": document["steps"]}
+        return "vendor.github-workflows", {"on": "push", "jobs": {"balloon": job}}
+    if "repos" in document:
+        return "pre-commit", document
+    if all(isinstance(job, dict) and "script" in job for job in document.values()):
+        return "vendor.gitlab-ci", document
+    raise AssertionError(f"no consumer known for a YAML block with keys {sorted(document)}")
+
+
+def _check_jsonschema(schema: str, document: Path) -> subprocess.CompletedProcess[str]:
+    tool = Path(sys.executable).with_name("check-jsonschema")
+    return subprocess.run(
+        [str(tool), "--builtin-schema", schema, str(document)], capture_output=True, text=True
+    )
+
+
+def test_yaml_in_the_docs_is_what_its_consumer_accepts(tmp_path: Path) -> None:
+    yaml = pytest.importorskip("yaml")
+    blocks = _yaml_blocks()
+    seen: dict[str, int] = {}
+    for n, (where, text) in enumerate(blocks):
+        schema, document = _schema_of(yaml.safe_load(text))
+        seen[schema] = seen.get(schema, 0) + 1
+        path = tmp_path / f"block{n}.yaml"
+        if schema == "pre-commit":
+            from pre_commit.clientlib import load_config
+
+            path.write_text(text)
+            load_config(str(path))  # raises InvalidConfigError with the place
+            continue
+        path.write_text(json.dumps(document, default=str).replace('"true":', '"on":'))
+        done = _check_jsonschema(schema, path)
+        assert done.returncode == 0, f"{where}: {done.stdout}{done.stderr}"
+    assert {"vendor.github-workflows", "vendor.gitlab-ci", "pre-commit"} <= set(seen)
+
+
+def test_the_action_is_valid_against_schemastores_action_schema(tmp_path: Path) -> None:
+    done = _check_jsonschema("vendor.github-actions", ROOT / "action.yml")
+    assert done.returncode == 0, done.stdout + done.stderr
+    broken = tmp_path / "action.yml"  # the check can fail: a composite action needs steps
+    broken.write_text("name: x\ndescription: y\nruns:\n  using: composite\n")
+    assert _check_jsonschema("vendor.github-actions", broken).returncode == 1
+    bad_job = tmp_path / "gitlab.yml"  # and a GitLab job with an unknown keyword fails too
+    bad_job.write_text("job:\n  script: [x]\n  artefacts: {}\n")
+    assert _check_jsonschema("vendor.gitlab-ci", bad_job).returncode == 1
