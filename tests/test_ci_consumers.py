@@ -113,9 +113,13 @@ def test_junitparser_reads_every_case(tmp_path: Path, fmt: str) -> None:
     assert "examples/fleet/virtio-6.18-firecracker" in [s.name for s in suites]
 
 
-# GitLab's Code Quality report, by the field list of GitLab's documentation ("Code Quality
-# report format"): GitLab's JSON Schema of it could not be had from PyPI or npm here, so
-# these are the documented required fields and values, not the schema itself.
+# GitLab's Code Quality report. GitLab's parser validates each issue against its JSON Schema
+# app/validators/json_schemas/codeclimate.json (gitlabhq, read at commit 33827e3a534757e):
+# an object with description, fingerprint, severity and location required, strings, and
+# location.lines.begin an integer. That file is in no package registry, so it is not
+# shipped; the checks below hold all of it, and what GitLab's documentation adds
+# ("Code Quality report format": check_name, the five severities, a relative path, a
+# first line of at least 1, a fingerprint per finding).
 GITLAB_SEVERITIES = {"info", "minor", "major", "critical", "blocker"}
 
 
