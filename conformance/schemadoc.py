@@ -157,8 +157,10 @@ def _kernel_order(since: str) -> tuple[int, tuple[int, ...], str]:
 def _is_enumeration(branches: Any) -> bool:
     """A ``oneOf`` of ``const`` values, each with its description: how the schemas
     write an enumeration, so that every value is explained."""
-    return isinstance(branches, list) and bool(branches) and all(
-        isinstance(b, Mapping) and "const" in b for b in branches
+    return (
+        isinstance(branches, list)
+        and bool(branches)
+        and all(isinstance(b, Mapping) and "const" in b for b in branches)
     )
 
 
