@@ -127,3 +127,31 @@ def test_every_definition_is_referenced() -> None:
         if (name.rsplit("/", 1)[-1], f"/$defs/{key}") not in targets
     ]
     assert unused == []
+
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "schemas.rst"
+
+
+def _documented_commands() -> list[list[str]]:
+    """The ``jsonschema`` command lines of docs/schemas.rst's shell block, split."""
+    lines = DOC.read_text(encoding="utf-8").splitlines()
+    start = lines.index("  .. code-block:: shell") + 2
+    block = []
+    for line in lines[start:]:
+        if line and not line.startswith("     "):
+            break
+        block.append(line.strip())
+    joined = " ".join(block).replace("\\ ", "")
+    return [("jsonschema " + part).split() for part in joined.split("jsonschema ")[1:]]
+
+
+def test_documented_commands_run_clean_from_the_repository_root() -> None:
+    commands = _documented_commands()
+    assert [c[1] for c in commands] == ["metaschema", "lint"]
+    excluded = {c[i + 1] for c in commands for i, a in enumerate(c) if a == "--exclude"}
+    assert excluded == {*TASTE, "top_level_examples"}
+    root = schemas.schema_dir().parent
+    for command in commands:
+        args = [str(root / a) if a == "schemas" else a for a in command[1:]]
+        done = _cli(*args)
+        assert done.returncode == 0, (command, _problems(done))
