@@ -380,3 +380,22 @@ def test_vmstat_requires_the_gauges_every_kernel_prints_and_no_event_counter() -
     without_events = schemas.schema_dir() / "tests/vmstat/valid/no-event-counters.json"
     instance = json.loads(without_events.read_text(encoding="utf-8"))
     assert "pgfault" not in instance and schemas.validator("vmstat.schema.json").is_valid(instance)
+
+
+def test_a_value_outside_an_enumeration_is_reported_with_the_values_allowed(
+    tmp_path: Path,
+) -> None:
+    """python jsonschema says only "not valid under any of the given schemas" of a oneOf;
+    the check reports the enumeration's x-invariant, which lists the values."""
+    from conformance.capture import read_capture
+    from conformance.check import check_capture
+
+    manifest = {"hypervisor": "qemu", "files": {"proc/meminfo": {"status": "gone"}}}
+    (tmp_path / "capture.json").write_text(json.dumps(manifest), encoding="utf-8")
+    result = check_capture(read_capture(tmp_path, name="c"))
+    found = sorted(d.message for d in result.diagnostics if d.id == "capture.manifest")
+    assert found == [
+        "$.files['proc/meminfo'].status: status is one of read, absent, not-mounted, "
+        "permission-denied, driver-not-loaded, too-large, unreadable or not-kept",
+        "$.hypervisor: hypervisor is one of kvm, hyperv, vmware, xen, none or unknown",
+    ]
