@@ -103,7 +103,10 @@ def _said(error: Any) -> str:
     # an enumeration is a oneOf of described consts, whose own message ("not valid under
     # any of the given schemas") names no value; its x-invariant lists them
     invariant = error.schema.get("x-invariant") if isinstance(error.schema, dict) else None
-    return invariant if isinstance(invariant, str) else str(error.message)
+    if not isinstance(invariant, str):
+        return str(error.message)
+    found = repr(error.instance)
+    return f"{found if len(found) <= 80 else found[:77] + '...'}, but {invariant}"
 
 
 def check_capture(capture: Capture, options: CheckOptions = CheckOptions()) -> CaptureResult:

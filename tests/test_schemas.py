@@ -395,7 +395,7 @@ def test_a_value_outside_an_enumeration_is_reported_with_the_values_allowed(
     result = check_capture(read_capture(tmp_path, name="c"))
     found = sorted(d.message for d in result.diagnostics if d.id == "capture.manifest")
     assert found == [
-        "$.files['proc/meminfo'].status: status is one of read, absent, not-mounted, "
-        "permission-denied, driver-not-loaded, too-large, unreadable or not-kept",
-        "$.hypervisor: hypervisor is one of kvm, hyperv, vmware, xen, none or unknown",
+        "$.files['proc/meminfo'].status: 'gone', but status is one of read, absent, "
+        "not-mounted, permission-denied, driver-not-loaded, too-large, unreadable or not-kept",
+        "$.hypervisor: 'qemu', but hypervisor is one of kvm, hyperv, vmware, xen, none or unknown",
     ]
