@@ -15,15 +15,16 @@ configuration values.
 from __future__ import annotations
 
 from pathlib import Path
+from shutil import copyfile
 from typing import Any
 
 from sphinx.application import Sphinx
 
 from conformance import __version__
 
-from . import settings
+from . import outcome, settings
 from .directives import SampleDirective
-from .domain import BalloonDomain
+from .domain import BalloonDomain, duplicate_tables
 from .group import check_groups
 from .nodes import HTML, PLAIN, balloon_span
 from .roles import FieldRole, RuleRole, optional_target
@@ -34,10 +35,16 @@ STATIC = Path(__file__).resolve().parent / "static"
 CSS = "balloon.css"
 
 
-def _add_static_path(app: Sphinx) -> None:
-    # html_static_path entries are copied into _static/ by every HTML builder
-    if str(STATIC) not in app.config.html_static_path:
-        app.config.html_static_path.append(str(STATIC))
+def _copy_static(app: Sphinx, exception: BaseException | None) -> None:
+    """``build-finished``: put the stylesheet into ``_static/`` of an HTML build.
+
+    Copied here rather than through ``html_static_path``: appending to the user's
+    configuration makes Sphinx 8 and later see "the configuration has changed" and
+    reread every document on every build."""
+    if exception is None and app.builder.format == "html":
+        target = Path(app.outdir) / "_static"
+        target.mkdir(parents=True, exist_ok=True)
+        copyfile(STATIC / CSS, target / CSS)
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
@@ -52,12 +59,14 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_role("balloon-field", FieldRole())
     app.add_role("balloon-rule", RuleRole())
     app.add_css_file(CSS)
-    app.connect("builder-inited", _add_static_path)
+    app.connect("build-finished", _copy_static)
+    app.connect("build-finished", outcome.fail_strict_build)
+    app.connect("env-check-consistency", duplicate_tables)
     app.connect("doctree-read", check_groups)
     app.connect("missing-reference", optional_target)
     return {
         "version": __version__,
-        "env_version": 2,
+        "env_version": 3,  # SampleRecord gained problems and fields
         "parallel_read_safe": True,
         "parallel_write_safe": True,
     }

@@ -89,6 +89,12 @@ def choose_fields(code: str, found: Sequence[tuple[int, str]]) -> list[tuple[int
     return fields
 
 
+def shown_fields(source_map: Mapping[str, tuple[int, int]]) -> tuple[str, ...]:
+    """Every field a sample shows, named as ``:balloon-field:`` names it
+    (``host_version.major``)."""
+    return tuple(sorted(p.lstrip("/").replace("/", ".") for p in source_map if p))
+
+
 def _findings_by_line(fired: Sequence[Diagnostic]) -> dict[int, list[Diagnostic]]:
     by_line: dict[int, list[Diagnostic]] = {}
     for diagnostic in fired:
