@@ -67,6 +67,8 @@ class SampleRecord(NamedTuple):
     fields: tuple[str, ...] = ()
     """The fields it shows (``host_version.major``): a ``:balloon-field:`` link's target
     when the build has no ``balloon-schema`` table."""
+    line: int = 0
+    """The directive's line in its document: "the first sample on the page"."""
 
 
 class BalloonDomain(Domain):
@@ -162,6 +164,28 @@ class BalloonDomain(Domain):
             if matches:
                 return matches[0]
         return None
+
+    def first_sample_showing(self, target: str, docname: str) -> SampleRecord | None:
+        """The first sample of ``docname`` that shows field ``FORMAT[:DIALECT].FIELD``."""
+        head, _, field = target.partition(".")
+        format_id, _, dialect = head.partition(":")
+        return self._first(
+            s
+            for s in self.samples
+            if s.docname == docname
+            and s.format == format_id
+            and (not dialect or s.dialect == dialect)
+            and field in s.fields
+        )
+
+    def first_sample_breaking(self, rule_id: str, docname: str) -> SampleRecord | None:
+        """The first sample of ``docname`` that fired ``rule_id`` (a counter-example)."""
+        return self._first(s for s in self.samples if s.docname == docname and rule_id in s.fired)
+
+    @staticmethod
+    def _first(samples: Iterable[SampleRecord]) -> SampleRecord | None:
+        # grouped samples are recorded after the others: order by place in the page
+        return min(samples, key=lambda s: s.line, default=None)
 
     def resolve_any_xref(
         self,

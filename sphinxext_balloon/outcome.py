@@ -96,6 +96,7 @@ def finish(
             check.fired_ids,
             len(check.problems),
             render.shown_fields(check.result.source_map),
+            box.line or 0,
         )
     )
 
