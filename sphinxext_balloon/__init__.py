@@ -26,7 +26,17 @@ from . import outcome, settings
 from .directives import SampleDirective
 from .domain import BalloonDomain, duplicate_tables
 from .group import check_groups
-from .nodes import HTML, PLAIN, balloon_span
+from .nodes import (
+    BLOCK_HTML,
+    BLOCK_PLAIN,
+    DESCRIPTIONS_HTML,
+    DESCRIPTIONS_PLAIN,
+    SPAN_HTML,
+    SPAN_PLAIN,
+    balloon_block,
+    balloon_descriptions,
+    balloon_span,
+)
 from .roles import FieldRole, RuleRole, optional_target
 from .rules_list import RulesDirective
 from .schema_table import SchemaDirective
@@ -52,7 +62,12 @@ def setup(app: Sphinx) -> dict[str, Any]:
     settings.add_config_values(app)
     app.add_domain(BalloonDomain)
     # epub, singlehtml and dirhtml use the html visitors
-    app.add_node(balloon_span, html=HTML, latex=PLAIN, text=PLAIN, man=PLAIN, texinfo=PLAIN)
+    for node, html, plain in (
+        (balloon_block, BLOCK_HTML, BLOCK_PLAIN),
+        (balloon_span, SPAN_HTML, SPAN_PLAIN),
+        (balloon_descriptions, DESCRIPTIONS_HTML, DESCRIPTIONS_PLAIN),
+    ):
+        app.add_node(node, html=html, latex=plain, text=plain, man=plain, texinfo=plain)
     app.add_directive("balloon-sample", SampleDirective)
     app.add_directive("balloon-schema", SchemaDirective)
     app.add_directive("balloon-rules", RulesDirective)

@@ -70,9 +70,12 @@ def fill(box: nodes.Element, request: SampleRequest, check: SampleCheck, rawsour
     def lookup(pointer: str) -> FieldDoc | None:
         return settings.field_doc(check.schema, request.extra_schemas, pointer)
 
-    box += render.sample_block(request, check, lookup, rawsource)
+    anchor = box["ids"][0]
+    block, descriptions = render.sample_block(request, check, lookup, rawsource, anchor)
+    box += block
+    box += descriptions
     box += render.status_line(request, check)
-    findings = render.findings_list(check)
+    findings = render.findings_list(check, anchor)
     if findings is not None:
         box += findings
 

@@ -10,6 +10,7 @@ space before its label.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Callable, Optional
 
@@ -20,7 +21,7 @@ from conformance import Diagnostic, Layout
 from conformance.schemadoc import FieldDoc
 
 from .checking import Expect, SampleCheck, SampleRequest
-from .nodes import balloon_span
+from .nodes import balloon_block, balloon_descriptions, balloon_span
 from .sample import split_annotation
 
 FieldLookup = Callable[[str], Optional[FieldDoc]]
@@ -28,17 +29,20 @@ FieldLookup = Callable[[str], Optional[FieldDoc]]
 
 
 def sample_block(
-    request: SampleRequest, check: SampleCheck, lookup: FieldLookup, rawsource: str
-) -> nodes.literal_block:
-    """The sample's text with its prompt, fields, annotations and broken lines marked.
+    request: SampleRequest, check: SampleCheck, lookup: FieldLookup, rawsource: str, anchor: str
+) -> tuple[balloon_block, balloon_descriptions]:
+    """The sample's text with its prompt, fields, annotations and broken lines marked,
+    and the descriptions of its fields (what their ``aria-describedby`` name).
 
     ``rawsource`` must differ from the text (the directive passes its own source), so
-    that builders render the children instead of highlighting the raw text.
+    that builders render the children instead of highlighting the raw text; ``anchor``
+    is the sample's id, which its findings list's id starts with.
     """
     text = request.text
     fields = _fields_by_line(check.result.source_map)
     broken = _findings_by_line(check.fired)
-    block = nodes.literal_block(rawsource, "", classes=["balloon-block"], language="none")
+    block = balloon_block(rawsource, "", classes=["balloon-block"], language="none")
+    about = _Descriptions(check.schema, lookup)
     for index, line in enumerate(text.lines):
         if index:
             block += nodes.Text("\n")
@@ -47,14 +51,46 @@ def sample_block(
             continue
         number = index - text.first_output_line + 1
         code, note = split_annotation(line)
-        parts = _field_parts(code, choose_fields(code, fields.get(number, [])), lookup)
+        parts = _field_parts(code, choose_fields(code, fields.get(number, [])), about)
         if number in broken:
-            parts = [_broken(code, broken[number], parts)]
+            parts = [_broken(code, broken[number], parts, findings_id(anchor))]
         for part in parts:
             block += part
         if note:
             block += nodes.inline(note, note, classes=["balloon-annotation"])
-    return block
+    return block, balloon_descriptions(entries=sorted(about.entries.items()))
+
+
+class _Descriptions:
+    """The fields' explanations, gathered as the block is made: one entry per field."""
+
+    def __init__(self, schema: str, lookup: FieldLookup) -> None:
+        self.schema = schema
+        self.lookup = lookup
+        self.entries: dict[str, str] = {}
+
+    def field(self, text: str, pointer: str) -> nodes.Node:
+        """The field's text, explained when the schema says something about it. The
+        line shows the field's name, so the explanation is the description and unit."""
+        doc = self.lookup(pointer)
+        description = doc.description.rstrip(".") if doc else ""
+        unit = f"[{doc.unit}]" if doc and doc.unit else ""
+        if not description and not unit:
+            return nodes.Text(text)  # nothing to add to the name the line shows
+        title = " ".join(part for part in (description, unit) if part)
+        # named after the words: fields of two formats that mean the same share one
+        # entry; short, as a page repeats it for every field it shows
+        digest = hashlib.sha1(title.encode("utf-8", "surrogatepass"))
+        anchor = "bd-" + digest.hexdigest()[:8]
+        self.entries[anchor] = title
+        span = balloon_span(text, text, classes=["balloon-field"], title=title)
+        span["describedby"] = anchor
+        return span
+
+
+def findings_id(anchor: str) -> str:
+    """The id of the findings list under the sample ``anchor``."""
+    return f"{anchor}-findings"
 
 
 def _fields_by_line(source_map: Mapping[str, tuple[int, int]]) -> dict[int, list[tuple[int, str]]]:
@@ -103,7 +139,7 @@ def _findings_by_line(fired: Sequence[Diagnostic]) -> dict[int, list[Diagnostic]
 
 
 def _field_parts(
-    code: str, fields: Sequence[tuple[int, str]], lookup: FieldLookup
+    code: str, fields: Sequence[tuple[int, str]], about: _Descriptions
 ) -> list[nodes.Node]:
     if not fields:
         return [nodes.Text(code)] if code else []
@@ -118,7 +154,7 @@ def _field_parts(
         stripped = piece.lstrip()
         if len(piece) > len(stripped):
             parts.append(nodes.Text(piece[: len(piece) - len(stripped)]))
-        parts.append(_field(stripped, pointer, lookup(pointer)))
+        parts.append(about.field(stripped, pointer))
     tail = code[ends[-1] :]
     if tail:
         parts.append(nodes.Text(tail))
@@ -134,22 +170,14 @@ def _label_start(code: str, column: int, previous_column: int) -> int:
     return index if index > previous_column else column - 1
 
 
-def _field(text: str, pointer: str, doc: FieldDoc | None) -> nodes.Node:
-    name = pointer.lstrip("/").replace("/", ".")
-    description = doc.description.rstrip(".") if doc else ""
-    unit = doc.unit if doc else ""
-    title = name + (f": {description}" if description else "") + (f" [{unit}]" if unit else "")
-    speech = f"(field {name}" + (f": {description}" if description else "")
-    speech += (f"; unit: {unit}" if unit else "") + ")"
-    span = balloon_span(text, text, classes=["balloon-field"], title=title, speech=speech)
-    span["field"] = name
-    return span
-
-
-def _broken(code: str, findings: Sequence[Diagnostic], parts: list[nodes.Node]) -> nodes.Node:
-    messages = "; ".join(f"{d.message} [{d.id}]" for d in findings)
-    span = balloon_span(code, "", classes=["balloon-violation"], title=messages)
-    span["speech"] = "(breaks: " + messages + ")"
+def _broken(
+    code: str, findings: Sequence[Diagnostic], parts: list[nodes.Node], listed: str
+) -> nodes.Node:
+    """A line that breaks rules: the rules' ids on hover; the findings list under the
+    sample (``listed``, screen readers' description too) says how, line by line."""
+    rules = ", ".join(sorted({d.id for d in findings}))
+    span = balloon_span(code, "", classes=["balloon-violation"], title=f"breaks {rules}")
+    span["describedby"] = listed
     span.extend(parts)
     return span
 
@@ -178,13 +206,13 @@ def status_line(request: SampleRequest, check: SampleCheck) -> nodes.paragraph:
     return nodes.paragraph(text, text, classes=["balloon-status"])
 
 
-def findings_list(check: SampleCheck) -> nodes.bullet_list | None:
+def findings_list(check: SampleCheck, anchor: str) -> nodes.bullet_list | None:
     """The findings as a list under the block, so every builder shows which lines break
     which rule (HTML also marks the lines themselves); each id links to its entry in a
     ``balloon-rules`` list when the project has one."""
     if not check.fired:
         return None
-    items = nodes.bullet_list(classes=["balloon-findings"])
+    items = nodes.bullet_list(classes=["balloon-findings"], ids=[findings_id(anchor)])
     for diagnostic in check.fired:
         where = f"line {diagnostic.location.line}: " if diagnostic.location.line else ""
         text = f"{where}{diagnostic.message} "
