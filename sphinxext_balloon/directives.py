@@ -109,7 +109,9 @@ class SampleDirective(SphinxDirective):
             return self._checked()
         except DirectiveError as exc:
             # the reader still sees the sample, unchecked, where the writer put it
-            error = self.reporter.system_message(exc.level, exc.msg, line=self.lineno)
+            error = self.state.document.reporter.system_message(
+                exc.level, exc.msg, line=self.lineno
+            )
             if not self.content:
                 return [error]
             text = "\n".join(self.content)
