@@ -31,11 +31,8 @@ from .nodes import (
     BLOCK_PLAIN,
     DESCRIPTIONS_HTML,
     DESCRIPTIONS_PLAIN,
-    SPAN_HTML,
-    SPAN_PLAIN,
     balloon_block,
     balloon_descriptions,
-    balloon_span,
 )
 from .roles import FieldRole, RuleRole, optional_target
 from .rules_list import RulesDirective
@@ -64,7 +61,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     # epub, singlehtml and dirhtml use the html visitors
     for node, html, plain in (
         (balloon_block, BLOCK_HTML, BLOCK_PLAIN),
-        (balloon_span, SPAN_HTML, SPAN_PLAIN),
         (balloon_descriptions, DESCRIPTIONS_HTML, DESCRIPTIONS_PLAIN),
     ):
         app.add_node(node, html=html, latex=plain, text=plain, man=plain, texinfo=plain)

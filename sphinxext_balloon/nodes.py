@@ -8,15 +8,16 @@ own:
   block (``div.highlight-none`` > ``div.highlight`` > ``pre`` in Sphinx's themes), so
   each theme's shaded box applies: the wrapper is taken from Sphinx's own rendering of a
   one-word block, never written out here;
-- a :class:`balloon_span` (a field, a line that breaks a rule) carries its explanation
-  as a hover ``title`` and points screen readers at it with ``aria-describedby``; no
-  hidden text inside the line, which text browsers would show inline;
+- the parts of the text (prompt, notes, fields, lines that break a rule) are ``marks``
+  (offsets) written as spans; a field or broken line carries its explanation as a hover
+  ``title`` and points screen readers at it with ``aria-describedby``; no hidden text
+  inside the line, which text browsers would show inline;
 - a :class:`balloon_descriptions` after the block holds the field descriptions those
   ``aria-describedby`` name, each once per page (a ``hidden`` list: assistive technology
   reads a referenced description also when it is hidden).
 
-Every other builder writes only the span's children (the sample text) and skips the
-description list; the descriptions are in the schema table.
+Every other builder writes the block as a literal block (the sample text alone) and
+skips the description list; the descriptions are in the schema table.
 """
 
 from __future__ import annotations
@@ -30,12 +31,13 @@ MARK = "balloonwrappermark"
 
 
 class balloon_block(nodes.literal_block):
-    """A checked sample: a literal block of text and :class:`balloon_span` parts."""
+    """A checked sample: a literal block of one text, its parts in ``marks``."""
 
 
-class balloon_span(nodes.inline):
-    """A part of a sample with an explanation: ``title`` for hover, ``describedby``
-    the id of the element that explains it to screen readers."""
+Mark = tuple[int, int, int, str, str, str]
+"""A part of a sample's text: start and end offsets, nesting rank at equal bounds (a
+line before its fields), class, hover ``title`` and the id that ``aria-describedby``
+names (both may be empty)."""
 
 
 class balloon_descriptions(nodes.Element):
@@ -43,13 +45,16 @@ class balloon_descriptions(nodes.Element):
 
 
 def visit_block_html(translator: Any, node: balloon_block) -> None:
-    prefix, suffix = _wrapper(translator, node)
-    translator.body.append(prefix)
-    translator.context.append(suffix)
-
-
-def depart_block_html(translator: Any, node: balloon_block) -> None:
-    translator.body.append(translator.context.pop())
+    """The wrapper, the marked text, the wrapper's end: the children are written here."""
+    # highlighting the probe costs a millisecond: once per page and kind of block
+    known: dict[Any, tuple[str, str]] = translator.__dict__.setdefault("balloon_wrappers", {})
+    key = tuple(node["classes"])
+    if node["ids"] or key not in known:  # ids are written in the wrapper: not shared
+        known[key] = _wrapper(translator, node)
+    prefix, suffix = known[key]
+    translator.body.append(prefix + _marked(translator, node.astext(), node.get("marks", [])))
+    translator.body.append(suffix)
+    raise nodes.SkipNode
 
 
 def _wrapper(translator: Any, node: balloon_block) -> tuple[str, str]:
@@ -75,15 +80,29 @@ def _wrapper(translator: Any, node: balloon_block) -> tuple[str, str]:
     return prefix, suffix
 
 
-def visit_span_html(translator: Any, node: balloon_span) -> None:
-    attributes = {"title": node.get("title", "")}
-    if node.get("describedby"):
-        attributes["aria-describedby"] = node["describedby"]
-    translator.body.append(translator.starttag(node, "span", "", **attributes))
+def _marked(translator: Any, text: str, marks: list[Mark]) -> str:
+    """``text`` with a ``span`` per mark; marks come sorted, outer before inner."""
+    out: list[str] = []
+    ends: list[int] = []  # the open spans' ends, innermost last
+    position = 0
 
+    def upto(limit: int) -> None:
+        nonlocal position
+        while ends and ends[-1] <= limit:
+            out.append(translator.encode(text[position : ends[-1]]) + "</span>")
+            position = ends.pop()
+        out.append(translator.encode(text[position:limit]))
+        position = limit
 
-def depart_span_html(translator: Any, node: balloon_span) -> None:
-    translator.body.append("</span>")
+    for start, end, _, cls, title, described in marks:
+        upto(start)
+        attributes = f' aria-describedby="{described}"' if described else ""
+        attributes += f' class="{cls}"'
+        attributes += f' title="{translator.attval(title)}"' if title else ""
+        out.append(f"<span{attributes}>")
+        ends.append(end)
+    upto(len(text))
+    return "".join(out)
 
 
 def visit_descriptions_html(translator: Any, node: balloon_descriptions) -> None:
@@ -101,12 +120,8 @@ def visit_descriptions_html(translator: Any, node: balloon_descriptions) -> None
     raise nodes.SkipNode
 
 
-def visit_plain(translator: Any, node: nodes.Element) -> None:
-    """Other builders print the sample text alone; the explanation is in the table."""
-
-
 def depart_plain(translator: Any, node: nodes.Element) -> None:
-    """Nothing to close."""
+    """Nothing to close: the visitor wrote the whole node, or skipped it."""
 
 
 def skip(translator: Any, node: nodes.Element) -> None:
@@ -121,9 +136,7 @@ def depart_block_plain(translator: Any, node: balloon_block) -> None:
     translator.depart_literal_block(node)
 
 
-SPAN_HTML = (visit_span_html, depart_span_html)
-SPAN_PLAIN = (visit_plain, depart_plain)
-BLOCK_HTML = (visit_block_html, depart_block_html)
+BLOCK_HTML = (visit_block_html, depart_plain)
 BLOCK_PLAIN = (visit_block_plain, depart_block_plain)
 DESCRIPTIONS_HTML = (visit_descriptions_html, depart_plain)
 DESCRIPTIONS_PLAIN = (skip, depart_plain)
