@@ -75,3 +75,20 @@ def test_the_text_builder_and_text_browsers_show_the_lines_alone(
     text = (Path(app.outdir) / "index.txt").read_text("utf-8")
     assert "   host_version          : 2.0\n   capabilities          : enabled hot_add\n" in text
     assert "Negotiated" not in text and "field host_version" not in text
+
+
+def test_the_marked_text_is_the_sample_text_escaped(
+    make_app: Callable[..., Any], tmp_path: Path
+) -> None:
+    srcdir = tmp_path / "themes"
+    shutil.copytree(ROOTS / "test-balloon-themes", srcdir)
+    app = make_app("html", srcdir=sphinx_path(srcdir))
+    app.build()
+    soup = BeautifulSoup((Path(app.outdir) / "index.html").read_text("utf-8"), "html.parser")
+    pre = soup.select("div.balloon-sample pre")[1]
+    assert pre.find("b") is None
+    first = pre.get_text().splitlines()[0]
+    assert first == 'host_version          : 2.0         // <b>not bold</b> & "quoted"'
+    field = pre.select_one("span.balloon-field")
+    assert field.get_text() == "host_version          : 2.0"
+    assert pre.select_one("span.balloon-annotation").get_text().strip().startswith("// <b>")
