@@ -42,13 +42,14 @@ STATIC = Path(__file__).resolve().parent / "static"
 CSS = "balloon.css"
 
 
-def _copy_static(app: Sphinx, exception: BaseException | None) -> None:
-    """``build-finished``: put the stylesheet into ``_static/`` of an HTML build.
+def _copy_static(app: Sphinx) -> None:
+    """``builder-inited``: put the stylesheet into ``_static/`` of an HTML build (epub,
+    dirhtml and singlehtml too), before the pages are written and an epub is packed.
 
     Copied here rather than through ``html_static_path``: appending to the user's
     configuration makes Sphinx 8 and later see "the configuration has changed" and
     reread every document on every build."""
-    if exception is None and app.builder.format == "html":
+    if app.builder.format == "html":
         target = Path(app.outdir) / "_static"
         target.mkdir(parents=True, exist_ok=True)
         copyfile(STATIC / CSS, target / CSS)
@@ -70,7 +71,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_role("balloon-field", FieldRole())
     app.add_role("balloon-rule", RuleRole())
     app.add_css_file(CSS)
-    app.connect("build-finished", _copy_static)
+    app.connect("builder-inited", _copy_static)
     app.connect("build-finished", outcome.fail_strict_build)
     app.connect("env-check-consistency", duplicate_tables)
     app.connect("doctree-read", check_groups)

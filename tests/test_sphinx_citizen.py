@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -81,3 +82,12 @@ def test_a_table_on_two_pages_is_one_warning(app: Any, warning: Any) -> None:
     assert "balloon-schema: the table of hv-balloon is on 2 pages: index.rst, other.rst" in text
     assert f"{Path(app.srcdir) / 'other.rst'}: WARNING" in text
     assert "vmmemctl" not in text  # two dialects' tables are two tables
+
+
+def test_an_epub_carries_the_stylesheet(make_app: Callable[..., Any], tmp_path: Path) -> None:
+    srcdir = _copy_root("balloon-basic", tmp_path)
+    app = make_app("epub", srcdir=sphinx_path(srcdir), confoverrides={"version": "1"})
+    app.build()
+    (book,) = Path(app.outdir).glob("*.epub")
+    with zipfile.ZipFile(book) as archive:
+        assert "_static/balloon.css" in archive.namelist()
