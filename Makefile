@@ -15,7 +15,7 @@ CONSTRAINTS ?=
 # already and does not depend on the interpreter (QEMU boots, clusters, signal soaks).
 PYTEST_ARGS ?=
 
-.PHONY: demo docs test lint test-py39 test-py313 bench clean
+.PHONY: demo docs test lint test-py39 test-py313 test-floors bench clean
 
 $(BIN)/balloon-conform: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,10 +62,27 @@ test-py313:
 	@test -n "$(PY313)" || { echo "no Python 3.13 found (set PY313=...)"; exit 1; }
 	$(MAKE) test PYTHON=$(PY313) VENV=.venv-py313 EXTRAS=test,sphinx PYTEST_ARGS='-m "not slow"'
 
+## test-floors: the Sphinx extension and the schemas on what distributions ship: Python 3.9,
+## Sphinx 3.4.3, docutils 0.16 and jsonschema 4.10.3 (Debian 12, Ubuntu 24.04), which is
+## older than `referencing`. Checking the schema files against our meta-schema (a task of
+## this project's developers, not of a documentation build) needs jsonschema 4.18: left out.
+FLOORS_VENV ?= .venv-floors
+test-floors:
+	@test -n "$(PY39)" || { echo "no Python 3.9 found (set PY39=...)"; exit 1; }
+	test -x $(FLOORS_VENV)/bin/python || $(PY39) -m venv $(FLOORS_VENV)
+	$(FLOORS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(FLOORS_VENV)/bin/python -m pip install --quiet -c ci/sphinx-3.4.3-constraints.txt \
+		sphinx==3.4.3 docutils==0.16 jsonschema==4.10.3 'jsonschema-rs>=0.20' \
+		pytest hypothesis beautifulsoup4
+	$(FLOORS_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	! $(FLOORS_VENV)/bin/python -c 'import referencing' 2>/dev/null
+	$(FLOORS_VENV)/bin/python -m pytest -q -p no:cacheprovider -m "not slow" \
+		tests/test_sphinx_*.py tests/test_schemas.py -k "not meta_schema"
+
 bench: $(BIN)/balloon-conform
 	$(BIN)/python benchmarks/parse.py
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/check.py --count 1000
 
 clean:
-	rm -rf $(VENV) .venv-py39 .venv-py313 docs/_build demo-out build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-py39 .venv-py313 .venv-floors docs/_build demo-out build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

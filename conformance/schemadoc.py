@@ -21,17 +21,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urldefrag, urljoin
 
-from referencing import Registry
-
-# referencing exports no name for the resolver a lookup returns; _core is where it lives
-from referencing._core import Resolver
-from referencing.exceptions import Unresolvable
+try:
+    from referencing.exceptions import Unresolvable
+except ImportError:  # python-jsonschema before 4.18: conformance.schemas.PlainRegistry
+    from .schemas import Unresolvable  # type: ignore[assignment]
 
 from .schemas import references
 from .text import pointer_token
+
+if TYPE_CHECKING:
+    from referencing import Registry
+
+    # referencing exports no name for the resolver a lookup returns; _core is where it lives
+    from referencing._core import Resolver
 
 MAX_DEPTH = 4
 """How deep field_rows descends into nested objects; the kernel files nest two levels."""

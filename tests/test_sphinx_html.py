@@ -29,10 +29,29 @@ def test_fields_carry_description_and_unit(app: Any) -> None:
     }
     assert len(fields) == 9
     page_size = fields["page_size"]
-    assert page_size["title"] == "page_size: Hyper-V page size in bytes, always 4096 [bytes]"
-    hidden = page_size.select_one("span.balloon-sr")
-    assert hidden is not None
-    assert "always 4096" in hidden.get_text() and "unit: bytes" in hidden.get_text()
+    assert page_size["title"] == "Hyper-V page size in bytes, always 4096 [bytes]"
+    # screen readers: the description, by id, in a list after the sample (not in the line)
+    described = soup.find(id=page_size["aria-describedby"])
+    assert described is not None and described.name == "li"
+    assert described.get_text() == page_size["title"]
+    listing = described.parent
+    assert "balloon-descriptions" in listing["class"] and listing.has_attr("hidden")
+    # right after the block of the page's first sample that shows the field
+    assert "balloon-block" in listing.find_previous_sibling()["class"]
+    assert listing.parent is _samples(soup)[0]
+
+
+def test_descriptions_are_never_inline_and_once_per_page(app: Any) -> None:
+    soup = _soup(app)
+    source = (Path(app.srcdir) / "index.rst").read_text("utf-8")
+    for sample in _samples(soup):
+        # everything inside the block, hidden or not, is the sample's own text
+        for line in sample.select_one("pre").get_text().splitlines():
+            assert line.strip() in source, line
+    ids = [li["id"] for li in soup.select("ul.balloon-descriptions li")]
+    assert ids and len(ids) == len(set(ids))
+    for span in soup.select("span[aria-describedby]"):
+        assert soup.find(id=span["aria-describedby"]) is not None
 
 
 def test_prompt_and_annotations_are_apart_from_output(app: Any) -> None:
@@ -48,9 +67,7 @@ def test_prompt_and_annotations_are_apart_from_output(app: Any) -> None:
     # the reader still sees the sample exactly as written
     block = rfc.select_one("pre")
     assert block is not None
-    visible = "".join(
-        s for s in block.find_all(string=True) if "balloon-sr" not in s.parent.get("class", [])
-    )
+    visible = block.get_text()
     assert visible.splitlines()[2] == "capabilities : enabled hot_add"
     assert visible.splitlines()[7].strip() == "// as available/used"
 
@@ -76,7 +93,9 @@ def test_counter_example_marks_the_breaking_line(app: Any) -> None:
     marked = bad.select("span.balloon-violation")
     assert len(marked) == 1
     assert marked[0].get_text().startswith("state                 : 2 (Initialized)")
-    assert "[hv-balloon.state-name]" in marked[0]["title"]
+    assert marked[0]["title"] == "breaks hv-balloon.state-name"
+    listed = bad.select_one("ul.balloon-findings")
+    assert marked[0]["aria-describedby"] == listed["id"]
     findings = [li.get_text() for li in bad.select("ul.balloon-findings li")]
     assert findings == [
         "line 3: state 2 is \u2018Balloon Up\u2019 in the driver, not \u2018Initialized\u2019 "
@@ -121,7 +140,7 @@ def test_css_ships_with_the_extension(app: Any) -> None:
     hrefs = [link["href"] for link in soup.select("link[rel=stylesheet]")]
     assert any(h.split("?")[0] == "_static/balloon.css" for h in hrefs)
     css = (Path(app.outdir) / "_static" / "balloon.css").read_text("utf-8")
-    assert ".balloon-sr" in css
+    assert "ul.balloon-descriptions[hidden]" in css
     assert not list(Path(app.outdir, "_static").glob("balloon*.js"))
 
 
