@@ -30,6 +30,34 @@ KVM_BOOT_SECONDS = 30.0  # a KVM guest that is not up by then is stuck (broken n
 KERNEL_ARGS = "console=ttyS0 panic=-1 rdinit=/init"
 
 
+SWITCHES = ("deflate-on-oom", "free-page-reporting", "free-page-hint")
+"""The device options that offer a feature bit, each ``on`` or ``off`` (QEMU: off)."""
+STATS_POLLING = "guest-stats-polling-interval"
+_OPTION = re.compile(r"[a-z][a-z0-9_-]{0,40}=[A-Za-z0-9_.:/-]{1,200}")
+_TRUTH = {"on": "on", "off": "off", "true": "on", "false": "off", "yes": "on", "no": "off"}
+
+
+def device_options(text: str) -> dict[str, str]:
+    """``deflate-on-oom=on,guest-stats-polling-interval=2`` as an ordered mapping; the
+    feature switches are written ``on``/``off``, the polling interval in whole seconds;
+    other QEMU options pass through as given (QEMU judges them). A bad one raises."""
+    options: dict[str, str] = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        if not _OPTION.fullmatch(part):
+            raise HarnessError(f"--device {part!r}: not NAME=VALUE (e.g. deflate-on-oom=on)")
+        name, _, value = part.partition("=")
+        if name == "id":
+            raise HarnessError("--device: the harness names the device itself (id=balloon0)")
+        if name in SWITCHES:
+            if value.lower() not in _TRUTH:
+                raise HarnessError(f"--device {part!r}: {name} is on or off")
+            value = _TRUTH[value.lower()]
+        elif name == STATS_POLLING and not (value.isdigit() and 0 <= int(value) <= 3600):
+            raise HarnessError(f"--device {part!r}: {name} is whole seconds, 0 to 3600")
+        options[name] = value
+    return options
+
+
 def device_spec(options: Mapping[str, str]) -> str:
     """``virtio-balloon-pci,id=balloon0,...`` for the device options, in their order."""
     return ",".join(
