@@ -125,8 +125,8 @@ def run(
 def run_setup(
     setup: Setup, out: Path, steps: Sequence[Step], log: Path | None = None
 ) -> list[Path]:
-    """Boot ``setup``, run ``steps`` and write ``out/t<i>``; the serial console is copied
-    to ``log`` (when given) whether the run succeeds or not."""
+    """Boot ``setup``, run ``steps`` and write ``out/t<i>``; what the serial console
+    printed is copied to ``log`` (when given) whether the run succeeds or not."""
     initramfs = build(setup.kernel, find_busybox())
     device = device_spec(setup.options)
     ready = re.escape(READY)
@@ -140,8 +140,9 @@ def run_setup(
             written = _steps(machine, setup, steps, out)
             machine.send("OFF")
     finally:
-        if log is not None:
-            log.write_text(machine.serial_log(), encoding="utf-8")
+        text = machine.serial_log()
+        if log is not None and text:
+            log.write_text(text, encoding="utf-8")
     return written
 
 
