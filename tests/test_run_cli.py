@@ -226,9 +226,11 @@ def test_a_61_guest_runs_clean_and_its_perturbed_copy_fails_each_host_rule(
 ) -> None:
     out = tmp_path / "series"
     device = f"deflate-on-oom={doo},guest-stats-polling-interval=1"
-    argv = boot(kernel, out, "--device", device, "--report", f"json:{tmp_path / 'r.json'}")
-    assert main(argv) == 0, capsys.readouterr().err
+    reports = ["--report", f"json:{tmp_path / 'r.json'}", "--report", f"html:{tmp_path / 'r.html'}"]
+    assert main(boot(kernel, out, "--device", device, *reports)) == 0, capsys.readouterr().err
     assert report(tmp_path / "r.json") == []
+    picture = (tmp_path / "r.html").read_text()
+    assert picture.count('<section class="series"') == 1 and picture.count("<polyline") == 5
     assert "under QEMU with " in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["serial.log", "t0", "t1", "t2"]
     features = (out / "t1" / FEATURES).read_text()

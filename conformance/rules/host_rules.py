@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import Diagnostic, Location, Severity
 from .base import Needs, Rule, Scope
-from .capture_rules import DRIFT, _balloon_device, _close, balloon_events_kb
+from .capture_rules import _balloon_device, _close, balloon_events_kb
 
 if TYPE_CHECKING:
     from ..view import CaptureView, ParsedFile
@@ -271,8 +271,10 @@ HOST_RULES = (
         "virtio_balloon's update_balloon_stats() sends MemTotal, MemFree, MemAvailable (as "
         "bytes), NR_FILE_PAGES, pswpin/pswpout (pages as bytes) and pgmajfault/pgfault; QEMU "
         "shows the last set as the balloon's guest-stats property.",
-        tolerance=DRIFT + "; the counters (swap, faults) were sent before the snapshot, so "
-        "they may only be smaller than the guest's own",
+        tolerance="for the memory sizes, the larger of 4 MiB and 1% of the larger value: the "
+        "guest sent them before the snapshot read its files (after the balloon settled, at "
+        "most one polling interval earlier) and memory use moves a little meanwhile; the "
+        "counters (swap, faults) may only be smaller than the guest's own, never larger",
         example="guest-stats stat-free-memory 0; MemFree: 320204 kB",
         needs=Needs(condition=lambda v: _has_host(v) or _stats_known(v)),
         check=guest_stats,
