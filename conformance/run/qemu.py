@@ -93,9 +93,11 @@ class Machine:
 
     def __init__(
         self, image: Path, initramfs: bytes, memory_mib: int, device: str, ready: str,
-        boot_timeout: float = 120.0,
+        boot_timeout: float = 120.0, accelerators: tuple[str, ...] | None = None,
     ) -> None:  # fmt: skip
-        """``ready`` is the regular expression the guest prints once it takes commands."""
+        """``ready`` is the regular expression the guest prints once it takes commands;
+        ``accelerators`` the ones to try, in order (default: KVM when usable, then TCG)."""
+        self.accelerators = accelerators
         self.ready = ready
         self.boot_timeout = boot_timeout
         self.image = image
@@ -126,14 +128,15 @@ class Machine:
         return self
 
     def _start_first_that_runs(self) -> None:
-        for accelerator in ("kvm", "tcg") if kvm_usable() else ("tcg",):
+        chosen = self.accelerators or (("kvm", "tcg") if kvm_usable() else ("tcg",))
+        for accelerator in chosen:
             try:
                 self._start(accelerator)
                 limit = KVM_BOOT_SECONDS if accelerator == "kvm" else self.boot_timeout
                 self.wait_for(self.ready, min(limit, self.boot_timeout))
                 return
             except HarnessError as exc:
-                if accelerator == "tcg":
+                if accelerator == chosen[-1]:
                     raise
                 self.fallback = f"{str(exc).splitlines()[0]} ({self._stderr_tail()})"
                 self._stop()

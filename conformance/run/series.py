@@ -17,7 +17,7 @@ import json
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -137,7 +137,7 @@ def run_setup(
             fallback = f" (KVM failed: {machine.fallback})" if machine.fallback else ""
             said = f"{setup.kernel.release} under QEMU with {machine.accelerator}{fallback}"
             print(f"balloon-conform: {said}", file=sys.stderr)
-            written = _steps(machine, setup, steps, out)
+            written = drive(machine, setup, steps, out)
             machine.send("OFF")
     finally:
         text = machine.serial_log()
@@ -146,8 +146,15 @@ def run_setup(
     return written
 
 
-def _steps(machine: Machine, setup: Setup, steps: Sequence[Step], out: Path) -> list[Path]:
-    """Each step: move the balloon, wait for it, snapshot with the host's record."""
+def drive(
+    machine: Machine,
+    setup: Setup,
+    steps: Sequence[Step],
+    out: Path,
+    progress: Callable[[int, Path], None] | None = None,
+) -> list[Path]:
+    """Each step: move the balloon, wait for it, snapshot with the host's record;
+    ``progress(index, snapshot)`` after each (the benchmark times the steps with it)."""
     assert machine.qmp is not None
     memory = machine.memory_mib * MIB
     common = {
@@ -171,6 +178,8 @@ def _steps(machine: Machine, setup: Setup, steps: Sequence[Step], out: Path) -> 
         if setup.stats_interval:
             host["guest_stats"] = fresh_stats(machine, setup.stats_interval)
         written.append(_snapshot(machine, f"t{index}", index, host, out))
+        if progress is not None:
+            progress(index, written[-1])
     return written
 
 
