@@ -352,3 +352,33 @@ def _wait_for_qemu(pid: int) -> tuple[int, str]:
             return next(iter(c for c in _children(pid) if "qemu-system" in c[1]), found[0])
         time.sleep(0.1)
     raise AssertionError("QEMU did not start within 120 s")
+
+
+@pytest.mark.slow
+def test_qemu_killed_mid_run_is_exit_2_with_the_console_tail(
+    kernel: Kernel, tmp_path: Path
+) -> None:
+    out = tmp_path / "series"
+    script = Path(sys.executable).parent / "balloon-conform"
+    long = ["--scenario", ";".join(["settle"] + ["inflate 16M", "deflate 16M"] * 20)]
+    proc = subprocess.Popen([str(script), *boot(kernel, out), *long],
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        while not (out / "t1").is_dir():  # the guest is up and the steps go on
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.2)
+        qemu = [pid for pid, cmd in _children(proc.pid) if "qemu-system" in cmd]
+        assert len(qemu) == 1
+        os.kill(qemu[0], signal.SIGKILL)
+        assert proc.wait(timeout=60) == 2
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    assert "balloon-conform: run failed: " in err and "Traceback" not in err
+    assert "last lines of the serial console:" in err and "@@BC" in err
+    assert f"the whole serial console: {out / 'serial.log'}" in err
+    assert (out / "t0").is_dir() and (out / "serial.log").stat().st_size > 0

@@ -26,7 +26,7 @@ from .. import __version__
 from ..cli_capture import byte_size, write_directory
 from ..errors import BalloonError
 from ..live import Snapshot
-from .errors import HarnessError
+from .errors import TAIL_MARK, HarnessError, with_tail
 from .initramfs import Kernel, build, find_busybox
 from .manifest import guest_manifest
 from .qemu import STATS_POLLING, Machine, device_spec
@@ -139,6 +139,11 @@ def run_setup(
             print(f"balloon-conform: {said}", file=sys.stderr)
             written = drive(machine, setup, steps, out)
             machine.send("OFF")
+    except HarnessError as exc:
+        if TAIL_MARK in str(exc) or not machine.serial_log().strip():
+            raise
+        # a QMP error or a damaged snapshot says nothing of the guest: its console may
+        raise HarnessError(with_tail(str(exc), machine.serial_log())) from exc
     finally:
         text = machine.serial_log()
         if log is not None and text:
