@@ -60,6 +60,7 @@ def test_a_clean_series_is_one_timeline_with_its_values(tmp_path: Path) -> None:
     assert [v[2:5] for v in values] == [["512.0", "512.0", "0.0"], ["384.0", "384.0", "128.0"],
                                         ["512.0", "512.0", "0.0"]]  # fmt: skip
     assert soup.select("g.marker") == [] and soup.select("p.clean")
+    assert soup.select("section.captures") == []  # the series' own result is in its section
     assert "<script" not in text and "http" not in text.replace("http://www.w3.org/2000/svg", "")
 
 

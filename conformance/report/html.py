@@ -100,7 +100,9 @@ def _groups(captures: Iterable[CaptureResult]) -> list[tuple[str, list[CaptureRe
         else:
             plain.append(result)
     for result in pending:
-        paths = [d.location.path for d in result.diagnostics] or [result.name]
+        # its name lists its captures: "series:A/t0 -> A/t1"
+        named = result.name.split(":", 1)[-1].split(" -> ")
+        paths = [d.location.path for d in result.diagnostics] + [n.strip() for n in named]
         folder = next((f for f in groups if any(p.startswith(f + "/") for p in paths)), None)
         (groups[folder] if folder is not None else plain).append(result)
     found = list(groups.items())

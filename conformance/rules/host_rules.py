@@ -30,9 +30,10 @@ BATCH = (
     "1 MiB, one batch of virtio_balloon: the guest counts each page as it enters or leaves "
     "the balloon (Balloon:, the vmstat events) but updates the size the host reads "
     "(config 'actual', QMP query-balloon) once per batch of up to 256 pages of 4 KiB "
-    "(VIRTIO_BALLOON_ARRAY_PFNS_MAX, drivers/virtio/virtio_balloon.c); a run under QEMU "
-    "showed the two reads a page apart, which balloon.vmstat-agrees, comparing two guest "
-    "files, would not allow"
+    "(VIRTIO_BALLOON_ARRAY_PFNS_MAX, drivers/virtio/virtio_balloon.c), so reads taken while "
+    "it moves can be up to a batch apart; the project's QEMU runs have also shown two guest "
+    "files a page apart, which balloon.vmstat-agrees does not allow, so no drift is not an "
+    "option here"
 )
 NO_HOST = "capture.json has no host record (captures taken by 'balloon-conform run' have one)"
 FEATURE_BITS = {
