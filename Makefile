@@ -15,7 +15,7 @@ CONSTRAINTS ?=
 # already and does not depend on the interpreter (QEMU boots, clusters, signal soaks).
 PYTEST_ARGS ?=
 
-.PHONY: demo docs test lint test-py39 test-py313 test-floors bench clean
+.PHONY: demo docs test lint test-py39 test-py313 test-floors bench bench-run clean
 
 $(BIN)/balloon-conform: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +83,10 @@ bench: $(BIN)/balloon-conform
 	$(BIN)/python benchmarks/parse.py
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/check.py --count 1000
+
+## bench-run: seconds per scenario step of `balloon-conform run` (TCG, and KVM where it works)
+bench-run: $(BIN)/balloon-conform
+	$(BIN)/python benchmarks/run_step.py
 
 clean:
 	rm -rf $(VENV) .venv-py39 .venv-py313 .venv-floors docs/_build demo-out build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
