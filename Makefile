@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 PY39 ?= $(firstword $(wildcard /root/.pyenv/versions/3.9*/bin/python3) $(shell command -v python3.9))
 # The newest Python we support, with the newest Sphinx.
 PY313 ?= $(firstword $(wildcard /root/.pyenv/versions/3.13*/bin/python3) $(shell command -v python3.13))
-EXTRAS ?= test,sphinx,lint,bench,dask
+EXTRAS ?= test,sphinx,themes,lint,bench,dask
 # Pins for an old toolchain (Sphinx 3.4.3, the kernel's minimum), when set.
 CONSTRAINTS ?=
 # More pytest options; the runs at both ends of the range leave out what `make test` ran
@@ -60,7 +60,7 @@ test-py39:
 ## test-py313: the suite (less what is marked slow) on the newest: Python 3.13 and the newest Sphinx
 test-py313:
 	@test -n "$(PY313)" || { echo "no Python 3.13 found (set PY313=...)"; exit 1; }
-	$(MAKE) test PYTHON=$(PY313) VENV=.venv-py313 EXTRAS=test,sphinx PYTEST_ARGS='-m "not slow"'
+	$(MAKE) test PYTHON=$(PY313) VENV=.venv-py313 EXTRAS=test,sphinx,themes PYTEST_ARGS='-m "not slow"'
 
 ## test-floors: the Sphinx extension and the schemas on what distributions ship: Python 3.9,
 ## Sphinx 3.4.3, docutils 0.16 and jsonschema 4.10.3 (Debian 12, Ubuntu 24.04), which is

@@ -26,14 +26,7 @@ from . import outcome, settings
 from .directives import SampleDirective
 from .domain import BalloonDomain, duplicate_tables
 from .group import check_groups
-from .nodes import (
-    BLOCK_HTML,
-    BLOCK_PLAIN,
-    DESCRIPTIONS_HTML,
-    DESCRIPTIONS_PLAIN,
-    balloon_block,
-    balloon_descriptions,
-)
+from .nodes import BLOCK_HTML, BLOCK_PLAIN, balloon_block
 from .roles import FieldRole, RuleRole, optional_target
 from .rules_list import RulesDirective
 from .schema_table import SchemaDirective
@@ -60,11 +53,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     settings.add_config_values(app)
     app.add_domain(BalloonDomain)
     # epub, singlehtml and dirhtml use the html visitors
-    for node, html, plain in (
-        (balloon_block, BLOCK_HTML, BLOCK_PLAIN),
-        (balloon_descriptions, DESCRIPTIONS_HTML, DESCRIPTIONS_PLAIN),
-    ):
-        app.add_node(node, html=html, latex=plain, text=plain, man=plain, texinfo=plain)
+    plain = BLOCK_PLAIN
+    app.add_node(balloon_block, html=BLOCK_HTML, latex=plain, text=plain, man=plain, texinfo=plain)
     app.add_directive("balloon-sample", SampleDirective)
     app.add_directive("balloon-schema", SchemaDirective)
     app.add_directive("balloon-rules", RulesDirective)
@@ -78,7 +68,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("missing-reference", optional_target)
     return {
         "version": __version__,
-        "env_version": 3,  # SampleRecord gained problems and fields
+        "env_version": 4,  # 4: no description-list node in the doctrees
         "parallel_read_safe": True,
         "parallel_write_safe": True,
     }

@@ -71,9 +71,7 @@ def fill(box: nodes.Element, request: SampleRequest, check: SampleCheck, rawsour
         return settings.field_doc(check.schema, request.extra_schemas, pointer)
 
     anchor = box["ids"][0]
-    block, descriptions = render.sample_block(request, check, lookup, rawsource, anchor)
-    box += block
-    box += descriptions
+    box += render.sample_block(request, check, lookup, rawsource, anchor)
     box += render.status_line(request, check)
     findings = render.findings_list(check, anchor)
     if findings is not None:

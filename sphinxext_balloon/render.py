@@ -11,7 +11,6 @@ space before its label.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Callable, Optional
 
@@ -22,7 +21,7 @@ from conformance import Diagnostic, Layout
 from conformance.schemadoc import FieldDoc
 
 from .checking import Expect, SampleCheck, SampleRequest
-from .nodes import Mark, balloon_block, balloon_descriptions
+from .nodes import Mark, balloon_block
 from .sample import split_annotation
 
 FieldLookup = Callable[[str], Optional[FieldDoc]]
@@ -31,9 +30,8 @@ FieldLookup = Callable[[str], Optional[FieldDoc]]
 
 def sample_block(
     request: SampleRequest, check: SampleCheck, lookup: FieldLookup, rawsource: str, anchor: str
-) -> tuple[balloon_block, balloon_descriptions]:
-    """The sample's text with its prompt, fields, annotations and broken lines marked,
-    and the descriptions of its fields (what their ``aria-describedby`` name).
+) -> balloon_block:
+    """The sample's text with its prompt, fields, annotations and broken lines marked.
 
     The block holds the text as one node and the parts as ``marks`` (offsets), which
     only HTML writes: a doctree of a few nodes per sample is what keeps a page of
@@ -65,16 +63,15 @@ def sample_block(
     whole = "\n".join(text.lines)
     block = balloon_block(rawsource, whole, classes=["balloon-block"], language="none")
     block["marks"] = sorted(marks, key=lambda m: (m[0], -m[1], m[2]))
-    return block, balloon_descriptions(entries=sorted(about.entries.items()))
+    return block
 
 
 class _Descriptions:
-    """The fields' explanations, gathered as the block is made: one entry per field."""
+    """The fields' explanations, looked up as the block is made."""
 
     def __init__(self, schema: str, lookup: FieldLookup) -> None:
         self.schema = schema
         self.lookup = lookup
-        self.entries: dict[str, str] = {}
 
     def field(self, start: int, end: int, pointer: str) -> Mark | None:
         """The field's mark, when the schema says something about it. The line shows
@@ -85,12 +82,8 @@ class _Descriptions:
         if not description and not unit:
             return None  # nothing to add to the name the line shows
         title = " ".join(part for part in (description, unit) if part)
-        # named after the words: fields of two formats that mean the same share one
-        # entry; short, as a page repeats it for every field it shows
-        digest = hashlib.sha1(title.encode("utf-8", "surrogatepass"))
-        anchor = "bd-" + digest.hexdigest()[:8]
-        self.entries[anchor] = title
-        return (start, end, 1, "balloon-field", title, anchor)
+        # the title is the span's accessible description too (HTML-AAM): no second copy
+        return (start, end, 1, "balloon-field", title, "")
 
 
 def findings_id(anchor: str) -> str:

@@ -101,11 +101,10 @@ def test_the_documented_fallback_without_the_package(tmp_path: Path) -> None:
     assert {"hv-balloon.pages_ballooned", "rfc.accounting"} <= codes
 
 
-WEIGHT_BOUND = 2.0
+WEIGHT_BOUND = 1.5
 """The page with checked samples against the same page with plain literal blocks (the
-fallback's), in bytes of HTML. Measured 1.83x; the issue asks for 1.5x, which needs the
-field descriptions (a hover title on every field, and the same words once per page in
-the list aria-describedby names) cut down: see the report of this change."""
+fallback's), in bytes of HTML: issue #11 asks for at most 1.5x. Measured 1.37x; it was
+1.83x while each description was also written in a hidden list for aria-describedby."""
 
 
 def test_the_page_weighs_a_bounded_multiple_of_plain_literal_blocks(tmp_path: Path) -> None:
