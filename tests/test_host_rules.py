@@ -245,3 +245,48 @@ def _line_of(path: Path, start: str) -> int:
         if line.startswith(start):
             return number
     raise AssertionError(f"{path}: no line starting {start!r}")
+
+
+HOSTILE = [None, True, -1, 2**70, "x", [], {}, [1], {"a": 1}, 1.5]
+HOST_KEYS = [
+    "memory",
+    "actual",
+    "requested_target",
+    "target_reached",
+    "polls",
+    "device_options",
+    "guest_stats",
+    "guest_stats.stats",
+    "guest_stats.fresh",
+    "guest_stats.stats.stat-free-memory",
+    "device_options.deflate-on-oom",
+]
+
+
+@pytest.mark.parametrize("key", HOST_KEYS)
+def test_a_host_record_of_the_wrong_shape_is_a_finding_never_a_crash(
+    tmp_path: Path, key: str
+) -> None:
+    """A capture is untrusted, its capture.json too: a host member of any other type is
+    a finding of capture.json (capture.manifest), and the host rules skip saying why."""
+    name = "6.1.0-57-cloud-amd64-doo-on"
+    for n, value in enumerate(HOSTILE):
+        series = copy(tmp_path / str(n), name)
+
+        def change(record: dict[str, Any], value: Any = value) -> None:
+            *parents, last = key.split(".")
+            for part in parents:
+                record = record[part]
+            record[last] = value
+
+        edit_host(series, "t1", change)
+        results = checked(series)
+        t1 = next(r for r in results if r.name.endswith("/t1"))
+        skipped = {s.rule: s.reason for s in t1.skipped}
+        found = [d for d in t1.diagnostics if d.id == "capture.manifest"]
+        if found:
+            assert {d.location.path for d in found} == {f"{series}/t1/capture.json"}
+            assert all(d.message.startswith("$.host.") for d in found), (key, value)
+            assert all("does not follow capture.schema.json" in skipped[r] for r in HOST_RULES)
+        else:  # a value the schema allows there (a dict of options, an empty map)
+            assert not any("does not follow" in reason for reason in skipped.values())

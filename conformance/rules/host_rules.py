@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from .. import schemas
 from ..diagnostics import Diagnostic, Location, Severity
 from .base import Needs, Rule, Scope
 from .capture_rules import _balloon_device, _close, balloon_events_kb
@@ -49,10 +50,28 @@ virtio_balloon stops inflating (its allocations do not retry) and, with DEFLATE_
 gives pages back."""
 
 
+MALFORMED = (
+    "the host record does not follow capture.schema.json (the schema findings of "
+    "capture.json say where)"
+)
+
+
 def host(view: CaptureView) -> dict[str, Any]:
-    """The capture's host record, or an empty one."""
+    """The capture's host record, or an empty one when it has none or one that does not
+    follow capture.schema.json: the rules below read its members by their schema's types,
+    and a capture is untrusted input."""
     record = view.manifest("host")
-    return record if isinstance(record, dict) else {}
+    return record if isinstance(record, dict) and _follows_schema(record) else {}
+
+
+def _follows_schema(record: dict[str, Any]) -> bool:
+    # the record alone, in a manifest whose other members are all optional
+    return next(iter(schemas.iter_errors("capture.schema.json", {"host": record})), None) is None
+
+
+def _no_host(view: CaptureView) -> str:
+    """Why ``host(view)`` is empty."""
+    return NO_HOST if view.manifest("host") is None else MALFORMED
 
 
 def _host_location(view: CaptureView) -> Location:
@@ -60,12 +79,7 @@ def _host_location(view: CaptureView) -> Location:
 
 
 def _has_host(view: CaptureView) -> str | None:
-    record = host(view)
-    if not record:
-        return NO_HOST
-    if not all(isinstance(record.get(k), int) for k in ("memory", "actual")):
-        return "the host record has no memory and actual (bytes)"
-    return None
+    return None if host(view) else _no_host(view)
 
 
 def guest_balloon_kb(view: CaptureView) -> tuple[ParsedFile, str, int] | None:
@@ -112,7 +126,7 @@ def _balloon_features(view: CaptureView) -> ParsedFile | None:
 
 def _features_known(view: CaptureView) -> str | None:
     if not host(view):
-        return NO_HOST
+        return _no_host(view)
     if not isinstance(host(view).get("device_options"), dict):
         return "the host record has no device_options"
     if _balloon_features(view) is None:
@@ -202,12 +216,7 @@ def guest_stats(rule: Rule, view: CaptureView) -> Iterator[Diagnostic]:
 
 
 def _reach_known(view: CaptureView) -> str | None:
-    record = host(view)
-    if not record:
-        return NO_HOST
-    if not isinstance(record.get("requested_target"), int) or "target_reached" not in record:
-        return "the host record has no requested_target and target_reached"
-    return None
+    return None if host(view) else _no_host(view)
 
 
 def target_reached(rule: Rule, view: CaptureView) -> Iterator[Diagnostic]:
