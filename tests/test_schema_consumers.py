@@ -9,6 +9,7 @@ when it is installed. The ways shown in docs/consuming-schemas.rst are the ones 
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import hashlib
 import json
@@ -127,21 +128,33 @@ def node_tools() -> Path:
     lock = (JS_DIR / "package-lock.json").read_bytes()
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     target = cache / "sphinxext-balloon" / ("js-" + hashlib.sha256(lock).hexdigest()[:16])
-    if not (target / "node_modules" / "ajv").is_dir():
-        target.mkdir(parents=True, exist_ok=True)
-        for name in ("package.json", "package-lock.json"):
-            shutil.copyfile(JS_DIR / name, target / name)
-        done = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=target,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if done.returncode != 0:
-            pytest.skip(f"npm ci failed (offline?): {done.stderr.strip()[-300:]}")
-    shutil.copyfile(JS_DIR / "validate.mjs", target / "validate.mjs")
+    target.mkdir(parents=True, exist_ok=True)
+    # one installer at a time: the runs at both ends of the Python range may share it
+    with open(target.with_suffix(".lock"), "w") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        if not (target / "node_modules" / "ajv").is_dir():
+            for name in ("package.json", "package-lock.json"):
+                shutil.copyfile(JS_DIR / name, target / name)
+            done = subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                cwd=target,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            if done.returncode != 0:
+                pytest.skip(f"npm ci failed (offline?): {done.stderr.strip()[-300:]}")
+        script = target / "validate.mjs"
+        if not script.is_file() or script.read_bytes() != (JS_DIR / script.name).read_bytes():
+            _replace(JS_DIR / script.name, script)
     return target
+
+
+def _replace(source: Path, target: Path) -> None:
+    """``target`` becomes a copy of ``source`` at once (another run may be reading it)."""
+    temporary = target.with_name(f".{target.name}.{os.getpid()}")
+    shutil.copyfile(source, temporary)
+    os.replace(temporary, target)
 
 
 def annotation_keywords() -> list[str]:
@@ -258,10 +271,15 @@ def test_documented_check_jsonschema_way_runs(consumer_dir: Path) -> None:
 def test_documented_ajv_way_runs(consumer_dir: Path) -> None:
     [code] = _doc_blocks("javascript")
     target = node_tools()
-    script = target / "doc-example.mjs"  # beside node_modules, so "ajv" resolves
+    # beside node_modules, so "ajv" resolves; a name of this process's own, since the
+    # runs at both ends of the Python range may share the folder at the same time
+    script = target / f"doc-example-{os.getpid()}.mjs"
     script.write_text(code, encoding="utf-8")
     run = [shutil.which("node") or "node", str(script)]
-    done = subprocess.run(run, cwd=consumer_dir, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    _break(consumer_dir)
-    assert subprocess.run(run, cwd=consumer_dir, capture_output=True).returncode == 1
+    try:
+        done = subprocess.run(run, cwd=consumer_dir, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        _break(consumer_dir)
+        assert subprocess.run(run, cwd=consumer_dir, capture_output=True).returncode == 1
+    finally:
+        script.unlink()
