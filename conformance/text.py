@@ -9,8 +9,9 @@ map in a :class:`ParseBuilder` instead of threading lists through every function
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, Callable, Union
 
 from .diagnostics import Diagnostic, Location, Severity
 from .model import JSON, Layout, ParseResult
@@ -131,6 +132,43 @@ class ParseBuilder:
             diagnostics=tuple(self.diagnostics),
             annotations=tuple(self.annotations),
         )
+
+
+class LazySourceMap(Mapping[str, tuple[int, int]]):
+    """A source map worked out from the text only when someone reads it.
+
+    A file read by a whole-file fast path has no finding to locate, and most files of a
+    fleet are such files: working out where each value stands would cost more than reading
+    them. ``make(*args)`` gives the map as a dict on first use; pickled, it is that dict.
+    """
+
+    __slots__ = ("_args", "_made", "_make")
+
+    def __init__(self, make: Callable[..., dict[str, tuple[int, int]]], *args: Any) -> None:
+        self._make = make
+        self._args = args
+        self._made: dict[str, tuple[int, int]] | None = None
+
+    def _map(self) -> dict[str, tuple[int, int]]:
+        if self._made is None:
+            self._made = self._make(*self._args)
+            self._args = ()  # the text it was made from is not kept twice
+        return self._made
+
+    def __getitem__(self, pointer: str) -> tuple[int, int]:
+        return self._map()[pointer]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._map())
+
+    def __len__(self) -> int:
+        return len(self._map())
+
+    def __repr__(self) -> str:
+        return repr(self._map())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (dict, (self._map(),))
 
 
 def parse_int(digits: str, bits: int = 64, signed: bool = False) -> int | None:
