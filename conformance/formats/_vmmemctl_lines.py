@@ -87,6 +87,11 @@ class Slot:
         return f"/{folder[self.kind]}/{self.label}"
 
     @cached_property
+    def parts(self) -> tuple[str, ...]:
+        """The keys on the way to the value in the instance, outermost first."""
+        return tuple(self.pointer[1:].split("/"))
+
+    @cached_property
     def parents(self) -> tuple[str, ...]:
         """The pointers of the objects that hold the value, outermost first."""
         parts = self.pointer.split("/")
@@ -194,10 +199,11 @@ def c_alt_hex(value: int) -> str:
 
 def render_line(slot: Slot, value: Any, dialect: str) -> str:
     """The line as the kernel of generation ``dialect`` prints it (without the newline)."""
-    return _prefix(slot, dialect) + _value_text(slot, value, dialect)
+    return prefix_of(slot, dialect) + _value_text(slot, value, dialect)
 
 
-def _prefix(slot: Slot, dialect: str) -> str:
+def prefix_of(slot: Slot, dialect: str) -> str:
+    """What the kernel prints before the value: the padded label and its colon."""
     if dialect == GEN_C:
         if slot.kind is Kind.PAGE:
             return f"{slot.label:<18}({slot.size}): "  # "%-18s(%s): "
