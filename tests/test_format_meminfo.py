@@ -413,7 +413,7 @@ def test_the_kernel_line_fast_path_reads_as_the_general_reader(
     )
     fast = parse(text, format="meminfo", layout=layout)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(meminfo, "_kernel_file", lambda *args: None)
+        patch.setattr(meminfo, "kernel_file", lambda *args: None)
         patch.setattr(meminfo._Reader, "_kernel_line", lambda *args: False)
         general = parse(text, format="meminfo", layout=layout)
     assert (fast.instance, fast.source_map, fast.diagnostics) == (
@@ -431,7 +431,7 @@ def test_the_whole_file_fast_path_reads_the_corpus_as_the_line_reader(
     data = (DATA / "meminfo" / name).read_bytes()
     fast = parse(data, format="meminfo", layout=layout)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(meminfo, "_kernel_file", lambda *args: None)
+        patch.setattr(meminfo, "kernel_file", lambda *args: None)
         general = parse(data, format="meminfo", layout=layout)
     assert (fast.dialect, fast.instance, fast.diagnostics) == (
         general.dialect,
