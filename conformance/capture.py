@@ -50,9 +50,8 @@ from .capture_dir import (
     open_beneath,
     read_bounded,
 )
-from .capture_tar import tar_records
 from .diagnostics import Diagnostic, Severity
-from .formats import FORMATS
+from .formats import all_formats
 
 __all__ = [
     "LOG_NAMES",
@@ -217,6 +216,8 @@ def read_capture(path: Path, limits: Limits | None = None, name: str | None = No
     try:
         if stat.S_ISDIR(opened[1].st_mode):
             return _assemble(directory_records(opened[0], budget), budget)
+        from .capture_tar import tar_records  # the tar reader loads for a tarball only
+
         return _assemble(tar_records(_by_descriptor(opened[0], path), budget), budget)
     finally:
         os.close(opened[0])
@@ -316,7 +317,7 @@ def _format_by_content(data: bytes) -> str | None:
     if has_show_mem(data):
         return "show-mem"  # a console or serial log with a show_mem() dump in it
     text = data.decode("utf-8", errors="replace")
-    claims = [spec.id for spec in FORMATS if spec.id != "show-mem" and spec.detect(text)]
+    claims = [spec.id for spec in all_formats() if spec.id != "show-mem" and spec.detect(text)]
     return claims[0] if len(claims) == 1 and claims[0] in _BY_CONTENT else None
 
 

@@ -26,7 +26,6 @@ from .diagnostics import Diagnostic, Location, Severity
 from .errors import BalloonError
 from .escape import safe_text
 from .report.model import CaptureResult
-from .workers import Workers
 
 Item = TypeVar("Item")
 
@@ -134,6 +133,8 @@ def _in_workers(
     work = functools.partial(check_pickled_chunk, options=options, limits=limits, debug=debug)
     # a worker killed on a chunk (out of memory, say) costs only that chunk's captures
     fallback = None if debug else _unchecked_pickled
+    from .workers import Workers  # multiprocessing is imported only when it is used
+
     with Workers(min(jobs, len(chunks)), work, fallback) as workers:
         for answers in workers.map(chunks):
             yield from answers

@@ -16,7 +16,7 @@ from dataclasses import replace
 from . import schemas
 from .diagnostics import Diagnostic, sorted_diagnostics
 from .errors import DetectionError
-from .formats import FORMATS, get_format
+from .formats import GUEST_PATHS, all_formats, format_ids, get_format
 from .model import FormatSpec, Layout, ParseResult
 from .text import Source
 
@@ -30,18 +30,25 @@ def format_for_path(path: str, by_name: bool = True) -> FormatSpec | None:
     """The format whose guest path ``path`` ends with, if any (``/proc/meminfo``,
     ``capture/sys/kernel/debug/vmmemctl``, ``sys/bus/virtio/devices/virtio0/features``);
     with ``by_name``, also a file named after a format id (``flat/meminfo.txt``)."""
+    format_id = format_id_for_path(path, by_name)
+    return get_format(format_id) if format_id is not None else None
+
+
+def format_id_for_path(path: str, by_name: bool = True) -> str | None:
+    """:func:`format_for_path`'s format id, told from the table of guest paths alone
+    (no parser is imported)."""
     parts = path.replace("\\", "/").strip("/").split("/")
     tails = ["/".join(parts[start:]) for start in range(len(parts))]
-    for spec in FORMATS:
-        for pattern in spec.paths:
+    for format_id, patterns in GUEST_PATHS.items():
+        for pattern in patterns:
             # fnmatch's '*' also matches '/', so 'sys/devices/*/virtio*/features' covers
             # any depth of transport path; try every tail so a capture prefix is ignored
             if any(fnmatch.fnmatchcase(tail, pattern) for tail in tails):
-                return spec
+                return format_id
     name = parts[-1]
-    for spec in FORMATS if by_name else ():
-        if name in (spec.id, spec.id + ".txt"):
-            return spec
+    for format_id in format_ids() if by_name else ():
+        if name in (format_id, format_id + ".txt"):
+            return format_id
     return None
 
 
@@ -59,13 +66,13 @@ def _detect(text: str, path: str | None) -> tuple[FormatSpec, str | None]:
         if spec is not None:
             # None lets the parser pick the closest dialect of damaged text itself
             return spec, spec.detect(text)
-    claims = [(spec, dialect) for spec in FORMATS if (dialect := spec.detect(text))]
+    claims = [(spec, dialect) for spec in all_formats() if (dialect := spec.detect(text))]
     if len(claims) == 1:
         return claims[0]
     if not claims:
         raise DetectionError(
             "cannot tell the format of this text; name it with --format "
-            f"(known: {', '.join(spec.id for spec in FORMATS)})"
+            f"(known: {', '.join(format_ids())})"
         )
     candidates = ", ".join(f"{spec.id} ({dialect})" for spec, dialect in claims)
     raise DetectionError(f"the text fits several formats: {candidates}; name one with --format")

@@ -35,6 +35,7 @@ from ..text import (
     split_lines,
     words,
 )
+from . import GUEST_PATHS
 from ._meminfo_layout import (
     HEADER,
     INFLATED,
@@ -372,7 +373,7 @@ SPEC = FormatSpec(
     title="/proc/meminfo",
     description="/proc/meminfo: the kernel's memory summary, including the Balloon line "
     "(6.15+) and the RFC's InflatedTotal/InflatedFree lines.",
-    paths=("proc/meminfo",),
+    paths=GUEST_PATHS[FORMAT_ID],
     dialects=DIALECTS,
     schema="meminfo.schema.json",
     parse=parse,

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..model import JSON, DialectSpec, FormatSpec, Layout, ParseResult
 from ..text import Line, ParseBuilder, Source, split_lines
+from . import GUEST_PATHS
 
 FORMAT_ID = "virtio-features"
 
@@ -325,11 +326,7 @@ SPEC = FormatSpec(
     title="virtio feature bits",
     description="/sys/bus/virtio/devices/virtioN/features: the negotiated feature bits of a "
     "virtio device, one '0'/'1' per bit, least significant first.",
-    paths=(
-        "sys/bus/virtio/devices/virtio*/features",
-        "sys/bus/virtio/drivers/virtio_balloon/virtio*/features",
-        "sys/devices/**/virtio*/features",
-    ),
+    paths=GUEST_PATHS[FORMAT_ID],
     dialects=DIALECTS,
     schema="virtio-features.schema.json",
     parse=parse,

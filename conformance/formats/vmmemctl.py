@@ -24,6 +24,7 @@ from typing import Any
 
 from ..model import JSON, DialectSpec, FormatSpec, Layout, ParseResult
 from ..text import LazySourceMap, Line, ParseBuilder, Source, split_lines
+from . import GUEST_PATHS
 from ._keyed import check_sequence, split_label, split_text
 from ._vmmemctl_lines import (
     GEN_A,
@@ -307,7 +308,7 @@ SPEC = FormatSpec(
     title="VMware balloon debugfs file",
     description="/sys/kernel/debug/vmmemctl: the vmw_balloon driver's capabilities, balloon "
     "size and command and page statistics.",
-    paths=("sys/kernel/debug/vmmemctl",),
+    paths=GUEST_PATHS[FORMAT_ID],
     dialects=DIALECTS,
     schema="vmmemctl.schema.json",
     parse=parse,

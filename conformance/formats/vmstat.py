@@ -17,6 +17,7 @@ from typing import Any
 from ..model import JSON, DialectSpec, FormatSpec, Layout, ParseResult
 from ..text import LazySourceMap, Line, ParseBuilder, Source, clip, pointer_token, split_lines
 from ..text import words as words_of
+from . import GUEST_PATHS
 
 FORMAT_ID = "vmstat"
 
@@ -180,7 +181,7 @@ SPEC = FormatSpec(
     title="/proc/vmstat",
     description="/proc/vmstat: the kernel's memory counters, including nr_balloon_pages "
     "(6.15+) and the balloon_inflate/deflate/migrate events.",
-    paths=("proc/vmstat",),
+    paths=GUEST_PATHS[FORMAT_ID],
     dialects=DIALECTS,
     schema="vmstat.schema.json",
     parse=parse,
