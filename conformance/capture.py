@@ -105,10 +105,14 @@ def is_capture(path: Path) -> bool:
         return is_tar_name(path.name)
     if not stat.S_ISDIR(info.st_mode):
         return False
-    if _named_capture(path):
+    if _has_guest_root(path):
+        return True
+    entries = _entries(path)  # listed once for both questions: a fleet may be large
+    if any(format_of(entry.name) for entry in entries):
         return True
     peeks = _Peeks()
-    if any(_poses_as_member(member, peeks) for member in fleet_members(path)):
+    members = (Path(entry.path) for entry in entries if _member(entry))
+    if any(_poses_as_member(member, peeks) for member in members):
         return False  # a fleet, even with a stray log of its own
     return _guest_file_by_content(path, peeks)
 
@@ -121,9 +125,11 @@ def _poses_as_member(path: Path, peeks: _Peeks) -> bool:
 
 def _named_capture(path: Path) -> bool:
     """Whether the directory ``path`` is a capture by the names it holds."""
-    if any(_lstat(path / name) is not None for name in ("proc", "sys", MANIFEST)):
-        return True
-    return any(format_of(entry.name) for entry in _entries(path))
+    return _has_guest_root(path) or any(format_of(entry.name) for entry in _entries(path))
+
+
+def _has_guest_root(path: Path) -> bool:
+    return any(_lstat(path / name) is not None for name in ("proc", "sys", MANIFEST))
 
 
 class _Peeks:
@@ -172,7 +178,8 @@ def _peek(top: int, name: str) -> bytes:
 def fleet_members(path: Path) -> list[Path]:
     """The captures of a fleet directory, sorted: its subdirectories and tarballs, and
     the links that stand for one (listed so that reading them says they are refused)."""
-    return sorted(Path(entry.path) for entry in _entries(path) if _member(entry))
+    # the entries come sorted by name, and so the paths of one directory
+    return [Path(entry.path) for entry in _entries(path) if _member(entry)]
 
 
 def _member(entry: os.DirEntry[str]) -> bool:

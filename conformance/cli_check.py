@@ -14,6 +14,7 @@ import argparse
 import datetime
 import os
 import re
+import stat
 import sys
 import textwrap
 from collections.abc import Collection
@@ -225,9 +226,21 @@ def _check_on_dask(
 def snapshots(path: Path) -> list[Path]:
     """The snapshots t0, t1 ... in a directory ``capture --series`` wrote, in natural
     order; empty when ``path`` is not such a directory."""
-    if not path.is_dir() or path.is_symlink() or is_capture(path):
+    if not _is_real_directory(path) or is_capture(path):
         return []
-    found = fleet_members(path)
+    return _shots(fleet_members(path))
+
+
+def _is_real_directory(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _shots(found: list[Path]) -> list[Path]:
+    """The members of a directory, in natural order, when they are snapshots t0, t1 ...;
+    else empty."""
     shots = [p for p in found if SNAPSHOT.fullmatch(p.name) and is_capture(p)]
     if len(shots) < 2 or len(shots) != len(found):
         return []
@@ -239,12 +252,12 @@ def _members(path: Path) -> list[Path]:
     a usage error when they are the snapshots of a series."""
     if is_capture(path):
         return [path]
-    if snapshots(path):
+    found = fleet_members(path)
+    if _is_real_directory(path) and _shots(found):  # snapshots(path), listed once
         raise UsageError(
             f"{path} holds the snapshots t0, t1 ... of one guest (as 'capture --series' "
             f"writes them): check them as a series with 'balloon-conform check --series {path}'"
         )
-    found = fleet_members(path)
     if not found:
         raise InputError(f"{path}: neither a capture nor a directory of captures")
     series = [p.name for p in found if snapshots(p)]

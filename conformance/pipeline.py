@@ -34,12 +34,21 @@ def format_for_path(path: str, by_name: bool = True) -> FormatSpec | None:
     return get_format(format_id) if format_id is not None else None
 
 
+_PATTERNS = tuple(GUEST_PATHS.items())
+_NAME_PATTERNS = tuple(
+    (format_id, tuple(p for p in patterns if "/" not in p)) for format_id, patterns in _PATTERNS
+)
+
+
 def format_id_for_path(path: str, by_name: bool = True) -> str | None:
     """:func:`format_for_path`'s format id, told from the table of guest paths alone
     (no parser is imported)."""
     parts = path.replace("\\", "/").strip("/").split("/")
     tails = ["/".join(parts[start:]) for start in range(len(parts))]
-    for format_id, patterns in GUEST_PATHS.items():
+    # a pattern with a '/' in it only matches a path with one: a single name (a fleet's
+    # member, say) is held to the few patterns without
+    table = _PATTERNS if len(parts) > 1 else _NAME_PATTERNS
+    for format_id, patterns in table:
         for pattern in patterns:
             # fnmatch's '*' also matches '/', so 'sys/devices/*/virtio*/features' covers
             # any depth of transport path; try every tail so a capture prefix is ignored
