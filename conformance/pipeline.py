@@ -103,7 +103,7 @@ def parse(
     every diagnostic's location. ``context`` passes neighbouring files a format may need
     (``{"device": "0x0005"}`` for virtio features).
     """
-    layout = Layout(layout)
+    layout = layout if isinstance(layout, Layout) else Layout(layout)
     if format is None:
         as_text = text if isinstance(text, str) else text.decode("utf-8", errors="replace")
         spec, detected = _detect(as_text, path)
@@ -115,6 +115,8 @@ def parse(
     diagnostics = list(result.diagnostics)
     if validate:
         diagnostics += schemas.validate(result, spec.dialect(result.dialect).schema)
+    if not diagnostics:
+        return result  # nearly every file of a fleet: nothing to sort, locate or copy
     diagnostics = bounded(sorted_diagnostics(diagnostics))
     if path:
         diagnostics = [d.at(path) for d in diagnostics]

@@ -39,13 +39,18 @@ class Line:
 class ParseBuilder:
     """Collects the diagnostics and source map of one parse, then makes the result."""
 
-    def __init__(self, format_id: str, layout: Layout) -> None:
+    def __init__(
+        self, format_id: str, layout: Layout, source_map: LazySourceMap | None = None
+    ) -> None:
         self.format_id = format_id
         self.layout_mode = layout
         self.exact = layout is Layout.EXACT
         self.diagnostics: list[Diagnostic] = []
         self.source_map: dict[str, tuple[int, int]] = {}
         self.annotations: list[tuple[int, str]] = []
+        self.lazy_map = source_map
+        """The result's source map when it is worked out only if asked for: :meth:`map`
+        then records nothing."""
 
     # -- findings ---------------------------------------------------------------
     def add(
@@ -81,7 +86,8 @@ class ParseBuilder:
 
     # -- values -----------------------------------------------------------------
     def map(self, pointer: str, line: int, column: int) -> None:
-        self.source_map.setdefault(pointer, (line, column))
+        if self.lazy_map is None:
+            self.source_map.setdefault(pointer, (line, column))
 
     def number(
         self,
@@ -128,7 +134,7 @@ class ParseBuilder:
             format=self.format_id,
             dialect=dialect,
             instance=instance,
-            source_map=dict(self.source_map),
+            source_map=dict(self.source_map) if self.lazy_map is None else self.lazy_map,
             diagnostics=tuple(self.diagnostics),
             annotations=tuple(self.annotations),
         )

@@ -53,12 +53,20 @@ GUEST_PATHS: dict[str, tuple[str, ...]] = {
 
 def get_format(format_id: str) -> FormatSpec:
     """The registered format ``format_id``; the error lists the known ids."""
+    spec = _LOADED.get(format_id)
+    if spec is not None:
+        return spec
     module = _MODULES.get(format_id)
     if module is None:
         known = ", ".join(sorted(_MODULES))
         raise UnknownFormatError(f"unknown format {format_id!r} (known: {known})")
-    spec: FormatSpec = importlib.import_module(f"{__name__}.{module}").SPEC
-    return spec
+    loaded: FormatSpec = importlib.import_module(f"{__name__}.{module}").SPEC
+    _LOADED[format_id] = loaded
+    return loaded
+
+
+_LOADED: dict[str, FormatSpec] = {}
+"""The formats whose modules were imported, by id (asked for on every file read)."""
 
 
 @cache
