@@ -184,7 +184,9 @@ def _result(
     options: CheckOptions,
     skipped: Mapping[str, str] | None = None,
 ) -> CaptureResult:
-    kept = [_adjust(d, options) for d in found if _kept(d.id, options)]
+    kept = list(found)
+    if options.select or options.ignore or options.strict:  # else each finding stays
+        kept = [_adjust(d, options) for d in kept if _kept(d.id, options)]
     ids = evaluated | {d.id for d in kept}
     skips = tuple(Skip(rule, why) for rule, why in sorted((skipped or {}).items()))
     return CaptureResult(

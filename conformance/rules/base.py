@@ -47,8 +47,9 @@ class Needs:
 
     def missing(self, view: CaptureView) -> str | None:
         """Why a rule with these needs cannot run on ``view``; None when it can."""
+        present = view.formats
         for format_id in self.formats:
-            if view.first(format_id) is None:
+            if format_id not in present:
                 return f"no {format_id} file in the capture"
         if self.kernel is not None:
             if view.kernel is None:
@@ -111,7 +112,7 @@ class Rule(RuleInfo):
         if not any(view.parsed for view in views):
             return "no balloon-related file was read from the capture"
         wanted = self.formats if self.scope is Scope.FILE else ()
-        if wanted and not any(v.first(f) for v in views for f in wanted):
+        if wanted and all(view.formats.isdisjoint(wanted) for view in views):
             return f"no {' or '.join(self.formats)} file in the capture"
         for view in views:
             reason = self.needs.missing(view)
