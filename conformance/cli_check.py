@@ -24,10 +24,9 @@ from typing import Any, TextIO
 from . import __version__, cli_capture
 from .capture import Limits, fleet_members, is_capture, read_capture
 from .check import CheckOptions, check_series, kernel_version
-from .diagnostics import Severity
 from .errors import InputError, UsageError
 from .escape import safe_text
-from .fleet import Spool, spool_results
+from .fleet import Spool, Summary, spool_results
 from .report import REPORTERS, ReportOptions
 from .report.model import CaptureResult, Report
 from .report.targets import targets, write_targets
@@ -164,14 +163,10 @@ def _utc_now() -> str:
 
 
 def _catalogue(results: Collection[CaptureResult]) -> dict[str, RuleInfo]:
-    """Metadata of every id evaluated or reported, with the severity it was reported at."""
-    seen: dict[str, Severity] = {}
-    evaluated: set[str] = set()
-    for result in results:
-        evaluated.update(result.rules)
-        evaluated.update(skip.rule for skip in result.skipped)
-        for diagnostic in result.diagnostics:
-            seen[diagnostic.id] = max(diagnostic.severity, seen.get(diagnostic.id, Severity.NOTE))
+    """Metadata of every id evaluated or reported, with the severity it was reported at
+    (what a spool counted as results came, else counted here)."""
+    summary = results.summary if isinstance(results, Spool) else Summary(results)
+    seen, evaluated = summary.reported, summary.evaluated
     return {i: describe(i, seen.get(i)) for i in sorted(evaluated | set(seen))}
 
 

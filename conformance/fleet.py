@@ -25,7 +25,7 @@ from .check import CheckOptions, check_capture
 from .diagnostics import Diagnostic, Location, Severity
 from .errors import BalloonError
 from .escape import safe_text
-from .report.model import CaptureResult
+from .report.model import CaptureResult, Tally
 
 Item = TypeVar("Item")
 
@@ -175,23 +175,34 @@ class Spool(Collection[CaptureResult]):
 
     A fleet's results are appended as they come and read back, one at a time, each time
     a reporter goes through them; the file is deleted when the spool is closed or
-    collected. Only the count is held in memory.
+    collected. Only the count and the run's :class:`Summary` are held in memory, counted
+    as results come, so that neither the totals nor the rule catalogue cost a pass over
+    the file.
     """
 
     def __init__(self) -> None:
         self._file = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the spool
         self._count = 0
+        self.summary = Summary()
+
+    @property
+    def tally(self) -> Tally:
+        """The totals so far (:meth:`Report.totals <conformance.report.model.Report.totals>`
+        reads them instead of going through the spool)."""
+        return self.summary.tally
 
     def append(self, result: CaptureResult) -> None:
         self._file.seek(0, os.SEEK_END)
         pickle.dump(result, self._file, protocol=pickle.HIGHEST_PROTOCOL)
         self._count += 1
+        self.summary.add(result)
 
     def append_pickled(self, data: bytes) -> None:
         """Append a result that :func:`pickle.dumps` already made (by a worker)."""
         self._file.seek(0, os.SEEK_END)
         self._file.write(data)
         self._count += 1
+        self.summary.add(pickle.loads(data))
 
     def __len__(self) -> int:
         return self._count
@@ -251,6 +262,29 @@ class Progress:
             self.stream.write("\r\033[K")
             self.stream.flush()
             self.drawn = False
+
+
+class Summary:
+    """What a run's report needs of all its results, counted as they come: the totals,
+    the ids evaluated or skipped on some capture, and the ids reported, each with the
+    worst severity it was reported at."""
+
+    def __init__(self, results: Iterable[CaptureResult] = ()) -> None:
+        self.tally = Tally()
+        self.evaluated: set[str] = set()
+        self.reported: dict[str, Severity] = {}
+        for result in results:
+            self.add(result)
+
+    def add(self, result: CaptureResult) -> None:
+        self.tally.add(result)
+        self.evaluated.update(result.rules)
+        self.evaluated.update(skip.rule for skip in result.skipped)
+        reported = self.reported
+        for diagnostic in result.diagnostics:
+            before = reported.get(diagnostic.id)
+            if before is None or before < diagnostic.severity:
+                reported[diagnostic.id] = diagnostic.severity
 
 
 def _is_terminal(stream: TextIO) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -92,4 +93,40 @@ def test_spool_gives_back_what_was_appended_in_order_and_twice(tmp_path: Path) -
         (results[0].name, results[1].name),
     ]
     assert results[2] in spool
+    spool.close()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_check_goes_through_its_spool_once_for_a_report(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    jobs: str,
+) -> None:
+    """The totals, the exit status and the rule catalogue come from what the spool
+    counted as results came; writing the report is the one pass over it."""
+    make_fleet(tmp_path / "fleet", 4)
+    passes: list[int] = []
+    iterate = fleet.Spool.__iter__
+    monkeypatch.setattr(fleet.Spool, "__iter__", lambda self: passes.append(1) or iterate(self))
+    assert main(["check", "--output-format", "json", "-j", jobs, str(tmp_path / "fleet")]) == 1
+    assert passes == [1]
+    report = json.loads(capsys.readouterr().out)
+    assert report["summary"]["captures"] == 5
+
+
+def test_a_spool_counts_what_a_pass_over_it_counts(tmp_path: Path) -> None:
+    from conformance.report.model import Report
+
+    make_fleet(tmp_path, 4)
+    spool = fleet.Spool()
+    for result in fleet.check_many(sorted(tmp_path.iterdir()), CheckOptions()):
+        spool.append(result)
+    assert Report("v", spool).totals() == Report("v", tuple(spool)).totals()
+    counted = fleet.Summary(tuple(spool))
+    assert (spool.summary.evaluated, spool.summary.reported) == (
+        counted.evaluated,
+        counted.reported,
+    )
+    assert counted.reported  # the two-driver guest's findings
     spool.close()

@@ -71,6 +71,35 @@ class Totals:
         )
 
 
+class Tally:
+    """The :class:`Totals` of capture results, counted as they are added."""
+
+    def __init__(self) -> None:
+        self._counts = dict.fromkeys(Severity, 0)
+        self._files = self._captures = self._skipped = 0
+        self._ids: set[str] = set()
+
+    def add(self, capture: CaptureResult) -> None:
+        if not capture.series:
+            self._captures += 1
+            self._files += len(capture.files)
+        self._skipped += len(capture.skipped)
+        for diagnostic in capture.diagnostics:
+            self._counts[diagnostic.severity] += 1
+            self._ids.add(diagnostic.id)
+
+    def totals(self) -> Totals:
+        return Totals(
+            self._captures,
+            self._files,
+            self._counts[Severity.ERROR],
+            self._counts[Severity.WARNING],
+            self._counts[Severity.NOTE],
+            frozenset(self._ids),
+            self._skipped,
+        )
+
+
 @dataclass(frozen=True)
 class Report:
     """A whole run: its captures in the order given, and the rule catalogue it used.
@@ -92,27 +121,14 @@ class Report:
 
     def totals(self) -> Totals:
         """Counts of captures, files, findings by severity and skipped checks, in one
-        pass; a series' own result adds neither a capture nor files."""
-        counts = dict.fromkeys(Severity, 0)
-        files = captures = skipped = 0
-        ids: set[str] = set()
-        for capture in self.captures:
-            if not capture.series:
-                captures += 1
-                files += len(capture.files)
-            skipped += len(capture.skipped)
-            for diagnostic in capture.diagnostics:
-                counts[diagnostic.severity] += 1
-                ids.add(diagnostic.id)
-        return Totals(
-            captures,
-            files,
-            counts[Severity.ERROR],
-            counts[Severity.WARNING],
-            counts[Severity.NOTE],
-            frozenset(ids),
-            skipped,
-        )
+        pass (none for captures that keep a :class:`Tally` of themselves, as a spool
+        does); a series' own result adds neither a capture nor files."""
+        tally = getattr(self.captures, "tally", None)
+        if not isinstance(tally, Tally):
+            tally = Tally()
+            for capture in self.captures:
+                tally.add(capture)
+        return tally.totals()
 
     def count(self, severity: Severity) -> int:
         return self.totals().count(severity)
