@@ -16,7 +16,6 @@ import os
 import re
 import stat
 import sys
-import textwrap
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any, TextIO
@@ -360,4 +359,6 @@ def _explained(finding_id: str) -> list[str]:
 
 
 def _wrapped(text: str) -> list[str]:
+    import textwrap  # for explain only
+
     return textwrap.wrap(text, 96, initial_indent="  ", subsequent_indent="    ")

@@ -57,5 +57,9 @@ def _value(value: Any, pad: str) -> str:
     if kind is list or kind is tuple:
         if not value:
             return "[]"
-        return "[" + inner + ("," + inner).join(_value(v, inner) for v in value) + pad + "]"
+        try:  # a list of strings (a capture's files and rules): C calls only
+            body = ("," + inner).join(map(_STRING, value))
+        except TypeError:
+            body = ("," + inner).join(_value(v, inner) for v in value)
+        return "[" + inner + body + pad + "]"
     raise _Unusual
