@@ -98,19 +98,20 @@ def check_many(
 
 def check_pickled_chunk(
     paths: Sequence[Path], options: CheckOptions, limits: Limits | None = None, debug: bool = False
-) -> list[bytes]:
-    """A worker's unit of work: the results of a few captures, each already pickled, so
-    that the parent appends them to its spool as they are instead of unpickling each
-    result from the pipe only to pickle it again."""
+) -> tuple[list[bytes], Summary]:
+    """A worker's unit of work: the results of a few captures, each already pickled, and
+    their :class:`Summary`, so that the parent appends them to its spool as they are,
+    without unpickling a result from the pipe only to count it or pickle it again."""
     return _pickled(check_chunk(paths, options, limits, debug))
 
 
-def _unchecked_pickled(paths: Sequence[Path], reason: str) -> list[bytes]:
+def _unchecked_pickled(paths: Sequence[Path], reason: str) -> tuple[list[bytes], Summary]:
     return _pickled(unchecked_chunk(paths, reason))
 
 
-def _pickled(results: Iterable[CaptureResult]) -> list[bytes]:
-    return [pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL) for result in results]
+def _pickled(results: list[CaptureResult]) -> tuple[list[bytes], Summary]:
+    pickled = [pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL) for result in results]
+    return pickled, Summary(results)
 
 
 def chunk_size(count: int, jobs: int) -> int:
@@ -126,8 +127,10 @@ def _in_workers(
     jobs: int,
     limits: Limits | None,
     debug: bool,
+    summary: Summary | None = None,
 ) -> Generator[bytes, None, None]:
-    """The pickled result of each capture in ``paths``, in order, from ``jobs`` workers."""
+    """The pickled result of each capture in ``paths``, in order, from ``jobs`` workers;
+    what the workers counted of them is added to ``summary``, when given."""
     size = chunk_size(len(paths), jobs)
     chunks = [paths[start : start + size] for start in range(0, len(paths), size)]
     work = functools.partial(check_pickled_chunk, options=options, limits=limits, debug=debug)
@@ -136,7 +139,9 @@ def _in_workers(
     from .workers import Workers  # multiprocessing is imported only when it is used
 
     with Workers(min(jobs, len(chunks)), work, fallback) as workers:
-        for answers in workers.map(chunks):
+        for answers, counted in workers.map(chunks):
+            if summary is not None:
+                summary.merge(counted)
             yield from answers
 
 
@@ -157,8 +162,8 @@ def spool_results(
         results: Generator[Any, None, None] = check_many(paths, options, 1, limits, debug)
         add: Callable[[Any], None] = spool.append
         if jobs > 1 and len(paths) > 1:
-            results = _in_workers(paths, options, jobs, limits, debug)
-            add = spool.append_pickled
+            results = _in_workers(paths, options, jobs, limits, debug, spool.summary)
+            add = functools.partial(spool.append_pickled, counted=True)
         try:
             for result in Progress(len(paths)).track(results):
                 add(result)
@@ -197,12 +202,14 @@ class Spool(Collection[CaptureResult]):
         self._count += 1
         self.summary.add(result)
 
-    def append_pickled(self, data: bytes) -> None:
-        """Append a result that :func:`pickle.dumps` already made (by a worker)."""
+    def append_pickled(self, data: bytes, counted: bool = False) -> None:
+        """Append a result that :func:`pickle.dumps` already made (by a worker);
+        ``counted`` when the caller adds it to :attr:`summary` itself."""
         self._file.seek(0, os.SEEK_END)
         self._file.write(data)
         self._count += 1
-        self.summary.add(pickle.loads(data))
+        if not counted:
+            self.summary.add(pickle.loads(data))
 
     def __len__(self) -> int:
         return self._count
@@ -275,6 +282,15 @@ class Summary:
         self.reported: dict[str, Severity] = {}
         for result in results:
             self.add(result)
+
+    def merge(self, other: Summary) -> None:
+        """Add what ``other`` counted (a worker's, for a chunk of the fleet)."""
+        self.tally.merge(other.tally)
+        self.evaluated |= other.evaluated
+        for id, severity in other.reported.items():
+            before = self.reported.get(id)
+            if before is None or before < severity:
+                self.reported[id] = severity
 
     def add(self, result: CaptureResult) -> None:
         self.tally.add(result)

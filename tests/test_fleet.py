@@ -129,4 +129,11 @@ def test_a_spool_counts_what_a_pass_over_it_counts(tmp_path: Path) -> None:
         counted.reported,
     )
     assert counted.reported  # the two-driver guest's findings
+    merged = fleet.Summary(tuple(spool)[:2])
+    merged.merge(fleet.Summary(tuple(spool)[2:]))  # as the workers' counts come
+    assert (merged.tally.totals(), merged.evaluated, merged.reported) == (
+        counted.tally.totals(),
+        counted.evaluated,
+        counted.reported,
+    )
     spool.close()

@@ -88,6 +88,15 @@ class Tally:
             self._counts[diagnostic.severity] += 1
             self._ids.add(diagnostic.id)
 
+    def merge(self, other: Tally) -> None:
+        """Add what ``other`` counted (a worker's, say)."""
+        for severity, count in other._counts.items():
+            self._counts[severity] += count
+        self._files += other._files
+        self._captures += other._captures
+        self._skipped += other._skipped
+        self._ids |= other._ids
+
     def totals(self) -> Totals:
         return Totals(
             self._captures,
