@@ -4,13 +4,14 @@ Nearly every real file is one generation's lines in the kernel's own layout. Suc
 is read here with a few string operations a line: each line is told by its printed label
 (the kernel pads labels to fixed widths, so the label is the line's first 20 or 24
 characters) and its value read as the slot's kind prints it. Reading is lenient on
-purpose: the caller prints the instance back with the kernel's templates and keeps it
-only when that gives the very bytes read, and the templates print different values
-differently, so an instance kept is the one the line reader reads. What a print-back
-cannot see is checked here: each line once, every line the generation prints (optional
-groups whole, and none missing in generation B, whose gaps are a note), numbers in the
-range of their C type, and capability bits a driver defines (others are a note).
-Anything else gives None, and the line reader reads the file and reports on it.
+purpose: each value is printed back with the kernel's template for its line and kept
+only when that gives the very line read, and the templates print different values
+differently, so an instance kept is the one the line reader reads. The lines must come
+in the generation's order, the empty line of generations A and B where the kernel puts
+it, and what a print-back cannot see is checked too: every line the generation prints
+(optional groups whole, none missing in generation B, whose gaps are a note), numbers
+in the range of their C type, and capability bits a driver defines (others are a
+note). Anything else gives None, and the line reader reads the file and reports on it.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from ._vmmemctl_lines import (
     BITS,
     GEN_B,
     GEN_C,
+    HEAD_KINDS,
     SLOTS,
     Kind,
     Slot,
     capability_names,
     has_failed_tail,
     prefix_of,
+    render_line,
 )
 
 MAX_DIGITS = 40
@@ -36,30 +39,60 @@ MAX_DIGITS = 40
 
 def kernel_instance(text: str, dialect: str) -> dict[str, Any] | None:
     """The instance of ``text`` read as generation ``dialect``, or None when the text
-    is not a whole file of that generation's lines that the line reader would read
-    without a finding (the caller still prints it back to compare)."""
+    is not the very bytes the kernel prints for it (each line printed back as
+    :func:`~._vmmemctl_lines.render_line` prints it, in the generation's order, the
+    empty line of generations A and B where it stands) or the line reader would report
+    anything on it."""
     widths, labels = _labels(dialect)
+    lines = text.split("\n")
+    if lines.pop() != "":
+        return None  # the last line has no newline
+    separator = dialect != GEN_C  # A and B print one empty line before the counters
     instance: dict[str, Any] = {}
     seen: set[str] = set()
-    for line in text.split("\n"):
+    last = -1
+    blank = body = False
+    for line in lines:
         if not line:
-            continue  # the separator line: its place is checked by the print-back
+            if not separator or blank or body:
+                return None
+            blank = True
+            continue
         slot, value = _slot(widths, labels, line)
-        if slot is None or slot.key in seen:
-            return None
+        if slot is None or _order(dialect)[slot.key] <= last:
+            return None  # an unknown line, one out of order, or one twice
+        last = _order(dialect)[slot.key]
+        if separator and slot.kind not in HEAD_KINDS and not body:
+            if not blank:
+                return None
+            body = True
+        elif separator and blank and not body:
+            return None  # a size or rate line after the empty line
         seen.add(slot.key)
         got = _value(slot, value, dialect)
-        if got is None:
+        if got is None or line != render_line(slot, got, dialect):
             return None
-        *parents, last = slot.parts
-        node = instance
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[last] = got
+        _put(instance, slot, got)
+    if blank and not body:
+        return None
     return instance if _complete(dialect, seen) else None
 
 
+def _put(instance: dict[str, Any], slot: Slot, value: Any) -> None:
+    *parents, last = slot.parts
+    node = instance
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[last] = value
+
+
 _Labels = dict[str, tuple[Slot, ...]]
+
+
+@cache
+def _order(dialect: str) -> dict[str, int]:
+    """Each line's place in the generation's order, by key."""
+    return {slot.key: index for index, slot in enumerate(SLOTS[dialect])}
 
 
 @cache
