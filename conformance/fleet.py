@@ -10,6 +10,7 @@ input, so the report is the same bytes whatever ``jobs`` is.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import pickle
@@ -25,6 +26,7 @@ from .check import CheckOptions, check_capture
 from .diagnostics import Diagnostic, Location, Severity
 from .errors import BalloonError
 from .escape import safe_text
+from .formats import all_formats
 from .report.model import CaptureResult, Tally
 
 Item = TypeVar("Item")
@@ -136,13 +138,23 @@ def _in_workers(
     work = functools.partial(check_pickled_chunk, options=options, limits=limits, debug=debug)
     # a worker killed on a chunk (out of memory, say) costs only that chunk's captures
     fallback = None if debug else _unchecked_pickled
-    from .workers import Workers  # multiprocessing is imported only when it is used
+    from .workers import Workers, forks  # multiprocessing is imported only when it is used
 
+    if forks():
+        _import_what_workers_need()
     with Workers(min(jobs, len(chunks)), work, fallback) as workers:
         for answers, counted in workers.map(chunks):
             if summary is not None:
                 summary.merge(counted)
             yield from answers
+
+
+def _import_what_workers_need() -> None:
+    """The parsers and the fast validation engine, imported once in the parent, so that
+    forked workers share them instead of each importing them again."""
+    all_formats()
+    with contextlib.suppress(ImportError):
+        import jsonschema_rs  # noqa: F401
 
 
 def spool_results(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -137,3 +138,28 @@ def test_a_spool_counts_what_a_pass_over_it_counts(tmp_path: Path) -> None:
         counted.reported,
     )
     spool.close()
+
+
+def test_forked_workers_find_the_parsers_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where workers are forks, the parent imports the parsers before it starts them,
+    once, instead of each worker importing them again."""
+    from conformance import workers
+
+    steps: list[str] = []
+    start, every = workers.Workers.__init__, fleet.all_formats
+
+    def started(self: Any, *args: Any, **kwargs: Any) -> None:
+        steps.append("workers")
+        start(self, *args, **kwargs)
+
+    monkeypatch.setattr(workers.Workers, "__init__", started)
+    monkeypatch.setattr(fleet, "all_formats", lambda: steps.append("parsers") or every())
+    make_fleet(tmp_path, 3)
+    for fork, expected in ((True, ["parsers", "workers"]), (False, ["workers"])):
+        steps.clear()
+        monkeypatch.setattr(workers, "forks", lambda fork=fork: fork)
+        results = list(fleet.check_many(sorted(tmp_path.iterdir()), CheckOptions(), jobs=2))
+        assert len(results) == 4
+        assert steps == expected
