@@ -212,11 +212,14 @@ def is_tar_name(name: str) -> bool:
     return name.endswith((".tar", ".tar.gz", ".tgz"))
 
 
+_DEFAULT_LIMITS = Limits()
+
+
 def read_capture(path: Path, limits: Limits | None = None, name: str | None = None) -> Capture:
     """The capture at ``path`` (a directory or a tarball), opened as it is read: a link
     is refused, and a capture that is gone or unreadable by then is a finding, not an
     exception, so the rest of a fleet is still checked."""
-    budget = Budget(limits or Limits(), safe_text(name if name is not None else str(path)))
+    budget = Budget(limits or _DEFAULT_LIMITS, safe_text(name if name is not None else str(path)))
     opened = _open_capture(path, budget)
     if isinstance(opened, Capture):
         return opened

@@ -122,7 +122,7 @@ def _check_view(
     skipped: dict[str, str] = {}
     for parsed in view.parsed:
         found += parsed.result.diagnostics
-    for rule in _rules(Scope.FILE, options) + _rules(Scope.CAPTURE, options):
+    for rule in _view_rules(options):
         reason = rule.skip_reason(view)
         if reason is not None:
             skipped[rule.id] = reason
@@ -208,6 +208,12 @@ def _refused(capture: Capture) -> bool:
         d.severity is Severity.ERROR and d.location.path == capture.name
         for d in capture.diagnostics
     )
+
+
+@lru_cache(maxsize=64)
+def _view_rules(options: CheckOptions) -> tuple[Rule, ...]:
+    """The selected file and capture rules, in the order they run on each capture."""
+    return _rules(Scope.FILE, options) + _rules(Scope.CAPTURE, options)
 
 
 @lru_cache(maxsize=64)

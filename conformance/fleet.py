@@ -35,6 +35,9 @@ PROGRESS_AFTER_SECONDS = 2.0
 """A progress line appears only for a run that lasts longer than this."""
 
 
+_DEFAULT_LIMITS = Limits()
+
+
 def check_one(
     path: Path, options: CheckOptions, limits: Limits | None = None, debug: bool = False
 ) -> CaptureResult:
@@ -44,7 +47,7 @@ def check_one(
     any more) is a ``capture.unchecked`` error on it, so that the rest of the fleet is
     still checked and reported; ``debug`` lets the exception go up instead."""
     try:
-        return check_capture(read_capture(path, limits or Limits()), options)
+        return check_capture(read_capture(path, limits or _DEFAULT_LIMITS), options)
     except Exception as exc:
         if debug:
             raise
