@@ -52,7 +52,9 @@ def _value(value: Any, pad: str) -> str:
         for key, item in value.items():
             if type(key) is not str:
                 raise _Unusual
-            items.append(f"{_STRING(key)}: {_value(item, inner)}")
+            # strings, the most common members, without a call of this function each
+            text = _STRING(item) if type(item) is str else _value(item, inner)
+            items.append(f"{_STRING(key)}: {text}")
         return "{" + inner + ("," + inner).join(items) + pad + "}"
     if kind is list or kind is tuple:
         if not value:
