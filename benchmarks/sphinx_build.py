@@ -8,6 +8,10 @@ with annotations, so the prompt, the annotations, the field spans and the schema
 all run), the other with the same text in plain ``::`` literal blocks. The figure is the
 median wall time of ``--rounds`` (3) fresh builds each (``sphinx-build -E`` in a new
 process, interpreter start-up included in both), and their ratio.
+
+Then the same samples spread over ``--pages`` (40) documents are built with ``-j 1``
+and ``-j 2`` (the median of as many rounds), and the plain blocks the same way, for
+what parallel reading itself costs on the machine: it must not cost more than it saves.
 """
 
 from __future__ import annotations
@@ -43,11 +47,18 @@ def _document(samples: int, checked: bool) -> str:
     return "\n".join(parts)
 
 
-def _build(folder: Path, samples: int, checked: bool) -> float:
+def _build(folder: Path, samples: int, checked: bool, pages: int = 1, jobs: int = 1) -> float:
     src = folder / ("checked" if checked else "plain")
     src.mkdir()
     (src / "conf.py").write_text('extensions = ["sphinxext_balloon"]\n')
-    (src / "index.rst").write_text(_document(samples, checked))
+    if pages == 1:
+        (src / "index.rst").write_text(_document(samples, checked))
+    else:
+        names = [f"page{number}" for number in range(pages)]
+        toctree = "".join(f"   {name}\n" for name in names)
+        (src / "index.rst").write_text(f"Pages\n=====\n\n.. toctree::\n\n{toctree}")
+        for name in names:
+            (src / f"{name}.rst").write_text(_document(samples // pages, checked))
     # one process per build: Sphinx registers docutils nodes and directives globally
     command = [
         sys.executable,
@@ -55,6 +66,8 @@ def _build(folder: Path, samples: int, checked: bool) -> float:
         "sphinx",
         "-q",
         "-E",
+        "-j",
+        str(jobs),
         "-b",
         "html",
         str(src),
@@ -72,6 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pages", type=int, default=40)
     args = parser.parse_args()
     times: dict[bool, list[float]] = {True: [], False: []}
     for _ in range(args.rounds):
@@ -86,6 +100,18 @@ def main() -> None:
         "sample)"
     )
     print(f"  ratio                : {sampled / plain:7.2f}x")
+    for checked in (True, False):  # plain pages show what parallel reading itself costs
+        jobs: dict[int, list[float]] = {1: [], 2: []}
+        for _ in range(args.rounds):
+            for count in (1, 2):
+                with tempfile.TemporaryDirectory() as folder:
+                    seconds = _build(Path(folder), args.samples, checked, args.pages, count)
+                    jobs[count].append(seconds)
+        one, two = statistics.median(jobs[1]), statistics.median(jobs[2])
+        kind = "balloon-sample" if checked else "plain literal blocks"
+        print(f"{args.samples} {kind} on {args.pages} pages, median of {args.rounds} builds")
+        print(f"  -j 1                 : {one:7.2f} s")
+        print(f"  -j 2                 : {two:7.2f} s  ({two / one:.2f}x -j 1)")
 
 
 if __name__ == "__main__":

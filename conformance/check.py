@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 
 from . import schemas, series
 from .capture import MANIFEST, Capture
@@ -93,9 +94,19 @@ def _manifest_findings(capture: Capture) -> list[Diagnostic]:
         return []
     where = Location(path=f"{capture.name}/{MANIFEST}")
     return [
-        Diagnostic("capture.manifest", Severity.ERROR, f"{error.json_path}: {error.message}", where)
+        Diagnostic("capture.manifest", Severity.ERROR, f"{error.json_path}: {_said(error)}", where)
         for error in schemas.iter_errors("capture.schema.json", capture.manifest)
     ]
+
+
+def _said(error: Any) -> str:
+    # an enumeration is a oneOf of described consts, whose own message ("not valid under
+    # any of the given schemas") names no value; its x-invariant lists them
+    invariant = error.schema.get("x-invariant") if isinstance(error.schema, dict) else None
+    if not isinstance(invariant, str):
+        return str(error.message)
+    found = repr(error.instance)
+    return f"{found if len(found) <= 80 else found[:77] + '...'}, but {invariant}"
 
 
 def check_capture(capture: Capture, options: CheckOptions = CheckOptions()) -> CaptureResult:

@@ -117,6 +117,7 @@ _COMMAND_MODULES = {
     "rules": "cli_check",
     "explain": "cli_check",
     "capture": "cli_capture",
+    "run": "cli_run",
 }
 
 
@@ -133,7 +134,7 @@ def _command_modules(argv: Sequence[str] | None) -> list[str]:
     helps = any(word == "-h" or word.startswith("--h") for word in words)
     if command is None and not helps and any(word.startswith("--v") for word in words):
         return []
-    return ["cli_check", "cli_capture"]  # the order the help lists their commands in
+    return ["cli_check", "cli_capture", "cli_run"]  # the order the help lists them in
 
 
 def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:

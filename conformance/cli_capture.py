@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import io
 import os
 import re
@@ -112,7 +113,28 @@ def check_live(args: argparse.Namespace, options: CheckOptions) -> list[CaptureR
 
     limits = limits_of(args)
     taken = snapshot(Path("/"), limits)
-    return [check_capture(capture_from_files(taken.capture_files(), limits, "live"), options)]
+    result = check_capture(capture_from_files(taken.capture_files(), limits, LIVE), options)
+    return [at_guest_paths(result)]
+
+
+LIVE = "live"
+"""The name of a capture taken in memory by ``check --live``."""
+
+
+def at_guest_paths(result: CaptureResult) -> CaptureResult:
+    """``result`` of a capture taken in memory, with each ``live/...`` path turned into the
+    guest path it was read from (``/proc/meminfo``): nothing under the working directory
+    holds the file, and that path is the one a maintainer opens on the guest."""
+
+    def guest(path: str) -> str:
+        return path[len(LIVE) :] if path.startswith(LIVE + "/") else path
+
+    diagnostics = tuple(
+        d.at(guest(d.location.path)) if d.location.path.startswith(LIVE + "/") else d
+        for d in result.diagnostics
+    )
+    files = tuple(guest(f) for f in result.files)
+    return dataclasses.replace(result, files=files, diagnostics=diagnostics, guest=True)
 
 
 def run_capture(args: argparse.Namespace) -> int:

@@ -11,7 +11,8 @@ prints); :func:`referenced_documents` names every schema document a schema depen
 The nearest statement wins: a property's own keyword before its ``$ref`` target's, a
 ``$ref`` target before ``allOf`` branches, ``allOf`` before ``anyOf`` / ``oneOf``. Only
 ``x-since`` is collected from every place, because a field of a whole format first
-appeared in one kernel per dialect.
+appeared in one kernel per dialect; the kernels are listed oldest first. A ``oneOf`` of
+``const`` values is an enumeration (type ``enum``).
 
 Pure functions of a :class:`referencing.Registry`; no file access, no Sphinx.
 """
@@ -20,17 +21,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urldefrag, urljoin
 
-from referencing import Registry
-
-# referencing exports no name for the resolver a lookup returns; _core is where it lives
-from referencing._core import Resolver
-from referencing.exceptions import Unresolvable
+try:
+    from referencing.exceptions import Unresolvable
+except ImportError:  # python-jsonschema before 4.18: conformance.schemas.PlainRegistry
+    from .schemas import Unresolvable  # type: ignore[assignment]
 
 from .schemas import references
 from .text import pointer_token
+
+if TYPE_CHECKING:
+    from referencing import Registry
+
+    # referencing exports no name for the resolver a lookup returns; _core is where it lives
+    from referencing._core import Resolver
 
 MAX_DEPTH = 4
 """How deep field_rows descends into nested objects; the kernel files nest two levels."""
@@ -100,8 +106,7 @@ def _expand(view: _View, seen: set[int] | None = None) -> Iterator[_View]:
             for branch in branches:
                 if isinstance(branch, Mapping):
                     yield from _expand(_View(branch, view.resolver), seen)
-    # a whole format picks its dialect with if/then/else; the default dialect (else)
-    # comes first, as it came first in the anyOf these replaced
+    # a whole format picks its dialect with if/then/else, nested where it has more than two
     for keyword in ("else", "then"):
         branch = view.contents.get(keyword)
         if isinstance(branch, Mapping):
@@ -136,13 +141,32 @@ def _type_of(views: list[_View]) -> str:
         return declared
     if isinstance(declared, list):
         return " or ".join(str(t) for t in declared)
+    if _first(views, "enum") is not None or _is_enumeration(_first(views, "oneOf")):
+        return "enum"
     const = _first(views, "const")
     for python_type, name in _JSON_TYPES:
         if const is not None and isinstance(const, python_type):
             return name
-    if _first(views, "enum") is not None:
-        return "enum"
     return "object" if _first(views, "properties") is not None else ""
+
+
+def _kernel_order(since: str) -> tuple[int, tuple[int, ...], str]:
+    """Mainline versions oldest first, then 'RFC' and 'dev' (never merged), whatever
+    order the dialects come in the schema."""
+    parts = since.split(".")
+    if all(part.isdigit() for part in parts):
+        return (0, tuple(int(part) for part in parts), "")
+    return (1, (), since)
+
+
+def _is_enumeration(branches: Any) -> bool:
+    """A ``oneOf`` of ``const`` values, each with its description: how the schemas
+    write an enumeration, so that every value is explained."""
+    return (
+        isinstance(branches, list)
+        and bool(branches)
+        and all(isinstance(b, Mapping) and "const" in b for b in branches)
+    )
 
 
 def _doc(pointer: str, views: list[_View]) -> FieldDoc:
@@ -152,6 +176,7 @@ def _doc(pointer: str, views: list[_View]) -> FieldDoc:
             value = view.contents.get("x-since")
             if isinstance(value, str) and value not in since:
                 since.append(value)
+    since.sort(key=_kernel_order)
     description = _first(views, "description")
     unit = _first(views, "x-unit")
     return FieldDoc(

@@ -15,10 +15,12 @@ a value the parser already reported an error for is not reported twice.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urldefrag, urljoin
 
 from . import validation
 from .diagnostics import Diagnostic, Severity
@@ -94,15 +96,62 @@ def document(name: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
 def registry(extra: tuple[str, ...] = ()) -> Registry:
     """One registry holding every schema as a resource under its ``$id``. Their
     ``$schema`` names our meta-schema, a draft 2020-12 dialect ``referencing`` cannot
-    detect by itself, so each is read as draft 2020-12."""
-    from referencing import Registry
-    from referencing.jsonschema import DRAFT202012
+    detect by itself, so each is read as draft 2020-12. Without ``referencing``
+    (python-jsonschema before 4.18, as Debian 12 and Ubuntu 24.04 ship it), a
+    :class:`PlainRegistry` of the same documents answers the same lookups."""
+    try:
+        from referencing import Registry
+        from referencing.jsonschema import DRAFT202012
+    except ImportError:
+        return PlainRegistry(_by_id(extra))  # type: ignore[return-value]
 
     resources = [
         (doc.get("$id", BASE_URI + name), DRAFT202012.create_resource(doc))
         for name, doc in _documents(extra).items()
     ]
     return Registry().with_resources(resources).crawl()
+
+
+class Unresolvable(LookupError):
+    """A ``$ref`` that :class:`PlainRegistry` cannot follow."""
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What :meth:`PlainRegistry.lookup` finds: the subschema and where it lives."""
+
+    contents: Any
+    resolver: PlainRegistry
+
+
+@dataclass(frozen=True)
+class PlainRegistry:
+    """The part of :class:`referencing.Registry` the schema documentation uses, for
+    installations without ``referencing``: absolute ``$id`` documents, ``$ref`` as a
+    URI relative to the referring document, fragments as JSON pointers."""
+
+    documents: Mapping[str, Any]
+    base: str = ""
+
+    def resolver(self, base_uri: str = "") -> PlainRegistry:
+        return PlainRegistry(self.documents, base_uri)
+
+    def contents(self, uri: str) -> Any:
+        try:
+            return self.documents[uri]
+        except KeyError:
+            raise Unresolvable(uri) from None
+
+    def lookup(self, ref: str) -> Resolved:
+        uri, fragment = urldefrag(urljoin(self.base, ref))
+        node = self.contents(uri)
+        for token in fragment.split("/")[1:] if fragment else ():
+            token = token.replace("~1", "/").replace("~0", "~")
+            try:
+                node = node[int(token) if isinstance(node, list) else token]
+            except (KeyError, IndexError, ValueError, TypeError):
+                raise Unresolvable(ref) from None
+        return Resolved(node, self.resolver(uri))
 
 
 @cache
@@ -121,7 +170,14 @@ def validator(name: str, extra: tuple[str, ...] = ()) -> Draft202012Validator:
     """The reference (python-jsonschema) validator for schema file ``name``, built once."""
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(inlined(name, extra), registry=registry(extra))
+    schema = inlined(name, extra)
+    try:
+        return Draft202012Validator(schema, registry=registry(extra))
+    except TypeError:  # before 4.18: its RefResolver, with every document in its store
+        from jsonschema import RefResolver
+
+        resolver = RefResolver(schema.get("$id", ""), schema, store=_by_id(extra))
+        return Draft202012Validator(schema, resolver=resolver)
 
 
 @cache

@@ -79,6 +79,8 @@ class Problem:
     subtype: str
     message: str
     line: int = 0
+    rule: str = ""
+    """The diagnostic id when the problem is a finding: the warning names it once."""
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,7 @@ def judge(request: SampleRequest, fired: Sequence[Diagnostic]) -> tuple[Problem,
     """What the build reports: every finding of an example; for a counter-example, the
     findings it does not name and the named checks that did not fire."""
     if request.expect is Expect.VALID:
-        return tuple(Problem(d.id, _describe(d), d.location.line) for d in fired)
+        return tuple(Problem(d.id, _describe(d), d.location.line, d.id) for d in fired)
     problems: list[Problem] = []
     if not request.violates:
         if not fired:
@@ -176,7 +178,9 @@ def judge(request: SampleRequest, fired: Sequence[Diagnostic]) -> tuple[Problem,
         return tuple(problems)
     named = set(request.violates)
     problems.extend(
-        Problem(d.id, "unexpected finding in a counter-example: " + _describe(d), d.location.line)
+        Problem(
+            d.id, "unexpected finding in a counter-example: " + _describe(d), d.location.line, d.id
+        )
         for d in fired
         if d.id not in named
     )
@@ -190,5 +194,6 @@ def judge(request: SampleRequest, fired: Sequence[Diagnostic]) -> tuple[Problem,
 
 
 def _describe(diagnostic: Diagnostic) -> str:
-    text = f"{diagnostic.message} [{diagnostic.id}]"
+    """The message and hint; the id is the warning's subtype, which the build names."""
+    text = diagnostic.message
     return f"{text} ({diagnostic.hint})" if diagnostic.hint else text

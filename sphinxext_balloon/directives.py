@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Callable
 
 from docutils import nodes
-from docutils.parsers.rst import directives
+from docutils.parsers.rst import DirectiveError, directives
 from sphinx.util.docutils import SphinxDirective
 
 from conformance import BalloonError, DetectionError, Layout, format_for_path, format_ids
@@ -105,6 +105,21 @@ class SampleDirective(SphinxDirective):
     }
 
     def run(self) -> list[nodes.Node]:
+        try:
+            return self._checked()
+        except DirectiveError as exc:
+            # the reader still sees the sample, unchecked, where the writer put it
+            error = self.state.document.reporter.system_message(
+                exc.level, exc.msg, line=self.lineno
+            )
+            if not self.content:
+                return [error]
+            text = "\n".join(self.content)
+            block = nodes.literal_block(text, text, classes=["balloon-unchecked"])
+            self.set_source_info(block)
+            return [block, error]
+
+    def _checked(self) -> list[nodes.Node]:
         request, origin = self._request()
         try:
             check = check_sample(request)
@@ -123,9 +138,11 @@ class SampleDirective(SphinxDirective):
         placement = self._placement(request.text, origin)
         box = self._box(request)
         if request.group:  # judged, reported and filled once the whole group is known
-            box[MEMBER] = Member(request, check, placement, self.block_text, self._path(request))
+            box[MEMBER] = Member(
+                request, check, placement, self.block_text, self._path(request, origin)
+            )
         else:
-            report(check.problems, placement, check.result.format, self._strict())
+            report(check.problems, placement, check.result.format, self.config)
             finish(self.env, box, request, check, self.block_text)
         return [box]
 
@@ -234,9 +251,6 @@ class SampleDirective(SphinxDirective):
         return named or (spec.id if spec is not None else None)
 
     # -- reporting ----------------------------------------------------------------
-    def _strict(self) -> bool:
-        return bool(self.config.balloon_strict)
-
     def _placement(self, text: SampleText, origin: Path | None) -> Placement:
         """``source:line`` of the directive, then of each output line of the sample."""
         source, line = self.get_source_info()
@@ -255,9 +269,14 @@ class SampleDirective(SphinxDirective):
             return ""
         return f"{source}:{offset + 1}"
 
-    def _path(self, request: SampleRequest) -> str:
-        """The sample's name in its group's capture: where it is, and what it shows."""
+    def _path(self, request: SampleRequest, origin: Path | None) -> str:
+        """The sample's name in its group's capture: where it is, and what it shows; a
+        ``:file:`` sample by its file, with the directive's line as context."""
         where = f"{self.env.doc2path(self.env.docname, False)}:{self.lineno}"
+        if origin is not None:
+            srcdir = Path(self.env.srcdir).resolve()
+            shown = origin.relative_to(srcdir) if srcdir in origin.parents else origin
+            return f"{shown.as_posix()} ({where})"
         return f"{where} ({request.text.guest_path})" if request.text.guest_path else where
 
     # -- rendering ----------------------------------------------------------------

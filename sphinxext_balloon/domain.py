@@ -18,7 +18,7 @@ table, or a dialect's when no table covers the whole format; ``FORMAT:DIALECT.FI
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from docutils import nodes
 from docutils.nodes import Element
@@ -27,7 +27,10 @@ from sphinx.builders import Builder
 from sphinx.domains import Domain, ObjType
 from sphinx.environment import BuildEnvironment
 from sphinx.roles import XRefRole
+from sphinx.util import logging
 from sphinx.util.nodes import make_refnode
+
+logger = logging.getLogger(__name__)
 
 
 class FieldTarget(NamedTuple):
@@ -59,6 +62,13 @@ class SampleRecord(NamedTuple):
     format: str
     dialect: str
     fired: tuple[str, ...]
+    problems: int = 0
+    """How many problems the build reported about it (``balloon_strict`` fails on any)."""
+    fields: tuple[str, ...] = ()
+    """The fields it shows (``host_version.major``): a ``:balloon-field:`` link's target
+    when the build has no ``balloon-schema`` table."""
+    line: int = 0
+    """The directive's line in its document: "the first sample on the page"."""
 
 
 class BalloonDomain(Domain):
@@ -155,6 +165,28 @@ class BalloonDomain(Domain):
                 return matches[0]
         return None
 
+    def first_sample_showing(self, target: str, docname: str) -> SampleRecord | None:
+        """The first sample of ``docname`` that shows field ``FORMAT[:DIALECT].FIELD``."""
+        head, _, field = target.partition(".")
+        format_id, _, dialect = head.partition(":")
+        return self._first(
+            s
+            for s in self.samples
+            if s.docname == docname
+            and s.format == format_id
+            and (not dialect or s.dialect == dialect)
+            and field in s.fields
+        )
+
+    def first_sample_breaking(self, rule_id: str, docname: str) -> SampleRecord | None:
+        """The first sample of ``docname`` that fired ``rule_id`` (a counter-example)."""
+        return self._first(s for s in self.samples if s.docname == docname and rule_id in s.fired)
+
+    @staticmethod
+    def _first(samples: Iterable[SampleRecord]) -> SampleRecord | None:
+        # grouped samples are recorded after the others: order by place in the page
+        return min(samples, key=lambda s: s.line, default=None)
+
     def resolve_any_xref(
         self,
         env: BuildEnvironment,
@@ -187,3 +219,25 @@ def rule_anchor(rule_id: str) -> str:
 def field_anchor(format_id: str, dialect: str, field: str) -> str:
     """The HTML id of a field row: ``balloon-field-hv-balloon-6-0-pages-ballooned``."""
     return nodes.make_id("-".join(("balloon-field", format_id, dialect, field)))
+
+
+def duplicate_tables(app: Any, env: BuildEnvironment) -> None:
+    """``env-check-consistency``: one warning for each schema whose whole table stands on
+    more than one page, naming them all (its ``:balloon-field:`` links go to the first)."""
+    domain = cast(BalloonDomain, env.get_domain("balloon"))
+    pages: dict[tuple[str, str], set[str]] = {}
+    for target in domain.fields:
+        pages.setdefault((target.format, target.dialect), set()).add(target.docname)
+    for (format_id, dialect), docnames in sorted(pages.items()):
+        if len(docnames) < 2:
+            continue
+        names = sorted(docnames)
+        table = f"{format_id} {dialect}".strip()
+        logger.warning(
+            f"balloon-schema: the table of {table} is on {len(names)} pages: "
+            f"{', '.join(str(env.doc2path(n, False)) for n in names)}; field links go to "
+            f"{env.doc2path(names[0], False)}",
+            location=names[-1],
+            type="balloon",
+            subtype="duplicate-table",
+        )

@@ -59,13 +59,12 @@ def check_groups(app: Sphinx, doctree: nodes.document) -> None:
         member = node.attributes.pop(MEMBER, None)
         if isinstance(member, Member):
             groups.setdefault(member.request.group, []).append((node, member))
-    strict = bool(app.config.balloon_strict)
     for name, entries in groups.items():
         members = [member for _, member in entries]
         found = group_findings(f"{app.env.docname}:{name}", members)
         for (node, member), extra in zip(entries, found):
             check = add_findings(member.request, member.check, extra)
-            report(check.problems, member.placement, check.result.format, strict)
+            report(check.problems, member.placement, check.result.format, app.config)
             finish(app.env, node, member.request, check, member.rawsource)
 
 

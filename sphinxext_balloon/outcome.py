@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from docutils import nodes
+from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
@@ -41,12 +42,22 @@ class Placement:
         return self.lines[min(output_line, len(self.lines) - 1)]
 
 
-def report(problems: Sequence[Problem], placement: Placement, format_id: str, strict: bool) -> None:
+def report(problems: Sequence[Problem], placement: Placement, format_id: str, config: Any) -> None:
     """One warning (an error with ``balloon_strict``) per problem, at its own line,
-    typed ``balloon``/<diagnostic id> so ``suppress_warnings`` can name it."""
+    typed ``balloon``/<diagnostic id> so ``suppress_warnings`` can name it.
+
+    The id is named once: Sphinx 8 and later end every warning with its type and
+    subtype (``[balloon.schema.const]``, ``show_warning_types``); before, the message
+    does. A finding inside a ``:file:`` sample also names the directive that shows it."""
+    strict = bool(config.balloon_strict)
+    tagged = bool(getattr(config, "show_warning_types", False))
     for problem in problems:
         message = f"balloon-sample ({format_id}): {problem.message}"
+        if problem.rule and not tagged:
+            message += f" [{problem.rule}]"
         location = placement.location(problem.line)
+        if location.rpartition(":")[0] != placement.lines[0].rpartition(":")[0]:
+            message += f" (sample at {placement.lines[0]})"
         if strict:
             logger.error(message, location=location, type="balloon", subtype=problem.subtype)
         else:
@@ -59,9 +70,10 @@ def fill(box: nodes.Element, request: SampleRequest, check: SampleCheck, rawsour
     def lookup(pointer: str) -> FieldDoc | None:
         return settings.field_doc(check.schema, request.extra_schemas, pointer)
 
-    box += render.sample_block(request, check, lookup, rawsource)
+    anchor = box["ids"][0]
+    box += render.sample_block(request, check, lookup, rawsource, anchor)
     box += render.status_line(request, check)
-    findings = render.findings_list(check)
+    findings = render.findings_list(check, anchor)
     if findings is not None:
         box += findings
 
@@ -78,6 +90,27 @@ def finish(
     domain = cast(BalloonDomain, env.get_domain("balloon"))
     domain.note_sample(
         SampleRecord(
-            env.docname, box["ids"][0], check.result.format, check.result.dialect, check.fired_ids
+            env.docname,
+            box["ids"][0],
+            check.result.format,
+            check.result.dialect,
+            check.fired_ids,
+            len(check.problems),
+            render.shown_fields(check.result.source_map),
+            box.line or 0,
         )
     )
+
+
+def fail_strict_build(app: Sphinx, exception: BaseException | None) -> None:
+    """``build-finished``: with ``balloon_strict``, a sample's problem fails the build.
+
+    Sphinx 9 no longer turns a logged error into a non-zero exit status without ``-W``;
+    the domain knows, also for documents read in other processes or earlier builds."""
+    if exception is not None or not app.config.balloon_strict:
+        return
+    domain = cast(BalloonDomain, app.env.get_domain("balloon"))
+    failed = sum(1 for sample in domain.samples if sample.problems)
+    if failed and app.statuscode == 0:
+        app.statuscode = 1
+        logger.info(f"balloon_strict: {failed} sample(s) do not conform; the build fails")

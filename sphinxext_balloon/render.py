@@ -1,9 +1,10 @@
 """A checked sample as docutils nodes: the annotated literal block, status line, findings.
 
-The literal block keeps the sample's text exactly; around parts of it go inline nodes:
-``balloon-prompt`` for the console prompt, ``balloon-annotation`` for ``// notes``, a
-:class:`~sphinxext_balloon.nodes.balloon_span` per field (its schema description and
-unit) and per line that breaks a rule (the findings). Where a line holds several fields
+The literal block keeps the sample's text exactly; its parts are marks
+(:data:`~sphinxext_balloon.nodes.Mark`), which HTML writes as spans: ``balloon-prompt``
+for the console prompt, ``balloon-annotation`` for ``// notes``, ``balloon-field`` per
+field the schema explains (its description and unit) and ``balloon-violation`` per
+line that breaks a rule (the findings). Where a line holds several fields
 (``Balloon InflatedTotal:XXXkB InflatedFree:YYYkB``), each field's part starts at the
 space before its label.
 """
@@ -20,7 +21,7 @@ from conformance import Diagnostic, Layout
 from conformance.schemadoc import FieldDoc
 
 from .checking import Expect, SampleCheck, SampleRequest
-from .nodes import balloon_span
+from .nodes import Mark, balloon_block
 from .sample import split_annotation
 
 FieldLookup = Callable[[str], Optional[FieldDoc]]
@@ -28,33 +29,66 @@ FieldLookup = Callable[[str], Optional[FieldDoc]]
 
 
 def sample_block(
-    request: SampleRequest, check: SampleCheck, lookup: FieldLookup, rawsource: str
-) -> nodes.literal_block:
+    request: SampleRequest, check: SampleCheck, lookup: FieldLookup, rawsource: str, anchor: str
+) -> balloon_block:
     """The sample's text with its prompt, fields, annotations and broken lines marked.
 
+    The block holds the text as one node and the parts as ``marks`` (offsets), which
+    only HTML writes: a doctree of a few nodes per sample is what keeps a page of
+    hundreds of samples about as cheap to build, pickle and search as plain blocks.
     ``rawsource`` must differ from the text (the directive passes its own source), so
-    that builders render the children instead of highlighting the raw text.
+    that builders print the text instead of highlighting the raw source; ``anchor`` is
+    the sample's id, which its findings list's id starts with.
     """
     text = request.text
     fields = _fields_by_line(check.result.source_map)
     broken = _findings_by_line(check.fired)
-    block = nodes.literal_block(rawsource, "", classes=["balloon-block"], language="none")
+    about = _Descriptions(check.schema, lookup)
+    marks: list[Mark] = []
+    offset = 0
     for index, line in enumerate(text.lines):
-        if index:
-            block += nodes.Text("\n")
         if index < text.first_output_line:
-            block += nodes.inline(line, line, classes=["balloon-prompt"])
-            continue
-        number = index - text.first_output_line + 1
-        code, note = split_annotation(line)
-        parts = _field_parts(code, choose_fields(code, fields.get(number, [])), lookup)
-        if number in broken:
-            parts = [_broken(code, broken[number], parts)]
-        for part in parts:
-            block += part
-        if note:
-            block += nodes.inline(note, note, classes=["balloon-annotation"])
+            marks.append((offset, offset + len(line), 0, "balloon-prompt", "", ""))
+        else:
+            number = index - text.first_output_line + 1
+            code, note = split_annotation(line)
+            if number in broken:
+                marks.append(_broken(offset, code, broken[number], findings_id(anchor)))
+            chosen = choose_fields(code, fields.get(number, []))
+            marks.extend(_field_marks(offset, code, chosen, about))
+            if note:
+                start = offset + len(code)
+                marks.append((start, start + len(note), 0, "balloon-annotation", "", ""))
+        offset += len(line) + 1
+    whole = "\n".join(text.lines)
+    block = balloon_block(rawsource, whole, classes=["balloon-block"], language="none")
+    block["marks"] = sorted(marks, key=lambda m: (m[0], -m[1], m[2]))
     return block
+
+
+class _Descriptions:
+    """The fields' explanations, looked up as the block is made."""
+
+    def __init__(self, schema: str, lookup: FieldLookup) -> None:
+        self.schema = schema
+        self.lookup = lookup
+
+    def field(self, start: int, end: int, pointer: str) -> Mark | None:
+        """The field's mark, when the schema says something about it. The line shows
+        the field's name, so the explanation is the description and unit."""
+        doc = self.lookup(pointer)
+        description = doc.description.rstrip(".") if doc else ""
+        unit = f"[{doc.unit}]" if doc and doc.unit else ""
+        if not description and not unit:
+            return None  # nothing to add to the name the line shows
+        title = " ".join(part for part in (description, unit) if part)
+        # the title is the span's accessible description too (HTML-AAM): no second copy
+        return (start, end, 1, "balloon-field", title, "")
+
+
+def findings_id(anchor: str) -> str:
+    """The id of the findings list under the sample ``anchor``."""
+    return f"{anchor}-findings"
 
 
 def _fields_by_line(source_map: Mapping[str, tuple[int, int]]) -> dict[int, list[tuple[int, str]]]:
@@ -89,6 +123,12 @@ def choose_fields(code: str, found: Sequence[tuple[int, str]]) -> list[tuple[int
     return fields
 
 
+def shown_fields(source_map: Mapping[str, tuple[int, int]]) -> tuple[str, ...]:
+    """Every field a sample shows, named as ``:balloon-field:`` names it
+    (``host_version.major``)."""
+    return tuple(sorted(p.lstrip("/").replace("/", ".") for p in source_map if p))
+
+
 def _findings_by_line(fired: Sequence[Diagnostic]) -> dict[int, list[Diagnostic]]:
     by_line: dict[int, list[Diagnostic]] = {}
     for diagnostic in fired:
@@ -96,27 +136,26 @@ def _findings_by_line(fired: Sequence[Diagnostic]) -> dict[int, list[Diagnostic]
     return by_line
 
 
-def _field_parts(
-    code: str, fields: Sequence[tuple[int, str]], lookup: FieldLookup
-) -> list[nodes.Node]:
+def _field_marks(
+    offset: int, code: str, fields: Sequence[tuple[int, str]], about: _Descriptions
+) -> list[Mark]:
+    """A mark per explained field of a line that starts at ``offset``: from its label
+    (leading blanks left out) to the next field's label."""
     if not fields:
-        return [nodes.Text(code)] if code else []
+        return []
     starts = [0] + [
         _label_start(code, column, previous)
         for (previous, _), (column, _) in zip(fields, fields[1:])
     ]
     ends = [*starts[1:], len(code.rstrip())]
-    parts: list[nodes.Node] = []
+    marks = []
     for (_, pointer), start, end in zip(fields, starts, ends):
         piece = code[start:end]
-        stripped = piece.lstrip()
-        if len(piece) > len(stripped):
-            parts.append(nodes.Text(piece[: len(piece) - len(stripped)]))
-        parts.append(_field(stripped, pointer, lookup(pointer)))
-    tail = code[ends[-1] :]
-    if tail:
-        parts.append(nodes.Text(tail))
-    return parts
+        start += len(piece) - len(piece.lstrip())
+        mark = about.field(offset + start, offset + end, pointer)
+        if mark is not None:
+            marks.append(mark)
+    return marks
 
 
 def _label_start(code: str, column: int, previous_column: int) -> int:
@@ -128,24 +167,11 @@ def _label_start(code: str, column: int, previous_column: int) -> int:
     return index if index > previous_column else column - 1
 
 
-def _field(text: str, pointer: str, doc: FieldDoc | None) -> nodes.Node:
-    name = pointer.lstrip("/").replace("/", ".")
-    description = doc.description.rstrip(".") if doc else ""
-    unit = doc.unit if doc else ""
-    title = name + (f": {description}" if description else "") + (f" [{unit}]" if unit else "")
-    speech = f"(field {name}" + (f": {description}" if description else "")
-    speech += (f"; unit: {unit}" if unit else "") + ")"
-    span = balloon_span(text, text, classes=["balloon-field"], title=title, speech=speech)
-    span["field"] = name
-    return span
-
-
-def _broken(code: str, findings: Sequence[Diagnostic], parts: list[nodes.Node]) -> nodes.Node:
-    messages = "; ".join(f"{d.message} [{d.id}]" for d in findings)
-    span = balloon_span(code, "", classes=["balloon-violation"], title=messages)
-    span["speech"] = "(breaks: " + messages + ")"
-    span.extend(parts)
-    return span
+def _broken(offset: int, code: str, findings: Sequence[Diagnostic], listed: str) -> Mark:
+    """A line that breaks rules: the rules' ids on hover; the findings list under the
+    sample (``listed``, screen readers' description too) says how, line by line."""
+    rules = ", ".join(sorted({d.id for d in findings}))
+    return (offset, offset + len(code), 0, "balloon-violation", f"breaks {rules}", listed)
 
 
 def status_line(request: SampleRequest, check: SampleCheck) -> nodes.paragraph:
@@ -172,13 +198,13 @@ def status_line(request: SampleRequest, check: SampleCheck) -> nodes.paragraph:
     return nodes.paragraph(text, text, classes=["balloon-status"])
 
 
-def findings_list(check: SampleCheck) -> nodes.bullet_list | None:
+def findings_list(check: SampleCheck, anchor: str) -> nodes.bullet_list | None:
     """The findings as a list under the block, so every builder shows which lines break
     which rule (HTML also marks the lines themselves); each id links to its entry in a
     ``balloon-rules`` list when the project has one."""
     if not check.fired:
         return None
-    items = nodes.bullet_list(classes=["balloon-findings"])
+    items = nodes.bullet_list(classes=["balloon-findings"], ids=[findings_id(anchor)])
     for diagnostic in check.fired:
         where = f"line {diagnostic.location.line}: " if diagnostic.location.line else ""
         text = f"{where}{diagnostic.message} "

@@ -24,7 +24,7 @@ from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.util.docutils import SphinxDirective
 
-from conformance.rules import FAMILIES, RULES, RuleInfo, Scope, describe
+from conformance.rules import EXPLANATIONS, FAMILIES, RULES, RuleInfo, Scope, describe
 
 from .domain import BalloonDomain, RuleTarget, rule_anchor
 
@@ -47,7 +47,9 @@ def _scopes(argument: str | None) -> tuple[str, ...]:
 
 
 class RulesDirective(SphinxDirective):
-    """``.. balloon-rules:: [ID ...]`` with ``:scope:``, ``:prefix:`` and ``:families:``."""
+    """``.. balloon-rules:: [ID ...]`` with ``:scope:``, ``:prefix:``, ``:explained:`` (each
+    explained finding of the parsers, schemas and capture reader after the rules) and
+    ``:families:`` (each family of those findings, last)."""
 
     optional_arguments = 1
     final_argument_whitespace = True
@@ -55,6 +57,7 @@ class RulesDirective(SphinxDirective):
         "scope": _scopes,
         "prefix": _words,
         "families": directives.flag,
+        "explained": directives.flag,
     }
 
     def run(self) -> list[nodes.Node]:
@@ -77,6 +80,8 @@ class RulesDirective(SphinxDirective):
             infos = [describe(rule_id) for rule_id in _words(self.arguments[0])]
         else:
             infos = [rule.info for rule in RULES]
+            if "explained" in self.options:  # the anchors SARIF's helpUri points at
+                infos += [describe(i) for i in sorted(set(EXPLANATIONS) - {r.id for r in RULES})]
             if "families" in self.options:
                 infos += [describe(family + ".*") for family in FAMILIES]
         scopes: Sequence[str] = self.options.get("scope", ())

@@ -69,9 +69,11 @@ def schema_uri(name: str, extra: tuple[str, ...]) -> str:
     return str(document.get("$id", schemas.BASE_URI + name))
 
 
-def schema_files(name: str, extra: tuple[str, ...]) -> list[Path]:
+@lru_cache(maxsize=256)
+def schema_files(name: str, extra: tuple[str, ...]) -> tuple[Path, ...]:
     """The files of schema ``name`` and of every schema it refers to: what a sample
-    checked against it depends on."""
+    checked against it depends on. Once per process: every sample of a format asks,
+    and the schemas are loaded once per process too (``conformance.schemas``)."""
     uris = referenced_documents(schemas.registry(extra), schema_uri(name, extra))
     names = {file: schema_uri(file, extra) for file in schemas.names(extra)}
     folders = [Path(folder) for folder in reversed(extra)] + [schemas.schema_dir()]
@@ -83,7 +85,7 @@ def schema_files(name: str, extra: tuple[str, ...]) -> list[Path]:
         found = next((f / file for f in folders if (f / file).is_file()), None)
         if found is not None:
             files.append(found)
-    return files
+    return tuple(files)
 
 
 @lru_cache(maxsize=4096)

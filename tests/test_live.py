@@ -267,4 +267,28 @@ def test_check_live(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--live", "--output-format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["captures"][0]["name"] == "live"
-    assert "live/proc/meminfo" in report["captures"][0]["files"]
+    assert "/proc/meminfo" in report["captures"][0]["files"]  # the guest's own path
+
+
+def test_live_findings_point_at_the_guest_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``check --live`` on a guest whose meminfo is broken: every report names the file
+    the guest printed, ``/proc/meminfo``, never ``live/...`` under the working directory."""
+    root = make_root(tmp_path / "root", dump=False)
+    (root / "proc/meminfo").write_text("MemTotal:  12 kB\nMemFree:   -3 kB\n")
+    monkeypatch.setattr("conformance.cli_capture.snapshot", lambda _root, limits: snapshot(root))
+    monkeypatch.chdir(tmp_path)
+    sarif, gitlab, junit = tmp_path / "o.sarif", tmp_path / "o.json", tmp_path / "o.xml"
+    args = ["check", "--live", "--report", "text", "--report", f"sarif:{sarif}"]
+    args += ["--report", f"gitlab:{gitlab}", "--report", f"junit-gitlab:{junit}"]
+    assert main(args) == 1
+    text = capsys.readouterr().out
+    assert "\n/proc/meminfo:2:" in "\n" + text and "live/" not in text
+    run = json.loads(sarif.read_text())["runs"][0]
+    assert run["originalUriBaseIds"]["GUESTROOT"]["uri"] == "file:///"
+    places = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in run["results"]]
+    assert {"uri": "proc/meminfo", "uriBaseId": "GUESTROOT"} in places
+    assert all(p["uriBaseId"] == "GUESTROOT" for p in places)
+    assert "/proc/meminfo" in {i["location"]["path"] for i in json.loads(gitlab.read_text())}
+    assert 'file="/proc/meminfo"' in junit.read_text()

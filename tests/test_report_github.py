@@ -101,3 +101,26 @@ def test_skipped_checks_are_notices_counted_per_check_and_reason() -> None:
     ]
     twice = Report(SKIPPED.version, (*SKIPPED.captures, SKIPPED.captures[0]), SKIPPED.catalogue)
     assert "not checked on 2 captures, first captures/t0: no hv-balloon" in render(twice, "github")
+
+
+def test_step_summary_counts_each_check_with_its_worst_severity_and_first_place() -> None:
+    import io
+
+    from conformance.diagnostics import Diagnostic, Location, Severity
+    from conformance.report.model import CaptureResult, Report
+    from conformance.report.summary import write_step_summary
+
+    def finding(severity: Severity, path: str, line: int) -> Diagnostic:
+        return Diagnostic("x.y", severity, "m", Location(path, line))
+
+    captures = (
+        CaptureResult("a", ("a/f",), (finding(Severity.NOTE, "a/f", 3),), ("x.y",)),
+        CaptureResult("b", ("b/f",), (finding(Severity.ERROR, "b/f", 1),), ("x.y",)),
+        CaptureResult("c", ("c/f|x",), (finding(Severity.WARNING, "c/f|x", 2),), ("x.y",)),
+    )
+    stream = io.StringIO()
+    write_step_summary(Report("0", captures), stream)
+    assert "| `x.y` | error | 3 | a/f:3 |\n" in stream.getvalue()
+    stream = io.StringIO()
+    write_step_summary(Report("0", captures[2:]), stream)
+    assert "| `x.y` | warning | 1 | c/f\\|x:2 |\n" in stream.getvalue()  # a | stays in its cell

@@ -317,3 +317,23 @@ def test_results_over_githubs_limit_keep_errors_first(monkeypatch: pytest.Monkey
     assert [r["level"] for r in run["results"]] == ["error", "warning", "error"]
     note = run["invocations"][0]["toolExecutionNotifications"][0]
     assert note["message"]["text"].startswith("1 result left out")
+
+
+def test_a_guest_checked_in_place_is_located_under_its_own_root(sarif_schema: Any) -> None:
+    finding = Diagnostic("x", Severity.ERROR, "bad", Location("/proc/meminfo", 2, 5))
+    guest = CaptureResult("live", ("/proc/meminfo",), (finding,), ("x",), guest=True)
+    log = _log(Report("0", (guest,)), ReportOptions(base_dir="/tmp"))
+    run = log["runs"][0]
+    location = run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location == {"uri": "proc/meminfo", "uriBaseId": "GUESTROOT"}
+    assert run["originalUriBaseIds"]["GUESTROOT"]["uri"] == "file:///"
+    assert run["originalUriBaseIds"]["%SRCROOT%"] == {"uri": "file:///tmp/"}
+    assert _errors(sarif_schema, log) == [] and _github_problems(log) == []
+    # a capture that is not a guest in place keeps its absolute path under %SRCROOT%
+    elsewhere = CaptureResult("/tmp/c", ("/tmp/c/f",), (finding.at("/tmp/c/f"),), ("x",))
+    run = _log(Report("0", (elsewhere,)), ReportOptions(base_dir="/tmp"))["runs"][0]
+    assert "GUESTROOT" not in run["originalUriBaseIds"]
+    assert run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"] == {
+        "uri": "c/f",
+        "uriBaseId": "%SRCROOT%",
+    }

@@ -118,7 +118,7 @@ def _rs_bundled(exported: Path, name: str) -> Any:
     return jsonschema_rs.validator_for(document)
 
 
-def _node_tools() -> Path:
+def node_tools() -> Path:
     """tests/js installed with `npm ci` into a cache folder outside the repository, keyed
     by the lock file; skips the caller when node, npm or the registry is unavailable."""
     node, npm = shutil.which("node"), shutil.which("npm")
@@ -152,7 +152,7 @@ def annotation_keywords() -> list[str]:
 
 @pytest.fixture(scope="module")
 def ajv(exported: Path) -> dict[str, Any]:
-    target = _node_tools()
+    target = node_tools()
     job = {
         "folder": str(exported / "schemas"),
         "bundled": str(exported / "bundled"),
@@ -257,7 +257,7 @@ def test_documented_check_jsonschema_way_runs(consumer_dir: Path) -> None:
 
 def test_documented_ajv_way_runs(consumer_dir: Path) -> None:
     [code] = _doc_blocks("javascript")
-    target = _node_tools()
+    target = node_tools()
     script = target / "doc-example.mjs"  # beside node_modules, so "ajv" resolves
     script.write_text(code, encoding="utf-8")
     run = [shutil.which("node") or "node", str(script)]

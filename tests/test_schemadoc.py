@@ -62,6 +62,24 @@ def test_rows_of_a_whole_format_merge_its_dialects(registry: Registry[Any]) -> N
     assert names.index("host_version") < names.index("host_version.major")
 
 
+def test_first_kernels_are_listed_oldest_first_whatever_the_if_then_order(
+    registry: Registry[Any],
+) -> None:
+    # virtio-features tries 6.17 first, then 2.6.24, and 3.19 last
+    rows = {row.name: row for row in field_rows(registry, BASE + "virtio-features.schema.json")}
+    assert rows["bits"].since == ("2.6.24", "3.19", "6.17")
+    rows = {row.name: row for row in field_rows(registry, BASE + "vmmemctl.schema.json")}
+    assert rows["stats.timer"].since == ("2.6.34", "4.20")
+
+
+def test_a_oneof_of_described_consts_is_an_enum(registry: Registry[Any]) -> None:
+    # a declared type wins; the description is the member's own, not its first value's
+    doc = describe(registry, BASE + "vmmemctl.schema.json", "/capabilities/used/names/0")
+    assert doc is not None and (doc.type, doc.description) == ("string", "The name of one set bit.")
+    doc = describe(registry, BASE + "hv-balloon.schema.json", "/capabilities/1")
+    assert doc is not None and doc.type == "enum" and doc.description.startswith("One capab")
+
+
 def test_anyof_allof_and_cycles() -> None:
     draft = "https://json-schema.org/draft/2020-12/schema"
     root = {

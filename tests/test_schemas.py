@@ -15,7 +15,7 @@ import pytest
 from conformance import format_ids, get_format, schemas
 from conformance.schemas import BASE_URI
 
-from .engines import needs_u64
+from .engines import holds_u64, needs_u64
 from .golden import golden_path, samples
 
 NAMES = [n for n in schemas.names() if not n.startswith("meta/")]
@@ -235,20 +235,61 @@ def test_every_anchored_pattern_also_rejects_a_trailing_newline(name: str) -> No
         assert exact or (guard and re.search(guard, "x\n")), (name, path)
 
 
-@pytest.mark.parametrize(
-    "name,case",
-    [
-        ("hv-balloon", "negative-count"),
-        ("meminfo", "inflated-total-negative"),
-        ("vmmemctl", "negative-count"),
-    ],
-)
-def test_any_dialect_schema_errors_name_the_field_not_the_branches(name: str, case: str) -> None:
+ANY_DIALECT = [
+    (spec.id, dialect.id, dialect.schema)
+    for spec in map(get_format, format_ids())
+    if len(spec.dialects) > 1
+    for dialect in spec.dialects
+]
+
+
+def _dialect_cases(format_id: str, dialect: str) -> list[Path]:
+    """schemas/tests/<format>/invalid/dialect-<dialect>-*.json: instances of one dialect
+    with one value out of range, checked against the "any dialect" schema."""
+    folder = schemas.schema_dir() / "tests" / format_id / "invalid"
+    return sorted(folder.glob(f"dialect-{dialect}-*.json"))
+
+
+def _dialect_taken(document: Any, path: list[Any]) -> str:
+    """The dialect file an error's schema path enters from the "any dialect" document:
+    the first ``$ref`` on the path (python jsonschema leaves the ``$ref`` step out of
+    the path, jsonschema-rs's evaluation path names it)."""
+    node = document
+    for step in path:
+        if isinstance(node, dict) and step not in node and "$ref" in node:
+            return str(node["$ref"])
+        if step == "$ref":
+            return str(node["$ref"])
+        node = node[step]
+    return ""
+
+
+@pytest.mark.parametrize("format_id,dialect,dialect_schema", ANY_DIALECT)
+def test_any_dialect_schema_errors_name_the_dialects_own_constraint(
+    exported: Path, format_id: str, dialect: str, dialect_schema: str
+) -> None:
     """The "any dialect" schemas pick their dialect with if/then/else on the keys that
-    tell the dialects apart, so an error is the dialect's own, not "not valid under any"."""
-    path = schemas.schema_dir() / "tests" / name / "invalid" / f"{case}.json"
-    errors = list(schemas.iter_errors(name + schemas.SUFFIX, json.loads(path.read_text())))
-    assert [e.validator for e in errors] == ["minimum"]
+    tell the dialects apart, so the error is the dialect's own "minimum", not "is not
+    valid under any of the given schemas", in python jsonschema and in jsonschema-rs."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    name = format_id + schemas.SUFFIX
+    document = schemas.document(name)
+    python = Draft202012Validator(document, registry=schemas.registry())
+    cases = _dialect_cases(format_id, dialect)
+    assert cases, f"no schemas/tests/{format_id}/invalid/dialect-{dialect}-*.json"
+    for path in cases:
+        instance = json.loads(path.read_text(encoding="utf-8"))
+        best = best_match(python.iter_errors(instance))
+        assert best is not None and best.validator == "minimum", (path.name, best)
+        assert _dialect_taken(document, list(best.absolute_schema_path)) == dialect_schema
+        assert [e.validator for e in schemas.iter_errors(name, instance)] == ["minimum"]
+        if holds_u64():
+            errors = list(_rs_bundled(exported, name).iter_errors(instance))
+            assert [e.schema_path[-1] for e in errors] == ["minimum"], path.name
+            taken = _dialect_taken(document, list(errors[0].evaluation_path))
+            assert taken == dialect_schema, path.name
 
 
 @needs_u64
@@ -256,3 +297,105 @@ def test_the_fast_engine_loads_every_schema_despite_our_meta_schema() -> None:
     """jsonschema-rs refuses a $schema it was not given; the fast path hands it the
     documents as plain draft 2020-12, so no schema falls back to the slow path."""
     assert [n for n in schemas.names() if schemas.fast_validator(n) is None] == []
+
+
+def _enumerations(node: Any, path: str = "") -> Iterator[tuple[str, str, list[Any]]]:
+    """(path, keyword, branches) of every ``enum``, and of every ``oneOf``/``anyOf``
+    whose branches each fix a value (a ``const``, or only ``const`` properties)."""
+    if isinstance(node, dict):
+        if "enum" in node:
+            yield path, "enum", node["enum"]
+        for keyword in ("oneOf", "anyOf"):
+            branches = node.get(keyword)
+            if isinstance(branches, list) and all(map(_fixes_a_value, branches)):
+                yield path, keyword, branches
+        for key, value in node.items():
+            if key not in ("examples", "enum", "const"):
+                yield from _enumerations(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _enumerations(value, f"{path}/{index}")
+
+
+def _fixes_a_value(branch: Any) -> bool:
+    if not isinstance(branch, dict):
+        return False
+    properties = branch.get("properties")
+    if isinstance(properties, dict) and properties:
+        return all(isinstance(p, dict) and "const" in p for p in properties.values())
+    return "const" in branch
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_enumerations_explain_each_value(name: str) -> None:
+    """An enumeration is a oneOf (or anyOf) of const values, each with its description,
+    never a bare enum (the meta-schema's closed keyword list is not an instance's)."""
+    for path, keyword, branches in _enumerations(schemas.document(name)):
+        assert keyword != "enum", (name, path)
+        assert all(isinstance(b.get("description"), str) for b in branches), (name, path)
+
+
+def test_enumeration_check_sees_a_bare_enum_and_an_undescribed_value() -> None:
+    found = list(
+        _enumerations({"properties": {"a": {"enum": [1]}, "b": {"oneOf": [{"const": 1}]}}})
+    )
+    assert [(path, keyword) for path, keyword, _ in found] == [
+        ("/properties/a", "enum"),
+        ("/properties/b", "oneOf"),
+    ]
+
+
+def _deprecated(node: Any, path: str = "") -> Iterator[str]:
+    if isinstance(node, dict):
+        if node.get("deprecated") is True:
+            yield path
+        for key, value in node.items():
+            yield from _deprecated(value, f"{path}/{key}")
+
+
+def test_fields_kernels_print_as_constant_zero_are_deprecated() -> None:
+    """fs/proc/meminfo.c prints NFS_Unstable and Bounce as 0, and VmallocChunk since
+    about 4.4 (kernel-formats.md section 5.2; WritebackTmp in the newest trees);
+    mm/vmstat.c's vmstat_show() appends "nr_unstable 0" as a deprecated counter since
+    5.8. show_mem dropped its unstable fields instead of printing 0."""
+    found = {name: sorted(_deprecated(schemas.document(name))) for name in NAMES}
+    fields = "/$defs/fields/properties/"
+    assert {name: paths for name, paths in found.items() if paths} == {
+        "meminfo.schema.json": sorted(
+            fields + f for f in ("NFS_Unstable", "Bounce", "WritebackTmp", "VmallocChunk")
+        ),
+        "vmstat.schema.json": ["/properties/nr_unstable"],
+    }
+
+
+def test_vmstat_requires_the_gauges_every_kernel_prints_and_no_event_counter() -> None:
+    """nr_dirty, nr_writeback, nr_mapped and nr_page_table_pages are in vmstat_text[]
+    without an #ifdef from 2.6.0 on; the event counters depend on
+    CONFIG_VM_EVENT_COUNTERS since 2.6.18, so a vmstat without them is valid."""
+    document = schemas.document("vmstat.schema.json")
+    required = ["nr_dirty", "nr_writeback", "nr_mapped", "nr_page_table_pages"]
+    assert document["required"] == required
+    assert all(name in document["description"] for name in required)
+    assert "CONFIG_VM_EVENT_COUNTERS" in document["description"]
+    without_events = schemas.schema_dir() / "tests/vmstat/valid/no-event-counters.json"
+    instance = json.loads(without_events.read_text(encoding="utf-8"))
+    assert "pgfault" not in instance and schemas.validator("vmstat.schema.json").is_valid(instance)
+
+
+def test_a_value_outside_an_enumeration_is_reported_with_the_values_allowed(
+    tmp_path: Path,
+) -> None:
+    """python jsonschema says only "not valid under any of the given schemas" of a oneOf;
+    the check reports the enumeration's x-invariant, which lists the values."""
+    from conformance.capture import read_capture
+    from conformance.check import check_capture
+
+    manifest = {"hypervisor": "qemu", "files": {"proc/meminfo": {"status": "gone"}}}
+    (tmp_path / "capture.json").write_text(json.dumps(manifest), encoding="utf-8")
+    result = check_capture(read_capture(tmp_path, name="c"))
+    found = sorted(d.message for d in result.diagnostics if d.id == "capture.manifest")
+    assert found == [
+        "$.files['proc/meminfo'].status: 'gone', but status is one of read, absent, "
+        "not-mounted, permission-denied, driver-not-loaded, too-large, unreadable or not-kept",
+        "$.hypervisor: 'qemu', but hypervisor is one of kvm, hyperv, vmware, xen, none or unknown",
+    ]

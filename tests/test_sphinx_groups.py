@@ -4,6 +4,7 @@ in a build (test-balloon-groups)."""
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,11 @@ def test_capture_findings_name_the_samples(
 ) -> None:
     messages = {rule: message for _, rule, message in _warnings(app, balloon_records)}
     # the capture names each sample by its document and line
-    expected = "2 balloon drivers are active: index.rst:94, index.rst:98 [balloon.single-driver]"
+    # a :file: sample by its file, with its directive's line
+    expected = (
+        "2 balloon drivers are active: samples/hv-balloon.txt (index.rst:94), "
+        "samples/vmmemctl.txt (index.rst:98)"
+    )
     assert expected in messages["balloon.single-driver"]
     assert "balloon-sample (hv-balloon): 2 balloon" in messages["balloon.single-driver"]
     assert "virtio negotiated DEFLATE_ON_OOM (bit 2)" in messages["rfc.accounting"]
@@ -95,3 +100,16 @@ def test_no_capture_rules_without_a_group(app: Any) -> None:
     for sample in samples[2:4]:
         status = sample.select_one("p.balloon-status").get_text()
         assert "capture rules" not in status and status.endswith("· conforms")
+
+
+@pytest.mark.sphinx("html", testroot="balloon-group-files")
+def test_group_findings_in_files_name_the_file_line(app: Any, warning: Any) -> None:
+    app.build()
+    text = re.sub(r"\x1b\[[0-9;]*m", "", warning.getvalue())
+    srcdir = Path(app.srcdir)
+    # the finding stands at line 45 of the meminfo file (its Balloon: line); the message
+    # names the vmstat file it compares with and the directive that shows the sample
+    assert f"{srcdir / 'samples' / 'meminfo.txt'}:45: WARNING: balloon-sample (meminfo): " in text
+    assert "(samples/vmstat.txt (index.rst:10): nr_balloon_pages 5)" in text
+    assert f"(sample at {srcdir / 'index.rst'}:6)" in text
+    assert text.count("WARNING") == 1, text

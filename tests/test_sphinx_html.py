@@ -29,10 +29,22 @@ def test_fields_carry_description_and_unit(app: Any) -> None:
     }
     assert len(fields) == 9
     page_size = fields["page_size"]
-    assert page_size["title"] == "page_size: Hyper-V page size in bytes, always 4096 [bytes]"
-    hidden = page_size.select_one("span.balloon-sr")
-    assert hidden is not None
-    assert "always 4096" in hidden.get_text() and "unit: bytes" in hidden.get_text()
+    # the hover text, and the span's accessible description for screen readers
+    assert page_size["title"] == "Hyper-V page size in bytes, always 4096 [bytes]"
+    assert not page_size.has_attr("aria-describedby")  # no second copy of the words
+
+
+def test_descriptions_are_never_inline_nor_hidden_text(app: Any) -> None:
+    soup = _soup(app)
+    source = (Path(app.srcdir) / "index.rst").read_text("utf-8")
+    for sample in _samples(soup):
+        # everything inside the block is the sample's own text
+        for line in sample.select_one("pre").get_text().splitlines():
+            assert line.strip() in source, line
+        # and nothing hidden beside it that a reader without CSS would meet
+        assert not sample.select("[hidden]") and not sample.select("[aria-hidden]")
+    for span in soup.select("span[aria-describedby]"):  # broken lines: their findings
+        assert soup.find(id=span["aria-describedby"]).name == "ul"
 
 
 def test_prompt_and_annotations_are_apart_from_output(app: Any) -> None:
@@ -48,9 +60,7 @@ def test_prompt_and_annotations_are_apart_from_output(app: Any) -> None:
     # the reader still sees the sample exactly as written
     block = rfc.select_one("pre")
     assert block is not None
-    visible = "".join(
-        s for s in block.find_all(string=True) if "balloon-sr" not in s.parent.get("class", [])
-    )
+    visible = block.get_text()
     assert visible.splitlines()[2] == "capabilities : enabled hot_add"
     assert visible.splitlines()[7].strip() == "// as available/used"
 
@@ -76,7 +86,9 @@ def test_counter_example_marks_the_breaking_line(app: Any) -> None:
     marked = bad.select("span.balloon-violation")
     assert len(marked) == 1
     assert marked[0].get_text().startswith("state                 : 2 (Initialized)")
-    assert "[hv-balloon.state-name]" in marked[0]["title"]
+    assert marked[0]["title"] == "breaks hv-balloon.state-name"
+    listed = bad.select_one("ul.balloon-findings")
+    assert marked[0]["aria-describedby"] == listed["id"]
     findings = [li.get_text() for li in bad.select("ul.balloon-findings li")]
     assert findings == [
         "line 3: state 2 is \u2018Balloon Up\u2019 in the driver, not \u2018Initialized\u2019 "
@@ -121,7 +133,7 @@ def test_css_ships_with_the_extension(app: Any) -> None:
     hrefs = [link["href"] for link in soup.select("link[rel=stylesheet]")]
     assert any(h.split("?")[0] == "_static/balloon.css" for h in hrefs)
     css = (Path(app.outdir) / "_static" / "balloon.css").read_text("utf-8")
-    assert ".balloon-sr" in css
+    assert ".balloon-field" in css and ".balloon-violation" in css
     assert not list(Path(app.outdir, "_static").glob("balloon*.js"))
 
 

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from ..diagnostics import Severity
 from ..escape import json_text
 from .model import Report
-from .options import ReportOptions, ordered, relative_path
+from .options import ReportOptions, ordered, report_path
 from .sarif import finding_place, fingerprint
 
 SEVERITY = {Severity.ERROR: "major", Severity.WARNING: "minor", Severity.NOTE: "info"}
@@ -43,7 +43,7 @@ def _issues(report: Report, options: ReportOptions) -> Iterator[dict[str, Any]]:
         seen: dict[str, int] = {}
         for diagnostic in ordered(capture.diagnostics):
             path, line = finding_place(diagnostic, capture)
-            relative = relative_path(path, options) or capture.name
+            relative = report_path(path, capture, options) or capture.name
             key = fingerprint(diagnostic, relative)
             seen[key] = seen.get(key, 0) + 1
             description = diagnostic.message

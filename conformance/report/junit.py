@@ -32,6 +32,7 @@ from .options import (
     ordered,
     plural,
     relative_path,
+    report_path,
     rule_ids,
     skipped_ids,
 )
@@ -92,7 +93,9 @@ def _suite(capture: CaptureResult, options: ReportOptions, gitlab: bool) -> ET.E
     suite = ET.Element("testsuite", name=_xml(name))
     classname = _xml(name.replace(".", "_"))
     findings = ordered(capture.diagnostics)
-    cases = [_case(classname, rule, findings, options, gitlab) for rule in rule_ids(capture)]
+    cases = [
+        _case(classname, rule, findings, capture, options, gitlab) for rule in rule_ids(capture)
+    ]
     for rule, reason in sorted(skipped_ids(capture).items()):
         case = ET.Element("testcase", classname=classname, name=_xml(rule))
         ET.SubElement(case, "skipped", message=_xml(reason))
@@ -123,7 +126,12 @@ def _set_counts(element: ET.Element, children: list[ET.Element]) -> None:
 
 
 def _case(
-    classname: str, rule: str, findings: list[Diagnostic], options: ReportOptions, gitlab: bool
+    classname: str,
+    rule: str,
+    findings: list[Diagnostic],
+    capture: CaptureResult,
+    options: ReportOptions,
+    gitlab: bool,
 ) -> ET.Element:
     case = ET.Element("testcase", classname=classname, name=_xml(rule))
     mine = [d for d in findings if d.id == rule]
@@ -131,7 +139,7 @@ def _case(
     others = [d for d in mine if d.severity is not Severity.ERROR]
     if errors and gitlab:  # where GitLab's test report looks for the place of a failure
         where = errors[0].location
-        case.set("file", _xml(relative_path(where.path, options)))
+        case.set("file", _xml(report_path(where.path, capture, options)))
         if where.line:
             case.set("line", str(where.line))
     if errors:

@@ -41,6 +41,9 @@ class CaptureResult:
     series: bool = False
     """True for the result of the checks between the captures of a series: its files
     are its captures' files, so totals count neither it nor them again."""
+    guest: bool = False
+    """True for a guest checked in place (``check --live``): its paths are the guest's own
+    (``/proc/meminfo``), not paths under the working directory."""
 
     def __post_init__(self) -> None:
         # names come from the file system and a capture: escaped as a diagnostic's path is
@@ -64,6 +67,8 @@ class Totals:
     """Every diagnostic id that was reported."""
     skipped: int = 0
     """Checks not run, counted once per capture (or series) they could not run on."""
+    guest: bool = False
+    """True when a capture is a guest checked in place (its paths are the guest's)."""
 
     def count(self, severity: Severity) -> int:
         return {Severity.ERROR: self.errors, Severity.WARNING: self.warnings}.get(
@@ -78,8 +83,10 @@ class Tally:
         self._counts = dict.fromkeys(Severity, 0)
         self._files = self._captures = self._skipped = 0
         self._ids: set[str] = set()
+        self._guest = False
 
     def add(self, capture: CaptureResult) -> None:
+        self._guest = self._guest or capture.guest
         if not capture.series:
             self._captures += 1
             self._files += len(capture.files)
@@ -96,6 +103,7 @@ class Tally:
         self._captures += other._captures
         self._skipped += other._skipped
         self._ids |= other._ids
+        self._guest = self._guest or other._guest
 
     def totals(self) -> Totals:
         return Totals(
@@ -106,6 +114,7 @@ class Tally:
             self._counts[Severity.NOTE],
             frozenset(self._ids),
             self._skipped,
+            self._guest,
         )
 
 

@@ -80,6 +80,15 @@ def relative_path(path: str, options: ReportOptions) -> str:
     return relative.replace(os.sep, "/")
 
 
+def report_path(path: str, capture: CaptureResult, options: ReportOptions) -> str:
+    """Where a report says a finding is: a guest's own path for a guest checked in place
+    (``/proc/meminfo``: there is no copy under the working directory), else
+    :func:`relative_path`."""
+    if capture.guest and path.startswith("/"):
+        return path
+    return relative_path(path, options)
+
+
 def ordered(diagnostics: tuple[Diagnostic, ...]) -> list[Diagnostic]:
     """``diagnostics`` by file, line, column, id and message (stable for equal keys)."""
     return sorted(diagnostics, key=Diagnostic.sort_key)

@@ -29,6 +29,7 @@ from typing import Any, TextIO
 from urllib.parse import quote
 
 from ..diagnostics import Diagnostic, Severity
+from ..rules import FAMILIES, known_ids
 from ..rules.base import RuleInfo
 from .model import CaptureResult, Report
 from .options import (
@@ -36,7 +37,7 @@ from .options import (
     ReportOptions,
     ordered,
     plural,
-    relative_path,
+    report_path,
     skipped_ids,
     stream_marker,
     write_json_lists,
@@ -48,7 +49,10 @@ SARIF_SCHEMA = (
 TOOL = "balloon-conform"
 INFORMATION_URI = "https://sphinxext-balloon.github.io/"
 RULES_URI = INFORMATION_URI + "rules.html"
+_DOCUMENTED = frozenset(known_ids())  # each has its own entry in docs/rules.rst
 SRCROOT = "%SRCROOT%"
+GUESTROOT = "GUESTROOT"
+"""The base of a live guest's paths (``check --live``): its root directory."""
 MAX_RESULTS = 25_000
 """GitHub code scanning's limit of results per run."""
 
@@ -141,8 +145,14 @@ def _log(
     if options.category:
         # GitHub takes everything before the last "/" as the category
         run["automationDetails"] = {"id": options.category.rstrip("/") + "/"}
+    bases: dict[str, Any] = {}
     if options.base_dir is not None:
-        run["originalUriBaseIds"] = {SRCROOT: {"uri": _directory_uri(options.base_dir)}}
+        bases[SRCROOT] = {"uri": _directory_uri(options.base_dir)}
+    if totals.guest:
+        description = "The root of the guest checked in place (balloon-conform check --live)."
+        bases[GUESTROOT] = {"uri": "file:///", "description": {"text": description}}
+    if bases:
+        run["originalUriBaseIds"] = bases
     run["columnKind"] = "unicodeCodePoints"
     run["results"] = results
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, index, quota
@@ -167,9 +177,16 @@ def _results(
 
 
 def help_uri(rule: str, info: RuleInfo | None) -> str:
-    """The documentation of ``rule``: its own entry for a rule (it has an example), else
-    the entry of its family (``parse.*``), with the anchors ``docs/rules.rst`` has."""
-    target = rule if info is not None and info.example else rule.split(".", 1)[0] + ".family"
+    """The documentation of ``rule``: its own entry in ``docs/rules.rst`` for a rule or an
+    explained finding, else the entry of its family (``parse.*``), else the rules page;
+    the anchors are those the ``balloon-rules`` list makes."""
+    family = rule.split(".", 1)[0]
+    if rule in _DOCUMENTED:
+        target = rule
+    elif family in FAMILIES:
+        target = family + ".family"
+    else:
+        return RULES_URI
     anchor = re.sub(r"[^a-z0-9]+", "-", ("balloon-rule-" + target).lower()).strip("-")
     return f"{RULES_URI}#{anchor}"
 
@@ -232,7 +249,7 @@ def _result(
         "message": {"text": diagnostic.message},
     }
     path, line = finding_place(diagnostic, capture)
-    relative = relative_path(path, options)
+    relative = report_path(path, capture, options)
     if relative:
         result["locations"] = [_location(relative, line, diagnostic.location.column)]
     key = fingerprint(diagnostic, relative)
@@ -272,7 +289,9 @@ def fingerprint(diagnostic: Diagnostic, relative: str) -> str:
 
 
 def _location(path: str, line: int, column: int) -> dict[str, Any]:
-    uri = {"uri": path_uri(path), "uriBaseId": SRCROOT}
+    # a guest's own path (check --live) is relative to the guest's root, never a file: URI
+    base, path = (GUESTROOT, path.lstrip("/")) if path.startswith("/") else (SRCROOT, path)
+    uri = {"uri": path_uri(path), "uriBaseId": base}
     physical: dict[str, Any] = {"artifactLocation": uri}
     if line:
         region = {"startLine": line}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from ..diagnostics import Diagnostic
 from .model import Report
 from .options import SEVERITIES, ordered, plural, skipped_ids, summary_line
 
@@ -24,22 +23,22 @@ def write_step_summary(report: Report, stream: TextIO) -> None:
     totals = report.totals()
     verdict = "failed" if totals.errors else "passed"
     stream.write(f"## balloon-conform check {verdict}\n\n{_cell(summary_line(totals))}\n\n")
-    found: dict[str, list[Diagnostic]] = {}
+    # per check: findings, worst severity's rank, first place; memory flat in fleet size
+    found: dict[str, tuple[int, int, str]] = {}
     skipped: dict[tuple[str, str], int] = {}
     for capture in report.captures:
         for diagnostic in ordered(capture.diagnostics):
-            found.setdefault(diagnostic.id, []).append(diagnostic)
+            rank = SEVERITIES.index(diagnostic.severity)
+            count, worst, first = found.get(diagnostic.id, (0, rank, str(diagnostic.location)))
+            found[diagnostic.id] = (count + 1, min(worst, rank), first)
         for rule, reason in skipped_ids(capture).items():
             skipped[(rule, reason)] = skipped.get((rule, reason), 0) + 1
     if found:
         stream.write("| check | severity | findings | first at |\n|---|---|---:|---|\n")
-        rows = sorted(found.items(), key=lambda item: (_rank(item[1]), item[0]))
-        for rule, findings in rows[:MAX_ROWS]:
-            worst = min(findings, key=lambda d: SEVERITIES.index(d.severity))
-            first = findings[0].location
+        rows = sorted(found.items(), key=lambda item: (item[1][1], item[0]))
+        for rule, (count, worst, first) in rows[:MAX_ROWS]:
             stream.write(
-                f"| `{_code(rule)}` | {worst.severity.value} | {len(findings)} "
-                f"| {_cell(str(first))} |\n"
+                f"| `{_code(rule)}` | {SEVERITIES[worst].value} | {count} | {_cell(first)} |\n"
             )
         if len(rows) > MAX_ROWS:
             stream.write(f"\n{plural(len(rows) - MAX_ROWS, 'more check')} with findings.\n")
@@ -50,10 +49,6 @@ def write_step_summary(report: Report, stream: TextIO) -> None:
             where = plural(count, "capture")
             stream.write(f"- `{_code(rule)}` on {where}: {_cell(reason)}\n")
         stream.write("\n")
-
-
-def _rank(findings: list[Diagnostic]) -> int:
-    return min(SEVERITIES.index(d.severity) for d in findings)
 
 
 def _cell(text: str) -> str:

@@ -17,16 +17,21 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TextIO
 
 from ..errors import InputError, UsageError
 from ..output import write_output
 from . import REPORTERS, write_report
 from .annotations import write_limited_annotations
+from .html import write_html
 from .model import Report
 from .options import ReportOptions
 from .summary import write_step_summary
 
 STDOUT = "-"
+PAGES = {"html": write_html}
+"""Formats ``--report FORMAT[:PATH]`` writes besides :data:`REPORTERS`: pages that read
+the captures again for what they draw (see :mod:`conformance.report.html`)."""
 
 
 @dataclass(frozen=True)
@@ -40,8 +45,8 @@ class Target:
 def parse_target(spec: str) -> Target:
     """``FORMAT`` or ``FORMAT:PATH`` as ``--report`` takes it; an empty path is stdout."""
     fmt, _, path = spec.partition(":")
-    if fmt not in REPORTERS:
-        known = ", ".join(sorted(REPORTERS))
+    if fmt not in REPORTERS and fmt not in PAGES:
+        known = ", ".join(sorted({*REPORTERS, *PAGES}))
         raise UsageError(f"--report {spec!r}: unknown format {fmt!r}; known: {known}")
     return Target(fmt, path or STDOUT)
 
@@ -88,17 +93,23 @@ def write_targets(
             write_limited_annotations(report, sys.stderr)
     for target in chosen:
         if target.path == STDOUT:
-            write_report(report, target.format, sys.stdout, options)
+            _write(report, target.format, sys.stdout, options)
             sys.stdout.flush()  # a closed pipe shows here, inside the command, not at exit
 
 
 def _write_file(report: Report, target: Target, options: ReportOptions) -> None:
     try:
-        write_output(
-            target.path, lambda stream: write_report(report, target.format, stream, options)
-        )
+        write_output(target.path, lambda stream: _write(report, target.format, stream, options))
     except OSError as exc:
         raise InputError(f"{target.path}: cannot write the report: {exc.strerror}") from exc
+
+
+def _write(report: Report, fmt: str, stream: TextIO, options: ReportOptions) -> None:
+    page = PAGES.get(fmt)
+    if page is not None:
+        page(report, stream, options)
+    else:
+        write_report(report, fmt, stream, options)
 
 
 def _append_summary(report: Report, path: str) -> None:

@@ -19,9 +19,10 @@ from .base import Rule, RuleInfo, Scope
 from .capture_rules import CAPTURE_RULES
 from .explanations import EXPLANATIONS, Explanation
 from .file_rules import FILE_RULES
+from .host_rules import HOST_RULES
 from .series_rules import SERIES_RULES
 
-RULES: tuple[Rule, ...] = (*FILE_RULES, *CAPTURE_RULES, *SERIES_RULES)
+RULES: tuple[Rule, ...] = (*FILE_RULES, *CAPTURE_RULES, *SERIES_RULES, *HOST_RULES)
 _BY_ID = {rule.id: rule for rule in RULES}
 
 FAMILIES = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..errors import BalloonError
 
 TAIL_LINES = 20
+TAIL_MARK = "last lines of the serial console:"
 
 
 class HarnessError(BalloonError):
@@ -21,4 +22,4 @@ def with_tail(message: str, log: str, lines: int = TAIL_LINES) -> str:
     tail = [line for line in log.splitlines() if line.strip()][-lines:]
     if not tail:
         return f"{message} (the guest printed nothing)"
-    return message + "\nlast lines of the serial console:\n" + "\n".join(f"  {t}" for t in tail)
+    return f"{message}\n{TAIL_MARK}\n" + "\n".join(f"  {t}" for t in tail)

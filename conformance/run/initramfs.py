@@ -108,6 +108,17 @@ class Kernel:
                     return cls(tree.name, image, tree)
         raise HarnessError(f"{root}: no kernel (lib/modules/<release> and its vmlinuz) found")
 
+    @classmethod
+    def of_image(cls, image: Path, modules: Path | None = None) -> Kernel:
+        """A kernel image (bzImage) and, optionally, its modules: ``lib/modules/<release>``
+        itself or a root holding it (``make modules_install INSTALL_MOD_PATH=ROOT``). The
+        release is the image's own, from its boot header, else the modules folder's name."""
+        release = image_release(image)
+        if modules is not None:
+            modules = _modules_tree(modules, release)
+            release = release or modules.name
+        return cls(release or image.name, image, modules)
+
     def module_files(self) -> dict[str, Path]:
         """Every loadable module file by its name (``-`` spelt ``_``)."""
         found: dict[str, Path] = {}
@@ -116,6 +127,37 @@ class Kernel:
                 if path.name.endswith(suffix):
                     found[path.name[: -len(suffix)].replace("-", "_")] = path
         return found
+
+
+def image_release(image: Path) -> str:
+    """The release an x86 bzImage names in its boot header (``kernel_version``, boot
+    protocol 2.00+), or "" when it has none; an unreadable file is a HarnessError."""
+    try:
+        with image.open("rb") as stream:
+            head = stream.read(0x8000)
+    except OSError as exc:
+        raise HarnessError(f"{image}: cannot read the kernel image: {exc.strerror}") from exc
+    if len(head) < 0x210 or head[0x202:0x206] != b"HdrS":
+        return ""
+    (offset,) = struct.unpack_from("<H", head, 0x20E)
+    start = offset + 0x200
+    text = head[start : head.find(b"\0", start)] if offset and start < len(head) else b""
+    words = text.decode("ascii", errors="replace").split()
+    return words[0] if words else ""
+
+
+def _modules_tree(folder: Path, release: str) -> Path:
+    """``lib/modules/<release>`` given as itself or as a root that holds it."""
+    if (folder / "kernel").is_dir():
+        return folder
+    for base in (folder / "lib/modules", folder / "usr/lib/modules"):
+        trees = sorted(t for t in base.glob("*") if (t / "kernel").is_dir())
+        chosen = [t for t in trees if t.name == release] or trees
+        if chosen:
+            return chosen[0]
+    raise HarnessError(
+        f"{folder}: no kernel modules (neither <release>/kernel nor lib/modules/<release>)"
+    )
 
 
 def load_order(kernel: Kernel, wanted: Sequence[str] = WANTED_MODULES) -> list[tuple[str, bytes]]:

@@ -30,6 +30,34 @@ KVM_BOOT_SECONDS = 30.0  # a KVM guest that is not up by then is stuck (broken n
 KERNEL_ARGS = "console=ttyS0 panic=-1 rdinit=/init"
 
 
+SWITCHES = ("deflate-on-oom", "free-page-reporting", "free-page-hint")
+"""The device options that offer a feature bit, each ``on`` or ``off`` (QEMU: off)."""
+STATS_POLLING = "guest-stats-polling-interval"
+_OPTION = re.compile(r"[a-z][a-z0-9_-]{0,40}=[A-Za-z0-9_.:/-]{1,200}")
+_TRUTH = {"on": "on", "off": "off", "true": "on", "false": "off", "yes": "on", "no": "off"}
+
+
+def device_options(text: str) -> dict[str, str]:
+    """``deflate-on-oom=on,guest-stats-polling-interval=2`` as an ordered mapping; the
+    feature switches are written ``on``/``off``, the polling interval in whole seconds;
+    other QEMU options pass through as given (QEMU judges them). A bad one raises."""
+    options: dict[str, str] = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        if not _OPTION.fullmatch(part):
+            raise HarnessError(f"--device {part!r}: not NAME=VALUE (e.g. deflate-on-oom=on)")
+        name, _, value = part.partition("=")
+        if name == "id":
+            raise HarnessError("--device: the harness names the device itself (id=balloon0)")
+        if name in SWITCHES:
+            if value.lower() not in _TRUTH:
+                raise HarnessError(f"--device {part!r}: {name} is on or off")
+            value = _TRUTH[value.lower()]
+        elif name == STATS_POLLING and not (value.isdigit() and 0 <= int(value) <= 3600):
+            raise HarnessError(f"--device {part!r}: {name} is whole seconds, 0 to 3600")
+        options[name] = value
+    return options
+
+
 def device_spec(options: Mapping[str, str]) -> str:
     """``virtio-balloon-pci,id=balloon0,...`` for the device options, in their order."""
     return ",".join(
@@ -65,9 +93,11 @@ class Machine:
 
     def __init__(
         self, image: Path, initramfs: bytes, memory_mib: int, device: str, ready: str,
-        boot_timeout: float = 120.0,
+        boot_timeout: float = 120.0, accelerators: tuple[str, ...] | None = None,
     ) -> None:  # fmt: skip
-        """``ready`` is the regular expression the guest prints once it takes commands."""
+        """``ready`` is the regular expression the guest prints once it takes commands;
+        ``accelerators`` the ones to try, in order (default: KVM when usable, then TCG)."""
+        self.accelerators = accelerators
         self.ready = ready
         self.boot_timeout = boot_timeout
         self.image = image
@@ -98,14 +128,15 @@ class Machine:
         return self
 
     def _start_first_that_runs(self) -> None:
-        for accelerator in ("kvm", "tcg") if kvm_usable() else ("tcg",):
+        chosen = self.accelerators or (("kvm", "tcg") if kvm_usable() else ("tcg",))
+        for accelerator in chosen:
             try:
                 self._start(accelerator)
                 limit = KVM_BOOT_SECONDS if accelerator == "kvm" else self.boot_timeout
                 self.wait_for(self.ready, min(limit, self.boot_timeout))
                 return
             except HarnessError as exc:
-                if accelerator == "tcg":
+                if accelerator == chosen[-1]:
                     raise
                 self.fallback = f"{str(exc).splitlines()[0]} ({self._stderr_tail()})"
                 self._stop()

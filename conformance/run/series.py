@@ -3,8 +3,10 @@ capture directory per step (``OUT/t0``, ``t1`` ...) in the layout ``capture --se
 writes, each ``capture.json`` with a ``host`` record of what QEMU was asked and saw.
 
 ``python -m conformance.run.series --kernel-root DIR --out DIR [--deflate-on-oom on]
-[--scenario "settle;inflate 256M;deflate 256M"]``. A step waits until QMP's ``actual``
-reaches the target or stops moving (bounded), then takes the snapshot.
+[--scenario "settle;inflate 256M;deflate 256M"]`` (``balloon-conform run`` is the command
+users run). A step waits until QMP's ``actual`` reaches the target or stops moving
+(bounded), then, when the device polls the guest's statistics, until the guest sent a set
+newer than that moment, and takes the snapshot.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import json
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,15 +26,17 @@ from .. import __version__
 from ..cli_capture import byte_size, write_directory
 from ..errors import BalloonError
 from ..live import Snapshot
-from .errors import HarnessError
+from .errors import TAIL_MARK, HarnessError, with_tail
 from .initramfs import Kernel, build, find_busybox
 from .manifest import guest_manifest
-from .qemu import Machine, device_spec
+from .qemu import STATS_POLLING, Machine, device_spec
 from .serial import END, READY, parse_snapshot
 
 MIB = 1 << 20
 POLL_SECONDS = 0.25
 STILL_POLLS = 8  # two seconds without movement: the guest has given what it will give
+BALLOON_WAIT = 60.0
+BALLOON_PATH = "/machine/peripheral/balloon0"
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,24 @@ def wait_for_balloon(machine: Machine, target: int, limit: float) -> Wait:
         time.sleep(POLL_SECONDS)
 
 
+@dataclass(frozen=True)
+class Setup:
+    """What to boot and how: the kernel, the device options, the guest's memory."""
+
+    kernel: Kernel
+    options: dict[str, str]
+    """The ``virtio-balloon-pci`` options in their order (``deflate-on-oom``: ``on`` ...)."""
+    memory_mib: int = 1024
+    boot_timeout: float = 120.0
+    balloon_wait: float = BALLOON_WAIT
+
+    @property
+    def stats_interval(self) -> int:
+        """Seconds between the device's requests for the guest's statistics; 0: none."""
+        value = self.options.get(STATS_POLLING, "0")
+        return int(value) if value.isdigit() else 0
+
+
 def run(
     kernel_root: Path,
     out: Path,
@@ -96,29 +118,54 @@ def run(
     boot_timeout: float = 120.0,
 ) -> list[Path]:
     """Boot the kernel unpacked at ``kernel_root``, run ``steps``, write ``out/t<i>``."""
-    kernel = Kernel.find(kernel_root)
-    initramfs = build(kernel, find_busybox())
-    device = device_spec(options)
+    setup = Setup(Kernel.find(kernel_root), options, memory_mib, boot_timeout)
+    return run_setup(setup, out, steps)
+
+
+def run_setup(
+    setup: Setup, out: Path, steps: Sequence[Step], log: Path | None = None
+) -> list[Path]:
+    """Boot ``setup``, run ``steps`` and write ``out/t<i>``; what the serial console
+    printed is copied to ``log`` (when given) whether the run succeeds or not."""
+    initramfs = build(setup.kernel, find_busybox())
+    device = device_spec(setup.options)
     ready = re.escape(READY)
-    with Machine(kernel.image, initramfs, memory_mib, device, ready, boot_timeout) as machine:
-        fallback = f" (KVM failed: {machine.fallback})" if machine.fallback else ""
-        said = f"{kernel.release} under QEMU with {machine.accelerator}{fallback}"
-        print(f"balloon-conform: {said}", file=sys.stderr)
-        written = _steps(machine, options, steps, out)
-        machine.send("OFF")
+    machine = Machine(setup.kernel.image, initramfs, setup.memory_mib, device, ready,
+                      setup.boot_timeout)  # fmt: skip
+    try:
+        with machine:
+            fallback = f" (KVM failed: {machine.fallback})" if machine.fallback else ""
+            said = f"{setup.kernel.release} under QEMU with {machine.accelerator}{fallback}"
+            print(f"balloon-conform: {said}", file=sys.stderr)
+            written = drive(machine, setup, steps, out)
+            machine.send("OFF")
+    except HarnessError as exc:
+        if TAIL_MARK in str(exc) or not machine.serial_log().strip():
+            raise
+        # a QMP error or a damaged snapshot says nothing of the guest: its console may
+        raise HarnessError(with_tail(str(exc), machine.serial_log())) from exc
+    finally:
+        text = machine.serial_log()
+        if log is not None and text:
+            log.write_text(text, encoding="utf-8")
     return written
 
 
-def _steps(
-    machine: Machine, options: dict[str, str], steps: Sequence[Step], out: Path
+def drive(
+    machine: Machine,
+    setup: Setup,
+    steps: Sequence[Step],
+    out: Path,
+    progress: Callable[[int, Path], None] | None = None,
 ) -> list[Path]:
-    """Each step: move the balloon, wait for it, snapshot with the host's record."""
+    """Each step: move the balloon, wait for it, snapshot with the host's record;
+    ``progress(index, snapshot)`` after each (the benchmark times the steps with it)."""
     assert machine.qmp is not None
     memory = machine.memory_mib * MIB
     common = {
         "memory": memory,
         "device": machine.device,
-        "device_options": dict(options),
+        "device_options": dict(setup.options),
         "accelerator": machine.accelerator,
         "kvm_failure": machine.fallback or None,
         "qemu_version": _version(machine.qmp.execute("query-version")),
@@ -130,11 +177,32 @@ def _steps(
         target = memory - balloon
         if step.balloon_change:
             machine.qmp.balloon(target)
-        waited = wait_for_balloon(machine, target, 60.0)
+        waited = wait_for_balloon(machine, target, setup.balloon_wait)
         host = {"step": step.text, "requested_target": target, "actual": waited.actual,
                 "target_reached": waited.reached, "polls": waited.polls, **common}  # fmt: skip
+        if setup.stats_interval:
+            host["guest_stats"] = fresh_stats(machine, setup.stats_interval)
         written.append(_snapshot(machine, f"t{index}", index, host, out))
+        if progress is not None:
+            progress(index, written[-1])
     return written
+
+
+def fresh_stats(machine: Machine, interval: int) -> dict[str, Any]:
+    """QMP ``guest-stats`` once the guest sent a set after this moment (its
+    ``last-update``, host seconds, is later than now), or the newest after a bounded wait;
+    ``fresh`` says which."""
+    assert machine.qmp is not None
+    since = int(time.time())
+    deadline = time.monotonic() + 3 * interval + 10  # two missed polls, and TCG's slowness
+    while True:
+        answer = machine.qmp.execute("qom-get", {"path": BALLOON_PATH, "property": "guest-stats"})
+        stats = answer if isinstance(answer, dict) else {}
+        last = stats.get("last-update")
+        fresh = isinstance(last, int) and last > since
+        if fresh or time.monotonic() >= deadline:
+            return {"last-update": last, "stats": dict(stats.get("stats", {})), "fresh": fresh}
+        time.sleep(POLL_SECONDS)
 
 
 def _version(answer: Any) -> str:

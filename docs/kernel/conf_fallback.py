@@ -1,0 +1,70 @@
+# -- Balloon-statistics samples (sphinxext_balloon) -------------------------------------
+# With the package installed, every balloon-sample is checked while the documentation
+# is built. Without it, the samples are shown as plain literal blocks, the tables and
+# rule lists are left out, and one warning says the checks were skipped.
+try:
+    import sphinxext_balloon  # noqa: F401
+except ImportError:
+    sphinxext_balloon = None
+
+if sphinxext_balloon is not None:
+    extensions.append("sphinxext_balloon")  # noqa: F821 -- conf.py defines extensions
+
+
+def balloon_fallback(app):
+    """Stand-ins for the extension's directives and roles when it is not installed."""
+    from pathlib import Path
+
+    from docutils import nodes
+    from docutils.parsers.rst import Directive, directives
+    from sphinx.util import logging
+
+    def options(*names):
+        return {name: directives.unchanged for name in names}
+
+    class Sample(Directive):
+        has_content = True
+        optional_arguments = 1
+        option_spec = options(
+            "dialect", "layout", "file", "caption", "name", "expect", "violates",
+            "template", "excerpt", "group", "kernel",
+        )
+
+        def run(self):
+            text = "\n".join(self.content)
+            if "file" in self.options:
+                env = self.state.document.settings.env
+                _, path = env.relfn2path(self.options["file"], env.docname)
+                env.note_dependency(path)
+                text = Path(path).read_text(encoding="utf-8", errors="replace").rstrip("\n")
+            return [nodes.literal_block(text, text)] if text else []
+
+    class Nothing(Directive):
+        has_content = True
+        optional_arguments = 2
+        final_argument_whitespace = True
+        option_spec = options("scope", "prefix", "families")
+
+        def run(self):
+            return []
+
+    def literal(name, rawtext, text, lineno, inliner, options=None, content=None):
+        return [nodes.literal(rawtext, text)], []
+
+    app.add_directive("balloon-sample", Sample)
+    app.add_directive("balloon-schema", Nothing)
+    app.add_directive("balloon-rules", Nothing)
+    app.add_role("balloon-field", literal)
+    app.add_role("balloon-rule", literal)
+    logging.getLogger("balloon").warning(
+        "sphinxext_balloon is not installed: the balloon-sample examples are not "
+        "checked (pip install sphinxext-balloon)",
+        type="balloon",
+        subtype="not-installed",
+    )
+
+
+def setup(app):
+    # a conf.py that has a setup() already calls balloon_fallback(app) from it instead
+    if sphinxext_balloon is None:
+        balloon_fallback(app)

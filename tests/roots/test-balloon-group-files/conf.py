@@ -1,0 +1,1 @@
+extensions = ["sphinxext_balloon"]

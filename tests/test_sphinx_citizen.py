@@ -1,0 +1,93 @@
+"""The extension as a good Sphinx citizen: configuration left alone, strict builds fail,
+a schema table defined twice is one warning."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from .conftest import ROOTS, sphinx_path
+
+
+def _plain(stream: Any) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", stream.getvalue())
+
+
+def _copy_root(name: str, tmp_path: Path) -> Path:
+    target = tmp_path / name
+    shutil.copytree(ROOTS / f"test-{name}", target)
+    return target
+
+
+def _sphinx_build(srcdir: Path, outdir: Path) -> str:
+    # a new process, as a writer's second `make htmldocs` is: the test application of
+    # sphinx.testing shares state between applications of one process
+    done = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-b", "html", str(srcdir), str(outdir)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout + done.stderr
+
+
+def test_an_incremental_build_finds_the_configuration_unchanged(tmp_path: Path) -> None:
+    srcdir = _copy_root("balloon-basic", tmp_path)
+    outdir = tmp_path / "out"
+    first = _sphinx_build(srcdir, outdir)
+    assert "index" in first and (outdir / "_static" / "balloon.css").is_file()
+    second = _sphinx_build(srcdir, outdir)
+    assert "html_static_path" not in second
+    assert "configuration has changed" not in second and "config changed" not in second
+    assert "0 source files that are out of date" in second
+    assert (outdir / "_static" / "balloon.css").is_file()
+
+
+def test_strict_fails_the_build_without_warnings_as_errors(
+    make_app: Callable[..., Any], tmp_path: Path
+) -> None:
+    srcdir = _copy_root("balloon-strict", tmp_path)
+    app = make_app("html", srcdir=sphinx_path(srcdir))
+    app.build()
+    assert app.statuscode == 1
+    # nothing to reread: the sample still does not conform, the build still fails
+    again = make_app("html", srcdir=sphinx_path(srcdir))
+    again.build()
+    assert again.statuscode == 1
+
+
+def test_without_strict_findings_leave_the_exit_status_alone(
+    make_app: Callable[..., Any], tmp_path: Path
+) -> None:
+    srcdir = _copy_root("balloon-strict", tmp_path)
+    conf = srcdir / "conf.py"
+    conf.write_text(conf.read_text().replace("balloon_strict = True", "balloon_strict = False"))
+    app = make_app("html", srcdir=sphinx_path(srcdir))
+    app.build()
+    assert app.statuscode == 0
+
+
+@pytest.mark.sphinx("html", testroot="balloon-tables")
+def test_a_table_on_two_pages_is_one_warning(app: Any, warning: Any) -> None:
+    app.build()
+    text = _plain(warning)
+    assert text.count("WARNING") == 1, text
+    assert "balloon-schema: the table of hv-balloon is on 2 pages: index.rst, other.rst" in text
+    assert f"{Path(app.srcdir) / 'other.rst'}: WARNING" in text
+    assert "vmmemctl" not in text  # two dialects' tables are two tables
+
+
+def test_an_epub_carries_the_stylesheet(make_app: Callable[..., Any], tmp_path: Path) -> None:
+    srcdir = _copy_root("balloon-basic", tmp_path)
+    app = make_app("epub", srcdir=sphinx_path(srcdir), confoverrides={"version": "1"})
+    app.build()
+    (book,) = Path(app.outdir).glob("*.epub")
+    with zipfile.ZipFile(book) as archive:
+        assert "_static/balloon.css" in archive.namelist()
