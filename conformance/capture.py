@@ -50,9 +50,8 @@ from .capture_dir import (
     open_beneath,
     read_bounded,
 )
-from .capture_tar import tar_records
 from .diagnostics import Diagnostic, Severity
-from .formats import FORMATS
+from .formats import all_formats
 
 __all__ = [
     "LOG_NAMES",
@@ -106,10 +105,14 @@ def is_capture(path: Path) -> bool:
         return is_tar_name(path.name)
     if not stat.S_ISDIR(info.st_mode):
         return False
-    if _named_capture(path):
+    if _has_guest_root(path):
+        return True
+    entries = _entries(path)  # listed once for both questions: a fleet may be large
+    if any(format_of(entry.name) for entry in entries):
         return True
     peeks = _Peeks()
-    if any(_poses_as_member(member, peeks) for member in fleet_members(path)):
+    members = (Path(entry.path) for entry in entries if _member(entry))
+    if any(_poses_as_member(member, peeks) for member in members):
         return False  # a fleet, even with a stray log of its own
     return _guest_file_by_content(path, peeks)
 
@@ -122,9 +125,11 @@ def _poses_as_member(path: Path, peeks: _Peeks) -> bool:
 
 def _named_capture(path: Path) -> bool:
     """Whether the directory ``path`` is a capture by the names it holds."""
-    if any(_lstat(path / name) is not None for name in ("proc", "sys", MANIFEST)):
-        return True
-    return any(format_of(entry.name) for entry in _entries(path))
+    return _has_guest_root(path) or any(format_of(entry.name) for entry in _entries(path))
+
+
+def _has_guest_root(path: Path) -> bool:
+    return any(_lstat(path / name) is not None for name in ("proc", "sys", MANIFEST))
 
 
 class _Peeks:
@@ -173,7 +178,8 @@ def _peek(top: int, name: str) -> bytes:
 def fleet_members(path: Path) -> list[Path]:
     """The captures of a fleet directory, sorted: its subdirectories and tarballs, and
     the links that stand for one (listed so that reading them says they are refused)."""
-    return sorted(Path(entry.path) for entry in _entries(path) if _member(entry))
+    # the entries come sorted by name, and so the paths of one directory
+    return [Path(entry.path) for entry in _entries(path) if _member(entry)]
 
 
 def _member(entry: os.DirEntry[str]) -> bool:
@@ -206,17 +212,22 @@ def is_tar_name(name: str) -> bool:
     return name.endswith((".tar", ".tar.gz", ".tgz"))
 
 
+_DEFAULT_LIMITS = Limits()
+
+
 def read_capture(path: Path, limits: Limits | None = None, name: str | None = None) -> Capture:
     """The capture at ``path`` (a directory or a tarball), opened as it is read: a link
     is refused, and a capture that is gone or unreadable by then is a finding, not an
     exception, so the rest of a fleet is still checked."""
-    budget = Budget(limits or Limits(), safe_text(name if name is not None else str(path)))
+    budget = Budget(limits or _DEFAULT_LIMITS, safe_text(name if name is not None else str(path)))
     opened = _open_capture(path, budget)
     if isinstance(opened, Capture):
         return opened
     try:
         if stat.S_ISDIR(opened[1].st_mode):
             return _assemble(directory_records(opened[0], budget), budget)
+        from .capture_tar import tar_records  # the tar reader loads for a tarball only
+
         return _assemble(tar_records(_by_descriptor(opened[0], path), budget), budget)
     finally:
         os.close(opened[0])
@@ -316,7 +327,7 @@ def _format_by_content(data: bytes) -> str | None:
     if has_show_mem(data):
         return "show-mem"  # a console or serial log with a show_mem() dump in it
     text = data.decode("utf-8", errors="replace")
-    claims = [spec.id for spec in FORMATS if spec.id != "show-mem" and spec.detect(text)]
+    claims = [spec.id for spec in all_formats() if spec.id != "show-mem" and spec.detect(text)]
     return claims[0] if len(claims) == 1 and claims[0] in _BY_CONTENT else None
 
 

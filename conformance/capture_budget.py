@@ -15,8 +15,8 @@ from functools import lru_cache
 
 from .diagnostics import Diagnostic, Location, Severity
 from .escape import safe_text as safe_text  # the readers' name for it
-from .formats import FORMATS
-from .pipeline import format_for_path
+from .formats import GUEST_PATHS
+from .pipeline import format_id_for_path
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_CAPTURE_BYTES = 64 * 1024 * 1024
@@ -61,8 +61,7 @@ def format_of(relative: str) -> str | None:
         return "show-mem"
     # a bare format id names a file only at the top (a flat capture): deeper down, sysfs
     # has files such as node0/meminfo with other layouts
-    spec = format_for_path(relative, by_name="/" not in relative)
-    return spec.id if spec else None
+    return format_id_for_path(relative, by_name="/" not in relative)
 
 
 def is_device_file(relative: str) -> bool:
@@ -78,7 +77,7 @@ def wanted(relative: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _patterns() -> tuple[tuple[str, ...], ...]:
-    paths = [p for spec in FORMATS for p in spec.paths] + list(LOG_NAMES)
+    paths = [p for patterns in GUEST_PATHS.values() for p in patterns] + list(LOG_NAMES)
     return tuple(tuple(p.split("/")) for p in paths)
 
 

@@ -6,11 +6,13 @@ lead out of the capture: the open fails instead. It descends only into the direc
 that can hold a guest file (:func:`~conformance.capture_budget.may_hold`) and stops at the
 depth and entry limits; a folder it leaves out at the top of the capture, and whatever
 it finds that is neither a file nor a folder, is said in a ``capture.unknown-file`` note.
-Files are read afterwards, wanted guest files first so that other files never spend the
-budget they need; each is opened again component by component from the capture's own
-descriptor, the last one ``O_NOFOLLOW | O_NONBLOCK``, and must still be the regular file
-with one link that the walk saw. Nothing here follows a link, opens a special file, or
-reads more than the file size limit. What the files are is decided by the caller
+Wanted guest files are read first, so that other files never spend the budget they need:
+each as the walk meets it, opened ``O_NOFOLLOW | O_NONBLOCK`` in the directory just listed
+and read only if its descriptor's status says a regular file with one link (what is checked
+is what is read). Other files are read afterwards, opened again component by component from
+the capture's own descriptor, and must still be the regular file with one link that the
+walk saw. Nothing here follows a link, opens a special file, or reads more than the file
+size limit. What the files are is decided by the caller
 (:func:`conformance.capture._assemble`).
 """
 
@@ -85,49 +87,72 @@ def _walk(
             Severity.ERROR,
         )
         return
-    for name, info in _entries(fd, prefix, budget):
-        relative = f"{prefix}{name}"
-        mode = info.st_mode
-        if stat.S_ISREG(mode) and info.st_nlink == 1:
-            seen = _Seen(relative, info.st_dev, info.st_ino, info.st_size)
-            if not wanted(relative):
-                others.append(seen)
-            elif budget.admit(relative, seen.size):
-                # opened in the directory just listed: one open, not one per level
-                data = _read(fd, seen, budget, name)
-                if data is not None:
-                    yield relative, data
-        elif stat.S_ISDIR(mode):
+    for entry in _entries(fd, prefix, budget):
+        relative = f"{prefix}{entry.name}"
+        try:
+            kind = _kind(entry)
+            if kind == "file" and not wanted(relative):
+                _other(entry.stat(follow_symlinks=False), relative, budget, others)
+                continue
+            if kind == "special":
+                _special(budget, relative, entry.stat(follow_symlinks=False).st_mode)
+                continue
+        except OSError:
+            continue  # gone since it was listed: nothing to read
+        if kind == "file":
+            data = _read_wanted(fd, entry.name, relative, budget)
+            if data is not None:
+                yield relative, data
+        elif kind == "dir":
             if may_hold(relative):
-                yield from _descend(fd, name, info, relative, depth, budget, others)
+                yield from _descend(fd, entry.name, relative, depth, budget, others)
             elif not prefix:
                 _unknown(
                     budget,
                     relative,
                     "a folder that holds no guest file by its path; not looked into",
                 )
-        elif stat.S_ISLNK(mode):
-            _link(budget, relative)
-        elif not stat.S_ISREG(mode):
-            if wanted(relative):
-                budget.problem("capture.special-file", relative, f"{kind_of(mode)}; not opened")
-            else:
-                _unknown(
-                    budget, relative, f"{kind_of(mode)}, not a balloon-related file; not opened"
-                )
         else:
-            _hard_link(budget, relative, info.st_nlink)
+            _link(budget, relative)
+
+
+def _kind(entry: os.DirEntry[str]) -> str:
+    """``file``, ``dir``, ``link`` or ``special``: what the listing says the entry is,
+    without a system call where the file system says it (as most do). A wanted file is
+    then looked at through the descriptor it is read from; the rest are looked at only
+    when they need a finding or a size."""
+    if entry.is_file(follow_symlinks=False):
+        return "file"
+    if entry.is_dir(follow_symlinks=False):
+        return "dir"
+    return "link" if entry.is_symlink() else "special"
+
+
+def _other(info: os.stat_result, relative: str, budget: Budget, others: list[_Seen]) -> None:
+    """A regular file that is no guest file: read after the wanted ones, if admitted."""
+    if info.st_nlink == 1:
+        others.append(_Seen(relative, info.st_dev, info.st_ino, info.st_size))
+    else:
+        _hard_link(budget, relative, info.st_nlink)
+
+
+def _special(budget: Budget, relative: str, mode: int) -> None:
+    if wanted(relative):
+        budget.problem("capture.special-file", relative, f"{kind_of(mode)}; not opened")
+    else:
+        _unknown(budget, relative, f"{kind_of(mode)}, not a balloon-related file; not opened")
 
 
 def _descend(
     parent: int,
     name: str,
-    info: os.stat_result,
     relative: str,
     depth: int,
     budget: Budget,
     others: list[_Seen],
 ) -> Iterator[tuple[str, bytes]]:
+    # whatever directory stands at ``name`` when it is opened is the one walked: opened
+    # from its parent's descriptor without following a link, it is inside the capture
     try:
         fd = os.open(name, DIRECTORY, dir_fd=parent)
     except OSError as exc:
@@ -139,31 +164,28 @@ def _descend(
             budget.problem("capture.unreadable", relative, f"cannot open: {exc.strerror}")
         return
     try:
-        now = os.fstat(fd)
-        if (now.st_dev, now.st_ino) != (info.st_dev, info.st_ino):
-            budget.problem("capture.changed", relative, "replaced while read; skipped")
-            return
         yield from _walk(fd, relative + "/", depth + 1, budget, others)
     finally:
         os.close(fd)
 
 
-def _entries(fd: int, prefix: str, budget: Budget) -> list[tuple[str, os.stat_result]]:
-    """The entries of the open directory ``fd`` in name order, with what they are (links
-    not followed), no more than the entry budget allows."""
+def _entries(fd: int, prefix: str, budget: Budget) -> list[os.DirEntry[str]]:
+    """The entries of the open directory ``fd`` in name order, no more than the entry
+    budget allows."""
     entries = []
     try:
         with os.scandir(fd) as listing:
             for entry in listing:
                 if not budget.look():
                     break
-                try:
-                    entries.append((entry.name, entry.stat(follow_symlinks=False)))
-                except OSError:
-                    continue  # gone since it was listed: nothing to read
+                entries.append(entry)
     except OSError as exc:
         budget.problem("capture.unreadable", prefix.rstrip("/"), f"cannot list: {exc.strerror}")
-    return sorted(entries, key=lambda e: e[0])
+    return sorted(entries, key=_name)
+
+
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
 
 
 def _link(budget: Budget, relative: str) -> None:
@@ -190,21 +212,39 @@ def _unknown(budget: Budget, relative: str, message: str) -> None:
     budget.problem("capture.unknown-file", relative, message, Severity.NOTE)
 
 
-def _read(top: int, seen: _Seen, budget: Budget, name: str | None = None) -> bytes | None:
-    """The bytes of the file the walk saw, opened as ``name`` in the directory ``top``
-    when given, else at its path below the capture ``top``; None when it is skipped."""
-    limit = budget.limits.file_bytes
+def _read_wanted(fd: int, name: str, relative: str, budget: Budget) -> bytes | None:
+    """The bytes of the guest file ``name`` in the open directory ``fd``, if it is still a
+    regular file with one link and the budget admits it; None when it is skipped. What is
+    checked is what was opened (its descriptor's status), so nothing can be swapped in
+    between the looking and the reading."""
     try:
-        fd = (
-            os.open(name, FILE, dir_fd=top)
-            if name is not None
-            else open_beneath(top, seen.relative)
-        )
+        file = os.open(name, FILE, dir_fd=fd)
     except OSError as exc:
-        if exc.errno in (*LINK_ERRORS, errno.ENOTDIR):
-            budget.problem("capture.changed", seen.relative, "replaced while read; skipped")
-        else:
-            budget.problem("capture.unreadable", seen.relative, f"cannot open: {exc.strerror}")
+        if exc.errno != errno.ENOENT:  # gone since it was listed: nothing to read
+            _not_opened(budget, relative, exc)
+        return None
+    try:
+        info = os.fstat(file)
+        if not stat.S_ISREG(info.st_mode):
+            budget.problem("capture.changed", relative, "replaced while read; skipped")
+            return None
+        if info.st_nlink > 1:
+            _hard_link(budget, relative, info.st_nlink)
+            return None
+        if not budget.admit(relative, info.st_size):
+            return None
+        return _bounded(file, relative, info.st_size, budget)
+    finally:
+        os.close(file)
+
+
+def _read(top: int, seen: _Seen, budget: Budget) -> bytes | None:
+    """The bytes of the file the walk saw at its path below the capture ``top``, if it is
+    still that regular file with one link; None when it is skipped."""
+    try:
+        fd = open_beneath(top, seen.relative)
+    except OSError as exc:
+        _not_opened(budget, seen.relative, exc)
         return None
     try:
         info = os.fstat(fd)
@@ -216,16 +256,31 @@ def _read(top: int, seen: _Seen, budget: Budget, name: str | None = None) -> byt
         if info.st_nlink > 1:
             _hard_link(budget, seen.relative, info.st_nlink)
             return None
-        data = read_bounded(fd, limit + 1)
-    except OSError as exc:
-        budget.problem("capture.unreadable", seen.relative, f"cannot read: {exc.strerror}")
-        return None
+        return _bounded(fd, seen.relative, seen.size, budget)
     finally:
         os.close(fd)
-    if len(data) > limit:
-        budget.too_large(seen.relative)
+
+
+def _not_opened(budget: Budget, relative: str, exc: OSError) -> None:
+    if exc.errno in (*LINK_ERRORS, errno.ENOTDIR):
+        budget.problem("capture.changed", relative, "replaced while read; skipped")
+    else:
+        budget.problem("capture.unreadable", relative, f"cannot open: {exc.strerror}")
+
+
+def _bounded(fd: int, relative: str, size: int, budget: Budget) -> bytes | None:
+    """The bytes of the open file ``fd`` of ``size`` bytes as admitted, within the file
+    size limit, counted against the capture's budget; None when it is skipped."""
+    limit = budget.limits.file_bytes
+    try:
+        data = read_bounded(fd, limit + 1, size)
+    except OSError as exc:
+        budget.problem("capture.unreadable", relative, f"cannot read: {exc.strerror}")
         return None
-    budget.total += len(data) - seen.size  # a file that changed size since the walk
+    if len(data) > limit:
+        budget.too_large(relative)
+        return None
+    budget.total += len(data) - size  # a file that changed size since it was admitted
     return data
 
 
@@ -246,10 +301,18 @@ def open_beneath(top: int, relative: str) -> int:
             os.close(fd)
 
 
-def read_bounded(fd: int, limit: int) -> bytes:
-    """At most ``limit`` bytes of ``fd``, read until its end."""
+def read_bounded(fd: int, limit: int, size: int = -1) -> bytes:
+    """At most ``limit`` bytes of ``fd``, read until its end. A regular file whose
+    status said ``size`` bytes is read in one read when it still holds that many: asked
+    for one byte more, it gives exactly ``size`` only at its end."""
     chunks = []
     left = limit
+    if 0 <= size < limit:
+        first = os.read(fd, size + 1)
+        if len(first) == size:
+            return first
+        chunks.append(first)  # it changed since: read on to its end, within the limit
+        left -= len(first)
     while left > 0:
         chunk = os.read(fd, min(left, 1 << 16))
         if not chunk:

@@ -133,7 +133,7 @@ def _check_view(
     skipped: dict[str, str] = {}
     for parsed in view.parsed:
         found += parsed.result.diagnostics
-    for rule in _rules(Scope.FILE, options) + _rules(Scope.CAPTURE, options):
+    for rule in _view_rules(options):
         reason = rule.skip_reason(view)
         if reason is not None:
             skipped[rule.id] = reason
@@ -195,7 +195,9 @@ def _result(
     options: CheckOptions,
     skipped: Mapping[str, str] | None = None,
 ) -> CaptureResult:
-    kept = [_adjust(d, options) for d in found if _kept(d.id, options)]
+    kept = list(found)
+    if options.select or options.ignore or options.strict:  # else each finding stays
+        kept = [_adjust(d, options) for d in kept if _kept(d.id, options)]
     ids = evaluated | {d.id for d in kept}
     skips = tuple(Skip(rule, why) for rule, why in sorted((skipped or {}).items()))
     return CaptureResult(
@@ -217,6 +219,12 @@ def _refused(capture: Capture) -> bool:
         d.severity is Severity.ERROR and d.location.path == capture.name
         for d in capture.diagnostics
     )
+
+
+@lru_cache(maxsize=64)
+def _view_rules(options: CheckOptions) -> tuple[Rule, ...]:
+    """The selected file and capture rules, in the order they run on each capture."""
+    return _rules(Scope.FILE, options) + _rules(Scope.CAPTURE, options)
 
 
 @lru_cache(maxsize=64)

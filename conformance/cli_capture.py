@@ -17,18 +17,19 @@ import io
 import os
 import re
 import sys
-import tarfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .capture import MAX_FILE_BYTES, Limits, capture_from_files
 from .check import CheckOptions, check_capture
 from .errors import InputError, UsageError
-from .live import Snapshot, snapshot
 from .output import is_link_error
 from .report.model import CaptureResult
+
+if TYPE_CHECKING:
+    from .live import Snapshot
 
 EXIT_OK = 0
 MAX_SERIES = 100_000
@@ -108,6 +109,8 @@ def check_live(args: argparse.Namespace, options: CheckOptions) -> list[CaptureR
     """``check --live``: capture this system in memory and check it; nothing is written."""
     if args.paths or args.series:
         raise UsageError("--live checks this guest; it takes no CAPTURE and no --series")
+    from .live import snapshot  # the live reader loads for the commands that read a guest
+
     limits = limits_of(args)
     taken = snapshot(Path("/"), limits)
     result = check_capture(capture_from_files(taken.capture_files(), limits, LIVE), options)
@@ -140,6 +143,8 @@ def run_capture(args: argparse.Namespace) -> int:
         raise UsageError("give OUTDIR or --tar FILE.tar.gz (one of them)")
     if args.tar is not None and args.series:
         raise UsageError("--series writes OUTDIR/t0, t1 ...: give OUTDIR, not --tar")
+    from .live import snapshot
+
     root = Path(args.root)
     if not root.is_dir():
         raise InputError(f"{args.root}: not a directory to capture from")
@@ -225,6 +230,8 @@ def _write_beneath(top: int, relative: str, data: bytes) -> None:
 
 def write_tar(path: Path, files: Mapping[str, bytes]) -> None:
     """Write ``files`` as a new gzip tarball at ``path`` (never over an existing file)."""
+    import tarfile  # only for --tar
+
     try:
         fd = os.open(path, _NEW_FILE, 0o644)
     except FileExistsError:

@@ -14,8 +14,8 @@ import argparse
 import datetime
 import os
 import re
+import stat
 import sys
-import textwrap
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any, TextIO
@@ -23,10 +23,9 @@ from typing import Any, TextIO
 from . import __version__, cli_capture
 from .capture import Limits, fleet_members, is_capture, read_capture
 from .check import CheckOptions, check_series, kernel_version
-from .diagnostics import Severity
 from .errors import InputError, UsageError
 from .escape import safe_text
-from .fleet import Spool, spool_results
+from .fleet import Spool, Summary, spool_results
 from .report import REPORTERS, ReportOptions
 from .report.model import CaptureResult, Report
 from .report.targets import targets, write_targets
@@ -163,14 +162,10 @@ def _utc_now() -> str:
 
 
 def _catalogue(results: Collection[CaptureResult]) -> dict[str, RuleInfo]:
-    """Metadata of every id evaluated or reported, with the severity it was reported at."""
-    seen: dict[str, Severity] = {}
-    evaluated: set[str] = set()
-    for result in results:
-        evaluated.update(result.rules)
-        evaluated.update(skip.rule for skip in result.skipped)
-        for diagnostic in result.diagnostics:
-            seen[diagnostic.id] = max(diagnostic.severity, seen.get(diagnostic.id, Severity.NOTE))
+    """Metadata of every id evaluated or reported, with the severity it was reported at
+    (what a spool counted as results came, else counted here)."""
+    summary = results.summary if isinstance(results, Spool) else Summary(results)
+    seen, evaluated = summary.reported, summary.evaluated
     return {i: describe(i, seen.get(i)) for i in sorted(evaluated | set(seen))}
 
 
@@ -225,9 +220,21 @@ def _check_on_dask(
 def snapshots(path: Path) -> list[Path]:
     """The snapshots t0, t1 ... in a directory ``capture --series`` wrote, in natural
     order; empty when ``path`` is not such a directory."""
-    if not path.is_dir() or path.is_symlink() or is_capture(path):
+    if not _is_real_directory(path) or is_capture(path):
         return []
-    found = fleet_members(path)
+    return _shots(fleet_members(path))
+
+
+def _is_real_directory(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _shots(found: list[Path]) -> list[Path]:
+    """The members of a directory, in natural order, when they are snapshots t0, t1 ...;
+    else empty."""
     shots = [p for p in found if SNAPSHOT.fullmatch(p.name) and is_capture(p)]
     if len(shots) < 2 or len(shots) != len(found):
         return []
@@ -239,12 +246,12 @@ def _members(path: Path) -> list[Path]:
     a usage error when they are the snapshots of a series."""
     if is_capture(path):
         return [path]
-    if snapshots(path):
+    found = fleet_members(path)
+    if _is_real_directory(path) and _shots(found):  # snapshots(path), listed once
         raise UsageError(
             f"{path} holds the snapshots t0, t1 ... of one guest (as 'capture --series' "
             f"writes them): check them as a series with 'balloon-conform check --series {path}'"
         )
-    found = fleet_members(path)
     if not found:
         raise InputError(f"{path}: neither a capture nor a directory of captures")
     series = [p.name for p in found if snapshots(p)]
@@ -352,4 +359,6 @@ def _explained(finding_id: str) -> list[str]:
 
 
 def _wrapped(text: str) -> list[str]:
+    import textwrap  # for explain only
+
     return textwrap.wrap(text, 96, initial_indent="  ", subsequent_indent="    ")

@@ -83,7 +83,8 @@ class Diagnostic:
 
     def at(self, path: str) -> Diagnostic:
         """The same finding, located in file ``path``."""
-        return replace(self, location=replace(self.location, path=path))
+        where = Location(path, self.location.line, self.location.column)
+        return Diagnostic(self.id, self.severity, self.message, where, self.hint, self.pointer)
 
     def with_severity(self, severity: Severity) -> Diagnostic:
         return replace(self, severity=severity)

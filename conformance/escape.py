@@ -15,7 +15,6 @@ workflow commands) on top.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 
@@ -54,6 +53,8 @@ def shorten(text: str, limit: int) -> str:
     differ only in the part cut out stay distinct."""
     if len(text) <= limit:
         return text
+    import hashlib  # a long name is rare: not imported at start-up for it
+
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
     marker = f"...{digest}..."
     room = max(limit - len(marker), 2)

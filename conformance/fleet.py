@@ -10,6 +10,7 @@ input, so the report is the same bytes whatever ``jobs`` is.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import pickle
@@ -25,13 +26,16 @@ from .check import CheckOptions, check_capture
 from .diagnostics import Diagnostic, Location, Severity
 from .errors import BalloonError
 from .escape import safe_text
-from .report.model import CaptureResult
-from .workers import Workers
+from .formats import all_formats
+from .report.model import CaptureResult, Tally
 
 Item = TypeVar("Item")
 
 PROGRESS_AFTER_SECONDS = 2.0
 """A progress line appears only for a run that lasts longer than this."""
+
+
+_DEFAULT_LIMITS = Limits()
 
 
 def check_one(
@@ -43,7 +47,7 @@ def check_one(
     any more) is a ``capture.unchecked`` error on it, so that the rest of the fleet is
     still checked and reported; ``debug`` lets the exception go up instead."""
     try:
-        return check_capture(read_capture(path, limits or Limits()), options)
+        return check_capture(read_capture(path, limits or _DEFAULT_LIMITS), options)
     except Exception as exc:
         if debug:
             raise
@@ -99,19 +103,20 @@ def check_many(
 
 def check_pickled_chunk(
     paths: Sequence[Path], options: CheckOptions, limits: Limits | None = None, debug: bool = False
-) -> list[bytes]:
-    """A worker's unit of work: the results of a few captures, each already pickled, so
-    that the parent appends them to its spool as they are instead of unpickling each
-    result from the pipe only to pickle it again."""
+) -> tuple[list[bytes], Summary]:
+    """A worker's unit of work: the results of a few captures, each already pickled, and
+    their :class:`Summary`, so that the parent appends them to its spool as they are,
+    without unpickling a result from the pipe only to count it or pickle it again."""
     return _pickled(check_chunk(paths, options, limits, debug))
 
 
-def _unchecked_pickled(paths: Sequence[Path], reason: str) -> list[bytes]:
+def _unchecked_pickled(paths: Sequence[Path], reason: str) -> tuple[list[bytes], Summary]:
     return _pickled(unchecked_chunk(paths, reason))
 
 
-def _pickled(results: Iterable[CaptureResult]) -> list[bytes]:
-    return [pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL) for result in results]
+def _pickled(results: list[CaptureResult]) -> tuple[list[bytes], Summary]:
+    pickled = [pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL) for result in results]
+    return pickled, Summary(results)
 
 
 def chunk_size(count: int, jobs: int) -> int:
@@ -127,16 +132,32 @@ def _in_workers(
     jobs: int,
     limits: Limits | None,
     debug: bool,
+    summary: Summary | None = None,
 ) -> Generator[bytes, None, None]:
-    """The pickled result of each capture in ``paths``, in order, from ``jobs`` workers."""
+    """The pickled result of each capture in ``paths``, in order, from ``jobs`` workers;
+    what the workers counted of them is added to ``summary``, when given."""
     size = chunk_size(len(paths), jobs)
     chunks = [paths[start : start + size] for start in range(0, len(paths), size)]
     work = functools.partial(check_pickled_chunk, options=options, limits=limits, debug=debug)
     # a worker killed on a chunk (out of memory, say) costs only that chunk's captures
     fallback = None if debug else _unchecked_pickled
+    from .workers import Workers, forks  # multiprocessing is imported only when it is used
+
+    if forks():
+        _import_what_workers_need()
     with Workers(min(jobs, len(chunks)), work, fallback) as workers:
-        for answers in workers.map(chunks):
+        for answers, counted in workers.map(chunks):
+            if summary is not None:
+                summary.merge(counted)
             yield from answers
+
+
+def _import_what_workers_need() -> None:
+    """The parsers and the fast validation engine, imported once in the parent, so that
+    forked workers share them instead of each importing them again."""
+    all_formats()
+    with contextlib.suppress(ImportError):
+        import jsonschema_rs  # noqa: F401
 
 
 def spool_results(
@@ -156,8 +177,8 @@ def spool_results(
         results: Generator[Any, None, None] = check_many(paths, options, 1, limits, debug)
         add: Callable[[Any], None] = spool.append
         if jobs > 1 and len(paths) > 1:
-            results = _in_workers(paths, options, jobs, limits, debug)
-            add = spool.append_pickled
+            results = _in_workers(paths, options, jobs, limits, debug, spool.summary)
+            add = functools.partial(spool.append_pickled, counted=True)
         try:
             for result in Progress(len(paths)).track(results):
                 add(result)
@@ -174,23 +195,36 @@ class Spool(Collection[CaptureResult]):
 
     A fleet's results are appended as they come and read back, one at a time, each time
     a reporter goes through them; the file is deleted when the spool is closed or
-    collected. Only the count is held in memory.
+    collected. Only the count and the run's :class:`Summary` are held in memory, counted
+    as results come, so that neither the totals nor the rule catalogue cost a pass over
+    the file.
     """
 
     def __init__(self) -> None:
         self._file = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the spool
         self._count = 0
+        self.summary = Summary()
+
+    @property
+    def tally(self) -> Tally:
+        """The totals so far (:meth:`Report.totals <conformance.report.model.Report.totals>`
+        reads them instead of going through the spool)."""
+        return self.summary.tally
 
     def append(self, result: CaptureResult) -> None:
         self._file.seek(0, os.SEEK_END)
         pickle.dump(result, self._file, protocol=pickle.HIGHEST_PROTOCOL)
         self._count += 1
+        self.summary.add(result)
 
-    def append_pickled(self, data: bytes) -> None:
-        """Append a result that :func:`pickle.dumps` already made (by a worker)."""
+    def append_pickled(self, data: bytes, counted: bool = False) -> None:
+        """Append a result that :func:`pickle.dumps` already made (by a worker);
+        ``counted`` when the caller adds it to :attr:`summary` itself."""
         self._file.seek(0, os.SEEK_END)
         self._file.write(data)
         self._count += 1
+        if not counted:
+            self.summary.add(pickle.loads(data))
 
     def __len__(self) -> int:
         return self._count
@@ -250,6 +284,38 @@ class Progress:
             self.stream.write("\r\033[K")
             self.stream.flush()
             self.drawn = False
+
+
+class Summary:
+    """What a run's report needs of all its results, counted as they come: the totals,
+    the ids evaluated or skipped on some capture, and the ids reported, each with the
+    worst severity it was reported at."""
+
+    def __init__(self, results: Iterable[CaptureResult] = ()) -> None:
+        self.tally = Tally()
+        self.evaluated: set[str] = set()
+        self.reported: dict[str, Severity] = {}
+        for result in results:
+            self.add(result)
+
+    def merge(self, other: Summary) -> None:
+        """Add what ``other`` counted (a worker's, for a chunk of the fleet)."""
+        self.tally.merge(other.tally)
+        self.evaluated |= other.evaluated
+        for id, severity in other.reported.items():
+            before = self.reported.get(id)
+            if before is None or before < severity:
+                self.reported[id] = severity
+
+    def add(self, result: CaptureResult) -> None:
+        self.tally.add(result)
+        self.evaluated.update(result.rules)
+        self.evaluated.update(skip.rule for skip in result.skipped)
+        reported = self.reported
+        for diagnostic in result.diagnostics:
+            before = reported.get(diagnostic.id)
+            if before is None or before < diagnostic.severity:
+                reported[diagnostic.id] = diagnostic.severity
 
 
 def _is_terminal(stream: TextIO) -> bool:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import stat
 import sys
 from collections.abc import Iterator
@@ -113,7 +112,7 @@ def _create(target: str, dir_fd: int | None) -> tuple[str, int]:
     """A new temporary file in the destination's directory: its name and descriptor."""
     directory, name = os.path.split(target)
     for _ in range(_TRIES):
-        temporary = os.path.join(directory, f".{name[:_NAME_ROOM]}.{secrets.token_hex(4)}.tmp")
+        temporary = os.path.join(directory, f".{name[:_NAME_ROOM]}.{os.urandom(4).hex()}.tmp")
         try:
             return temporary, os.open(temporary, _NEW, _NEW_MODE, dir_fd=dir_fd)
         except FileExistsError:

@@ -16,7 +16,7 @@ from dataclasses import replace
 from . import schemas
 from .diagnostics import Diagnostic, sorted_diagnostics
 from .errors import DetectionError
-from .formats import FORMATS, get_format
+from .formats import GUEST_PATHS, all_formats, format_ids, get_format
 from .model import FormatSpec, Layout, ParseResult
 from .text import Source
 
@@ -30,18 +30,34 @@ def format_for_path(path: str, by_name: bool = True) -> FormatSpec | None:
     """The format whose guest path ``path`` ends with, if any (``/proc/meminfo``,
     ``capture/sys/kernel/debug/vmmemctl``, ``sys/bus/virtio/devices/virtio0/features``);
     with ``by_name``, also a file named after a format id (``flat/meminfo.txt``)."""
+    format_id = format_id_for_path(path, by_name)
+    return get_format(format_id) if format_id is not None else None
+
+
+_PATTERNS = tuple(GUEST_PATHS.items())
+_NAME_PATTERNS = tuple(
+    (format_id, tuple(p for p in patterns if "/" not in p)) for format_id, patterns in _PATTERNS
+)
+
+
+def format_id_for_path(path: str, by_name: bool = True) -> str | None:
+    """:func:`format_for_path`'s format id, told from the table of guest paths alone
+    (no parser is imported)."""
     parts = path.replace("\\", "/").strip("/").split("/")
     tails = ["/".join(parts[start:]) for start in range(len(parts))]
-    for spec in FORMATS:
-        for pattern in spec.paths:
+    # a pattern with a '/' in it only matches a path with one: a single name (a fleet's
+    # member, say) is held to the few patterns without
+    table = _PATTERNS if len(parts) > 1 else _NAME_PATTERNS
+    for format_id, patterns in table:
+        for pattern in patterns:
             # fnmatch's '*' also matches '/', so 'sys/devices/*/virtio*/features' covers
             # any depth of transport path; try every tail so a capture prefix is ignored
             if any(fnmatch.fnmatchcase(tail, pattern) for tail in tails):
-                return spec
+                return format_id
     name = parts[-1]
-    for spec in FORMATS if by_name else ():
-        if name in (spec.id, spec.id + ".txt"):
-            return spec
+    for format_id in format_ids() if by_name else ():
+        if name in (format_id, format_id + ".txt"):
+            return format_id
     return None
 
 
@@ -59,13 +75,13 @@ def _detect(text: str, path: str | None) -> tuple[FormatSpec, str | None]:
         if spec is not None:
             # None lets the parser pick the closest dialect of damaged text itself
             return spec, spec.detect(text)
-    claims = [(spec, dialect) for spec in FORMATS if (dialect := spec.detect(text))]
+    claims = [(spec, dialect) for spec in all_formats() if (dialect := spec.detect(text))]
     if len(claims) == 1:
         return claims[0]
     if not claims:
         raise DetectionError(
             "cannot tell the format of this text; name it with --format "
-            f"(known: {', '.join(spec.id for spec in FORMATS)})"
+            f"(known: {', '.join(format_ids())})"
         )
     candidates = ", ".join(f"{spec.id} ({dialect})" for spec, dialect in claims)
     raise DetectionError(f"the text fits several formats: {candidates}; name one with --format")
@@ -87,7 +103,7 @@ def parse(
     every diagnostic's location. ``context`` passes neighbouring files a format may need
     (``{"device": "0x0005"}`` for virtio features).
     """
-    layout = Layout(layout)
+    layout = layout if isinstance(layout, Layout) else Layout(layout)
     if format is None:
         as_text = text if isinstance(text, str) else text.decode("utf-8", errors="replace")
         spec, detected = _detect(as_text, path)
@@ -99,6 +115,8 @@ def parse(
     diagnostics = list(result.diagnostics)
     if validate:
         diagnostics += schemas.validate(result, spec.dialect(result.dialect).schema)
+    if not diagnostics:
+        return result  # nearly every file of a fleet: nothing to sort, locate or copy
     diagnostics = bounded(sorted_diagnostics(diagnostics))
     if path:
         diagnostics = [d.at(path) for d in diagnostics]

@@ -9,8 +9,9 @@ map in a :class:`ParseBuilder` instead of threading lists through every function
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, Callable, Union
 
 from .diagnostics import Diagnostic, Location, Severity
 from .model import JSON, Layout, ParseResult
@@ -38,13 +39,18 @@ class Line:
 class ParseBuilder:
     """Collects the diagnostics and source map of one parse, then makes the result."""
 
-    def __init__(self, format_id: str, layout: Layout) -> None:
+    def __init__(
+        self, format_id: str, layout: Layout, source_map: LazySourceMap | None = None
+    ) -> None:
         self.format_id = format_id
         self.layout_mode = layout
         self.exact = layout is Layout.EXACT
         self.diagnostics: list[Diagnostic] = []
         self.source_map: dict[str, tuple[int, int]] = {}
         self.annotations: list[tuple[int, str]] = []
+        self.lazy_map = source_map
+        """The result's source map when it is worked out only if asked for: :meth:`map`
+        then records nothing."""
 
     # -- findings ---------------------------------------------------------------
     def add(
@@ -80,7 +86,8 @@ class ParseBuilder:
 
     # -- values -----------------------------------------------------------------
     def map(self, pointer: str, line: int, column: int) -> None:
-        self.source_map.setdefault(pointer, (line, column))
+        if self.lazy_map is None:
+            self.source_map.setdefault(pointer, (line, column))
 
     def number(
         self,
@@ -127,10 +134,47 @@ class ParseBuilder:
             format=self.format_id,
             dialect=dialect,
             instance=instance,
-            source_map=dict(self.source_map),
+            source_map=dict(self.source_map) if self.lazy_map is None else self.lazy_map,
             diagnostics=tuple(self.diagnostics),
             annotations=tuple(self.annotations),
         )
+
+
+class LazySourceMap(Mapping[str, tuple[int, int]]):
+    """A source map worked out from the text only when someone reads it.
+
+    A file read by a whole-file fast path has no finding to locate, and most files of a
+    fleet are such files: working out where each value stands would cost more than reading
+    them. ``make(*args)`` gives the map as a dict on first use; pickled, it is that dict.
+    """
+
+    __slots__ = ("_args", "_made", "_make")
+
+    def __init__(self, make: Callable[..., dict[str, tuple[int, int]]], *args: Any) -> None:
+        self._make = make
+        self._args = args
+        self._made: dict[str, tuple[int, int]] | None = None
+
+    def _map(self) -> dict[str, tuple[int, int]]:
+        if self._made is None:
+            self._made = self._make(*self._args)
+            self._args = ()  # the text it was made from is not kept twice
+        return self._made
+
+    def __getitem__(self, pointer: str) -> tuple[int, int]:
+        return self._map()[pointer]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._map())
+
+    def __len__(self) -> int:
+        return len(self._map())
+
+    def __repr__(self) -> str:
+        return repr(self._map())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (dict, (self._map(),))
 
 
 def parse_int(digits: str, bits: int = 64, signed: bool = False) -> int | None:

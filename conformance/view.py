@@ -60,6 +60,11 @@ class CaptureView:
             index.setdefault(parsed.result.format, []).append(parsed)
         return index
 
+    @cached_property
+    def formats(self) -> frozenset[str]:
+        """The formats of the parsed files."""
+        return frozenset(self._by_format)
+
     @property
     def location(self) -> Location:
         return Location(path=self.capture.name)

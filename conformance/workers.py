@@ -30,6 +30,11 @@ GRACE = 1.0
 """Seconds a worker has to end after it is told to, before it is killed."""
 
 
+def forks() -> bool:
+    """Whether workers start as forks of this process (sharing what it imported)."""
+    return multiprocessing.get_context().get_start_method() == "fork"
+
+
 class WorkerError(RuntimeError):
     """A worker process ended without answering (killed by the system, say)."""
 

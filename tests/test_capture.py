@@ -309,3 +309,42 @@ def test_telling_a_capture_from_a_fleet_reads_a_bounded_number_of_files(
     monkeypatch.setattr(capture, "_peek", counted)
     assert not is_capture(tmp_path)
     assert len(peeked) == 64
+
+
+def test_each_guest_file_is_read_in_one_read_and_looked_at_through_its_descriptor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A capture's small files cost one read each (asked for one byte more than their
+    size, they give exactly their size only at their end) and one status, of the
+    descriptor read from: no second look at each file by its name."""
+    root = make_root(tmp_path / "cap")
+    (root / "sys/kernel/debug/not-a-guest-file").write_text("x\n")
+    reads: list[int] = []
+    fstats: list[int] = []
+    real_read, real_fstat = os.read, os.fstat
+    monkeypatch.setattr(os, "read", lambda fd, n: reads.append(n) or real_read(fd, n))
+    monkeypatch.setattr(os, "fstat", lambda fd: fstats.append(fd) or real_fstat(fd))
+    result = read_capture(root)
+    sizes = [len(f.data) for f in result.files]
+    assert len(sizes) == 2  # hv-balloon, features (+ the device file beside it)
+    files = (HV, FEATURES, "0x0005\n", "x\n")  # the other file is read last, for its note
+    assert sorted(reads) == sorted(len(text) + 1 for text in files)
+    assert len(fstats) == 1 + len(reads)  # the capture itself, then each file read
+
+
+def test_a_file_that_changed_size_since_its_status_is_read_to_its_end(tmp_path: Path) -> None:
+    from conformance.capture_dir import read_bounded
+
+    path = tmp_path / "f"
+    path.write_bytes(b"0123456789")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert read_bounded(fd, 100, size=3) == b"0123456789"  # grew
+        os.lseek(fd, 0, os.SEEK_SET)
+        assert read_bounded(fd, 100, size=50) == b"0123456789"  # shrank
+        os.lseek(fd, 0, os.SEEK_SET)
+        assert read_bounded(fd, 5, size=3) == b"01234"  # never past the limit
+        os.lseek(fd, 0, os.SEEK_SET)
+        assert read_bounded(fd, 100) == b"0123456789"
+    finally:
+        os.close(fd)

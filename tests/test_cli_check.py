@@ -97,3 +97,23 @@ def test_rules_and_explain(capsys: pytest.CaptureFixture[str]) -> None:
         and "rests on: virtballoon_validate()" in out
         and "example of a violation" in out
     )
+
+
+def test_a_fleet_is_listed_twice_and_its_members_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Telling a fleet's members costs two listings of the fleet (is it a capture, which
+    members), whatever its size; a member that holds proc/ is a capture without one."""
+    import os
+
+    from conformance import cli_check
+
+    fleet = tmp_path / "fleet"
+    for index in range(5):
+        (fleet / f"guest-{index}" / "proc").mkdir(parents=True)
+    listed: list[str] = []
+    scandir = os.scandir
+    monkeypatch.setattr(os, "scandir", lambda path: listed.append(str(path)) or scandir(path))
+    found = cli_check._members(fleet)
+    assert [p.name for p in found] == [f"guest-{index}" for index in range(5)]
+    assert listed == [str(fleet), str(fleet)]

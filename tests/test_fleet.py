@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,3 +95,71 @@ def test_spool_gives_back_what_was_appended_in_order_and_twice(tmp_path: Path) -
     ]
     assert results[2] in spool
     spool.close()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_check_goes_through_its_spool_once_for_a_report(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    jobs: str,
+) -> None:
+    """The totals, the exit status and the rule catalogue come from what the spool
+    counted as results came; writing the report is the one pass over it."""
+    make_fleet(tmp_path / "fleet", 4)
+    passes: list[int] = []
+    iterate = fleet.Spool.__iter__
+    monkeypatch.setattr(fleet.Spool, "__iter__", lambda self: passes.append(1) or iterate(self))
+    assert main(["check", "--output-format", "json", "-j", jobs, str(tmp_path / "fleet")]) == 1
+    assert passes == [1]
+    report = json.loads(capsys.readouterr().out)
+    assert report["summary"]["captures"] == 5
+
+
+def test_a_spool_counts_what_a_pass_over_it_counts(tmp_path: Path) -> None:
+    from conformance.report.model import Report
+
+    make_fleet(tmp_path, 4)
+    spool = fleet.Spool()
+    for result in fleet.check_many(sorted(tmp_path.iterdir()), CheckOptions()):
+        spool.append(result)
+    assert Report("v", spool).totals() == Report("v", tuple(spool)).totals()
+    counted = fleet.Summary(tuple(spool))
+    assert (spool.summary.evaluated, spool.summary.reported) == (
+        counted.evaluated,
+        counted.reported,
+    )
+    assert counted.reported  # the two-driver guest's findings
+    merged = fleet.Summary(tuple(spool)[:2])
+    merged.merge(fleet.Summary(tuple(spool)[2:]))  # as the workers' counts come
+    assert (merged.tally.totals(), merged.evaluated, merged.reported) == (
+        counted.tally.totals(),
+        counted.evaluated,
+        counted.reported,
+    )
+    spool.close()
+
+
+def test_forked_workers_find_the_parsers_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where workers are forks, the parent imports the parsers before it starts them,
+    once, instead of each worker importing them again."""
+    from conformance import workers
+
+    steps: list[str] = []
+    start, every = workers.Workers.__init__, fleet.all_formats
+
+    def started(self: Any, *args: Any, **kwargs: Any) -> None:
+        steps.append("workers")
+        start(self, *args, **kwargs)
+
+    monkeypatch.setattr(workers.Workers, "__init__", started)
+    monkeypatch.setattr(fleet, "all_formats", lambda: steps.append("parsers") or every())
+    make_fleet(tmp_path, 3)
+    for fork, expected in ((True, ["parsers", "workers"]), (False, ["workers"])):
+        steps.clear()
+        monkeypatch.setattr(workers, "forks", lambda fork=fork: fork)
+        results = list(fleet.check_many(sorted(tmp_path.iterdir()), CheckOptions(), jobs=2))
+        assert len(results) == 4
+        assert steps == expected

@@ -372,7 +372,9 @@ def test_the_rfc_lines_alone_through_the_console_script(tmp_path: Path) -> None:
 
 _FIELDS = st.lists(
     st.tuples(
-        st.sampled_from(["MemTotal", "HugePages_Total", "InflatedTotal", "Balloon", "Weird"]),
+        st.sampled_from(
+            ["MemTotal", "HugePages_Total", "InflatedTotal", "InflatedFree", "Balloon", "Weird"]
+        ),
         st.sampled_from(["0", "7", "007", str(2**63 - 1), str(2**63), "1" * 19, "1x", ""]),
         st.sampled_from([" kB", "", " MB", " kB kB"]),
         st.sampled_from([0, 15, 16, 17]),  # the label widths kernels use, and near misses
@@ -386,14 +388,32 @@ _FIELDS = st.lists(
 @example([("InflatedTotal", str(2**63), " kB", 16)], "exact")
 @example([("InflatedTotal", str(2**63 - 1), " kB", 16)], "lenient")
 @example([("HugePages_Total", "7", " kB", 16)], "exact")
+@example([("MemTotal", "7", " kB", 16), ("MemFree", "1" * 20, " kB", 16)], "exact")
+@example([("MemTotal", "7", " kB", 15), ("Balloon", "7", " kB", 15)], "exact")
+@example([("MemTotal", "7", " kB", 14), ("Balloon", "7", " kB", 14)], "lenient")
+@example([("Balloon", "7", " kB", 16), ("Balloon", "7", " kB", 16)], "lenient")
+@example([("InflatedTotal", "7", " kB", 16), ("InflatedFree", "0", " kB", 16)], "exact")
+@example([("InflatedTotal", str(2**63), " kB", 16), ("InflatedFree", "0", " kB", 16)], "exact")
+@example([("InflatedFree", "7", " kB", 16), ("MemTotal", "0", " kB", 16)], "lenient")
+@example([("InflatedTotal", "7", " kB", 16), ("MemTotal", "0", " kB", 16)], "exact")
+@example(
+    [
+        ("MemTotal", "7", " kB", 16),
+        ("InflatedTotal", "7", " kB", 16),
+        ("InflatedFree", "0", " kB", 16),
+    ],
+    "exact",
+)
 def test_the_kernel_line_fast_path_reads_as_the_general_reader(
     fields: list[tuple[str, str, str, int]], layout: str
 ) -> None:
+    """Both fast paths (the whole file, a line) give what the general reader gives."""
     text = "".join(
         f"{(key + ':').ljust(pad)}{digits:>8}{unit}\n" for key, digits, unit, pad in fields
     )
     fast = parse(text, format="meminfo", layout=layout)
     with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(meminfo, "kernel_file", lambda *args: None)
         patch.setattr(meminfo._Reader, "_kernel_line", lambda *args: False)
         general = parse(text, format="meminfo", layout=layout)
     assert (fast.instance, fast.source_map, fast.diagnostics) == (
@@ -401,3 +421,40 @@ def test_the_kernel_line_fast_path_reads_as_the_general_reader(
         general.source_map,
         general.diagnostics,
     )
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (DATA / "meminfo").glob("*.txt")))
+@pytest.mark.parametrize("layout", ["exact", "lenient"])
+def test_the_whole_file_fast_path_reads_the_corpus_as_the_line_reader(
+    name: str, layout: str
+) -> None:
+    data = (DATA / "meminfo" / name).read_bytes()
+    fast = parse(data, format="meminfo", layout=layout)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(meminfo, "kernel_file", lambda *args: None)
+        general = parse(data, format="meminfo", layout=layout)
+    assert (fast.dialect, fast.instance, fast.diagnostics) == (
+        general.dialect,
+        general.instance,
+        general.diagnostics,
+    )
+    assert dict(fast.source_map) == dict(general.source_map)
+
+
+def test_a_kernel_file_is_read_without_a_step_per_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file printed as the kernel prints it, at either label width, goes through no
+    per-line step; one changed byte sends it to the line reader, which reports it."""
+    lines: list[int] = []
+    read = meminfo._Reader.read
+    monkeypatch.setattr(
+        meminfo._Reader, "read", lambda self, line: lines.append(1) or read(self, line)
+    )
+    for width in (16, OLD_WIDTH):
+        result = parse(meminfo.render(MODERN, "2.6", width), format="meminfo", layout="exact")
+        assert (result.instance, result.diagnostics, lines) == (MODERN, (), [])
+        # the digits of 1048576, right-aligned in %8lu after the label
+        assert result.source_map["/Balloon"] == (LINE["Balloon"], width + 1 + 8 - 7)
+    damaged = GOOD.replace("Balloon:         1048576", "Balloon:        01048576")
+    result = parse(damaged, format="meminfo", layout="exact")
+    assert len(lines) == len(MODERN)
+    assert [d.id for d in result.diagnostics] == ["layout.text"]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from conformance import detect, format_for_path, parse
 from conformance.formats import virtio_features as vf
+from conformance.model import Layout
 
 DOC = "0110000000000000000000000000110010000000000000000000000000000000"
 """The RFC/Virtuozzo document's features string with DEFLATE_ON_OOM: bits 1, 2, 28, 29, 32."""
@@ -267,3 +268,42 @@ def test_a_line_wider_than_any_kernel_prints_is_not_decoded() -> None:
         assert ("set_bits" in result.instance) is decoded
     found = parse("1" * 1056 + "\n", format="virtio-features").diagnostics
     assert [(d.id, d.location.column) for d in found] == [("virtio-features.bad-width", 1025)]
+
+
+@given(
+    st.sampled_from([32, 64, 128, 33, 96]).flatmap(
+        lambda width: st.text(alphabet="01", min_size=width, max_size=width)
+    ),
+    st.sampled_from(["\n", "", "\n\n", " \n", "\r\n"]),
+    st.sampled_from([None, "0x0005\n", "0x0001\n", "5\n"]),
+    st.sampled_from([None, "3.19", "6.17"]),
+    st.sampled_from(["exact", "lenient"]),
+)
+@example("1" * 64, "\n", "0x0005\n", None, "exact")
+@example("1" * 128, "\n", None, None, "lenient")
+@example("0" * 32, "\n", "0x0001\n", "3.19", "exact")
+def test_the_kernel_line_fast_path_reads_as_the_line_reader(
+    bits: str, end: str, device: str | None, dialect: str | None, layout: str
+) -> None:
+    context = {} if device is None else {"device": device}
+    data = (bits + end).encode()
+    fast = vf.parse(data, dialect, Layout(layout), dict(context))
+    general = vf._parse(data, dialect, Layout(layout), dict(context), fast=False)
+    assert (fast.dialect, fast.instance, fast.diagnostics) == (
+        general.dialect,
+        general.instance,
+        general.diagnostics,
+    )
+    assert dict(fast.source_map) == dict(general.source_map)
+
+
+def test_a_kernel_line_is_not_split_and_its_source_map_waits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[int] = []
+    split = vf.split_lines
+    monkeypatch.setattr(vf, "split_lines", lambda *a, **k: calls.append(1) or split(*a, **k))
+    result = vf.parse(b"0110" + b"0" * 28 + b"1" + b"0" * 31 + b"\n", None, Layout.EXACT, {})
+    assert calls == []
+    assert result.source_map["/set_bits/0"] == (1, 2)
+    assert calls == [1]  # the line reader, once, when the map is first read

@@ -343,3 +343,63 @@ def test_detection_tolerates_a_damaged_first_line(text: str, dialect: str) -> No
     assert detect(damaged) == (vmmemctl.SPEC, dialect)
     assert ("parse.unreadable-line", 1, 1) in found(damaged)
     assert vmmemctl.detect("garbage\ntimer: 1\nother: 2\nmore: 3\n") is None
+
+
+# -- the whole-file fast path --------------------------------------------------------------
+
+
+def _both(text: str, dialect: str | None, layout: Layout) -> None:
+    """The fast path and the line reader give the same result (or the same error)."""
+    fast = vmmemctl.parse(text, dialect, layout)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(vmmemctl, "_kernel_file", lambda *args: None)
+        general = vmmemctl.parse(text, dialect, layout)
+    assert (fast.dialect, fast.instance, fast.diagnostics) == (
+        general.dialect,
+        general.instance,
+        general.diagnostics,
+    )
+    assert list(fast.instance) == list(general.instance)  # the same order, for reports
+    assert dict(fast.source_map) == dict(general.source_map)
+
+
+_EDITS = st.sampled_from(["drop", "twice", "swap", "blank", "space", "digit", "none"])
+
+
+@pytest.mark.parametrize("dialect", ["2.6.34", "4.4", "4.20"])
+@given(data=st.data(), edit=_EDITS, given_dialect=st.booleans(), exact=st.booleans())
+def test_the_whole_file_fast_path_reads_as_the_line_reader(
+    dialect: str, data: Any, edit: str, given_dialect: bool, exact: bool
+) -> None:
+    lines = vmmemctl.render(data.draw(instances(dialect)), dialect).split("\n")[:-1]
+    at = data.draw(st.integers(0, len(lines) - 1))
+    if edit == "drop":
+        del lines[at]
+    elif edit == "twice":
+        lines.insert(at, lines[at])
+    elif edit == "swap":
+        lines[at], lines[-1] = lines[-1], lines[at]
+    elif edit == "blank":
+        lines.insert(at, "")
+    elif edit in ("space", "digit"):
+        column = data.draw(st.integers(0, len(lines[at])))
+        lines[at] = lines[at][:column] + (" " if edit == "space" else "0") + lines[at][column:]
+    layout = Layout.EXACT if exact else Layout.LENIENT
+    _both("\n".join(lines) + "\n", dialect if given_dialect else None, layout)
+
+
+@pytest.mark.parametrize("path", sorted(DATA.glob("*.txt")), ids=lambda p: p.name)
+def test_the_whole_file_fast_path_reads_the_corpus_as_the_line_reader(path: Path) -> None:
+    for layout in (Layout.EXACT, Layout.LENIENT):
+        _both(path.read_text(), None, layout)
+
+
+def test_a_kernel_file_is_read_without_the_line_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    read = vmmemctl._read_lines
+    monkeypatch.setattr(vmmemctl, "_read_lines", lambda *a: calls.append(1) or read(*a))
+    for text in (A, B, C):
+        assert vmmemctl.parse(text.encode(), None, Layout.EXACT).diagnostics == ()
+    assert calls == []
+    assert found(replace_line(C, 4, "target                :         01048576"), "exact")
+    assert calls == [1]

@@ -226,12 +226,16 @@ _LINES = st.lists(
 @example([("pgfault", "007", " ")], "exact")
 @example([("pgfault", str(2**64), " ")], "lenient")
 @example([("pgfault", "7", " "), ("pgfault", "8", " ")], "exact")
+@example([("pgfault", "18446744073709551616", " "), ("pgmajfault", "8", " ")], "exact")
+@example([("pgfault", "7", " "), ("pgmajfault", "8", " ")], "lenient")
 def test_the_kernel_line_fast_path_reads_as_the_general_reader(
     lines: list[tuple[str, str, str]], layout: str
 ) -> None:
+    """Both fast paths (the whole file, a line) give what the general reader gives."""
     text = "".join(f"{name}{space}{digits}\n" for name, digits, space in lines)
     fast = parse(text, format="vmstat", layout=layout)
     with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(vmstat, "_kernel_file", lambda *args: None)
         patch.setattr(vmstat, "_kernel_line", lambda *args: False)
         general = parse(text, format="vmstat", layout=layout)
     assert (fast.instance, fast.source_map, fast.diagnostics) == (
@@ -239,3 +243,18 @@ def test_the_kernel_line_fast_path_reads_as_the_general_reader(
         general.source_map,
         general.diagnostics,
     )
+
+
+def test_a_kernel_file_is_read_without_a_step_per_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file printed as the kernel prints it goes through no per-line step; one changed
+    byte sends it to the line reader, which reports it where it stands."""
+    lines: list[int] = []
+    read = vmstat._read
+    monkeypatch.setattr(vmstat, "_read", lambda *args: lines.append(1) or read(*args))
+    text = vmstat.render(COUNTERS, "2.6")
+    result = parse(text.encode(), format="vmstat", layout="exact")
+    assert (result.instance, result.diagnostics, lines) == (COUNTERS, (), [])
+    assert result.source_map["/pgfault"] == (list(COUNTERS).index("pgfault") + 1, 9)
+    result = parse(text.replace("pgfault ", "pgfault  "), format="vmstat", layout="exact")
+    assert len(lines) == len(COUNTERS)
+    assert [d.id for d in result.diagnostics] == ["layout.whitespace"]

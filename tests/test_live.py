@@ -277,7 +277,8 @@ def test_live_findings_point_at_the_guest_paths(
     the guest printed, ``/proc/meminfo``, never ``live/...`` under the working directory."""
     root = make_root(tmp_path / "root", dump=False)
     (root / "proc/meminfo").write_text("MemTotal:  12 kB\nMemFree:   -3 kB\n")
-    monkeypatch.setattr("conformance.cli_capture.snapshot", lambda _root, limits: snapshot(root))
+    # the live reader is imported by check --live when it runs: patched where it lives
+    monkeypatch.setattr("conformance.live.snapshot", lambda _root, limits: snapshot(root))
     monkeypatch.chdir(tmp_path)
     sarif, gitlab, junit = tmp_path / "o.sarif", tmp_path / "o.json", tmp_path / "o.xml"
     args = ["check", "--live", "--report", "text", "--report", f"sarif:{sarif}"]

@@ -74,3 +74,14 @@ def test_parse_without_validation_skips_the_schema() -> None:
 def test_public_api_names() -> None:
     for name in conformance.__all__:
         assert hasattr(conformance, name), name
+
+
+def test_the_format_table_names_each_module_and_its_guest_paths() -> None:
+    from conformance import formats
+
+    assert [spec.id for spec in formats.FORMATS] == list(formats.format_ids())
+    for spec in formats.FORMATS:
+        assert formats.get_format(spec.id) is spec
+        assert spec.paths == formats.GUEST_PATHS[spec.id]
+    with pytest.raises(AttributeError):
+        _ = formats.NOTHING  # type: ignore[attr-defined]

@@ -53,3 +53,9 @@ def test_a_capture_object() -> None:
 def test_what_it_does_not_know_is_left_to_json_dumps() -> None:
     for value in ({1: "int key"}, {"nan": float("nan")}, [True, 1.5, {None: 2}]):
         assert indented.dumps(value) == expected(value)
+
+
+@given(st.lists(st.text(), min_size=1, max_size=6), st.text(max_size=4))
+def test_lists_of_strings_nested_or_not(strings: list[str], key: str) -> None:
+    for value in (strings, tuple(strings), {key: strings}, [strings, [strings]]):
+        assert indented.dumps(value) == expected(value)

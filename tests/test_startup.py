@@ -112,3 +112,34 @@ def test_the_lazy_names_are_the_real_ones() -> None:
     assert set(conformance.__all__) <= set(dir(conformance))
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         _ = conformance.nothing  # type: ignore[attr-defined]
+
+
+def test_parse_of_a_file_at_a_guest_path_loads_that_format_alone() -> None:
+    modules = _modules(PROBE, "parse", str(SAMPLE))
+    parsers = sorted(m for m in modules if m.startswith("conformance.formats."))
+    assert parsers == [
+        "conformance.formats._meminfo_layout",
+        "conformance.formats._meminfo_whole",
+        "conformance.formats.meminfo",
+    ]
+
+
+def test_a_serial_check_of_a_directory_loads_no_tar_live_worker_or_other_reporter() -> None:
+    capture = ROOT / "examples" / "fleet" / "virtio-6.18-firecracker"
+    modules = _modules(
+        PROBE, "check", "--output-format", "json", "--output", os.devnull, str(capture)
+    )
+    assert {"conformance.check", "conformance.report.json_report"} <= modules
+    unneeded = {
+        "multiprocessing",  # -j 1: no worker process
+        "conformance.workers",
+        "conformance.capture_tar",  # a directory, not a tarball
+        "tarfile",
+        "conformance.live",  # not --live
+        "conformance.report.junit",  # JSON asked for: no other reporter
+        "conformance.report.sarif",
+        "xml.etree.ElementTree",
+        "secrets",
+        "uuid",
+    }
+    assert sorted(unneeded & modules) == []

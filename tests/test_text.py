@@ -92,3 +92,26 @@ def test_first_difference() -> None:
     assert first_difference("abc", "abd") == 2
     assert first_difference("ab", "abc") == 2
     assert first_difference("abc", "abc") == 3
+
+
+def test_a_lazy_source_map_is_made_once_when_first_read_and_pickles_as_a_dict() -> None:
+    import pickle
+
+    from conformance.text import LazySourceMap
+
+    made: list[str] = []
+
+    def make(text: str) -> dict[str, tuple[int, int]]:
+        made.append(text)
+        return {"/a": (1, 2), "/b": (2, 3)}
+
+    lazy = LazySourceMap(make, "a 1\nb 2\n")
+    assert made == []
+    assert lazy["/b"] == (2, 3) and "/a" in lazy and len(lazy) == 2
+    plain = {"/a": (1, 2), "/b": (2, 3)}
+    assert lazy == plain
+    assert plain.__eq__(lazy) is NotImplemented  # so Python asks the lazy map, which agrees
+    assert made == ["a 1\nb 2\n"]
+    copy = pickle.loads(pickle.dumps(lazy))
+    assert type(copy) is dict and copy == dict(lazy)
+    assert made == ["a 1\nb 2\n"]

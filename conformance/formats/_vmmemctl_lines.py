@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 GEN_A, GEN_B, GEN_C = "2.6.34", "4.4", "4.20"
@@ -60,7 +61,9 @@ class Slot:
     size: str = ""
     """``4k`` or ``2M`` for page statistics (generation C)."""
 
-    @property
+    # key, pointer and parents are asked for on every line of every file read: worked
+    # out once per slot (the slots are module constants)
+    @cached_property
     def key(self) -> str:
         """The line's unique name within its generation."""
         if self.kind is Kind.PAGE:
@@ -69,7 +72,7 @@ class Slot:
             return TARGET_COMMAND
         return self.label
 
-    @property
+    @cached_property
     def pointer(self) -> str:
         """JSON pointer of the line's value in the instance."""
         if self.kind is Kind.CAPS:
@@ -82,6 +85,17 @@ class Slot:
         if self.kind is Kind.PAGE:
             return f"/page_stats/{self.label}/{self.size}"
         return f"/{folder[self.kind]}/{self.label}"
+
+    @cached_property
+    def parts(self) -> tuple[str, ...]:
+        """The keys on the way to the value in the instance, outermost first."""
+        return tuple(self.pointer[1:].split("/"))
+
+    @cached_property
+    def parents(self) -> tuple[str, ...]:
+        """The pointers of the objects that hold the value, outermost first."""
+        parts = self.pointer.split("/")
+        return tuple("/".join(parts[:depth]) for depth in range(2, len(parts)))
 
 
 def _slots(kind: Kind, *labels: str, optional: str = "") -> tuple[Slot, ...]:
@@ -185,10 +199,11 @@ def c_alt_hex(value: int) -> str:
 
 def render_line(slot: Slot, value: Any, dialect: str) -> str:
     """The line as the kernel of generation ``dialect`` prints it (without the newline)."""
-    return _prefix(slot, dialect) + _value_text(slot, value, dialect)
+    return prefix_of(slot, dialect) + _value_text(slot, value, dialect)
 
 
-def _prefix(slot: Slot, dialect: str) -> str:
+def prefix_of(slot: Slot, dialect: str) -> str:
+    """What the kernel prints before the value: the padded label and its colon."""
     if dialect == GEN_C:
         if slot.kind is Kind.PAGE:
             return f"{slot.label:<18}({slot.size}): "  # "%-18s(%s): "

@@ -61,8 +61,7 @@ def read_value(
         got = _read_number(builder, slot, line, value, column, dialect)
     if got is not None:
         _put(instance, slot.pointer, got)
-        for depth in range(2, slot.pointer.count("/") + 1):
-            parent = "/".join(slot.pointer.split("/")[:depth])
+        for parent in slot.parents:
             builder.map(parent, line.number, 1)
         builder.map(slot.pointer, line.number, column)
     return got

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..model import JSON, DialectSpec, FormatSpec, Layout, ParseResult
 from ..text import Line, ParseBuilder, Source, clip, split_lines
+from . import GUEST_PATHS
 from ._keyed import check_sequence, split_label
 
 FORMAT_ID = "hv-balloon"
@@ -216,7 +217,7 @@ SPEC = FormatSpec(
     id=FORMAT_ID,
     title="Hyper-V balloon debugfs file",
     description="/sys/kernel/debug/hv-balloon: the hv_balloon driver's state and page counts.",
-    paths=("sys/kernel/debug/hv-balloon",),
+    paths=GUEST_PATHS[FORMAT_ID],
     dialects=DIALECTS,
     schema="hv-balloon.schema.json",
     parse=parse,

@@ -35,6 +35,7 @@ from ..text import (
     split_lines,
     words,
 )
+from . import GUEST_PATHS
 from ._meminfo_layout import (
     HEADER,
     INFLATED,
@@ -49,6 +50,7 @@ from ._meminfo_layout import (
     row_line,
     template,
 )
+from ._meminfo_whole import kernel_file
 
 FORMAT_ID = "meminfo"
 
@@ -140,6 +142,9 @@ def parse(
     context: dict[str, str] | None = None,
 ) -> ParseResult:
     """Parse the file; never raises on bad input."""
+    whole = kernel_file(data, dialect)
+    if whole is not None:
+        return whole
     builder = ParseBuilder(FORMAT_ID, layout)
     lines = split_lines(data, builder)
     dialect = dialect or detect_lines(line.text for line in lines) or "2.6"
@@ -368,7 +373,7 @@ SPEC = FormatSpec(
     title="/proc/meminfo",
     description="/proc/meminfo: the kernel's memory summary, including the Balloon line "
     "(6.15+) and the RFC's InflatedTotal/InflatedFree lines.",
-    paths=("proc/meminfo",),
+    paths=GUEST_PATHS[FORMAT_ID],
     dialects=DIALECTS,
     schema="meminfo.schema.json",
     parse=parse,

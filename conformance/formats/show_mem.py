@@ -28,6 +28,7 @@ from typing import Any
 
 from ..model import JSON, DialectSpec, FormatSpec, Layout, ParseResult
 from ..text import ParseBuilder, Source, split_lines
+from . import GUEST_PATHS
 from . import show_mem_lines as g
 from . import show_mem_render as t
 from .show_mem_reader import FORMAT_ID, DumpReader
@@ -132,7 +133,7 @@ SPEC = FormatSpec(
     description="The 'Mem-Info:' block that OOM reports, SysRq-m and allocation failures "
     "print to the kernel log: global, per-node and per-zone memory counters, free lists, "
     "swap and RAM summary; per-node Balloon since 6.15.",
-    paths=("var/log/dmesg", "var/log/kern.log", "dmesg", "dmesg.txt", "kern.log", "kernel.log"),
+    paths=GUEST_PATHS[FORMAT_ID],
     dialects=DIALECTS,
     schema="show-mem.schema.json",
     parse=parse,

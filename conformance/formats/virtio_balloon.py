@@ -19,6 +19,7 @@ from typing import Any
 
 from ..model import JSON, DialectSpec, FormatSpec, Layout, ParseResult
 from ..text import Line, ParseBuilder, Source, clip, split_lines
+from . import GUEST_PATHS
 from ._keyed import check_sequence, split_label
 from ._meminfo_layout import padded_like_meminfo
 
@@ -124,7 +125,7 @@ SPEC = FormatSpec(
     description="/sys/kernel/debug/virtio-balloon (Virtuozzo kernels only): memory held by "
     "the balloon, counted as removed from MemTotal (InflatedTotal) or as used "
     "(InflatedFree).",
-    paths=("sys/kernel/debug/virtio-balloon",),
+    paths=GUEST_PATHS[FORMAT_ID],
     dialects=DIALECTS,
     schema="virtio-balloon.schema.json",
     parse=parse,

@@ -21,7 +21,8 @@ import re
 from typing import Any
 
 from ..model import JSON, DialectSpec, FormatSpec, Layout, ParseResult
-from ..text import Line, ParseBuilder, Source, split_lines
+from ..text import LazySourceMap, Line, ParseBuilder, Source, split_lines
+from . import GUEST_PATHS
 
 FORMAT_ID = "virtio-features"
 
@@ -136,9 +137,24 @@ def parse(
     context: dict[str, str] | None = None,
 ) -> ParseResult:
     """Parse the features file (and ``context["device"]``); never raises on bad input."""
-    builder = ParseBuilder(FORMAT_ID, layout)
+    return _parse(data, dialect, layout, context, fast=True)
+
+
+def _parse(
+    data: Source,
+    dialect: str | None,
+    layout: Layout,
+    context: dict[str, str] | None,
+    fast: bool,
+) -> ParseResult:
+    # a file as the kernel prints it (nearly every real one) needs no line splitting, and
+    # its source map is worked out only if something asks for it
+    kernel = _kernel_line(data) if fast else None
+    lazy = None if kernel is None else LazySourceMap(_source_map, data, dialect, layout, context)
+    builder = ParseBuilder(FORMAT_ID, layout, lazy)
     instance: dict[str, Any] = {}
-    line = _bits_line(builder, split_lines(data, builder))
+    lines = split_lines(data, builder) if kernel is None else [kernel]
+    line = _bits_line(builder, lines)
     device = _read_device(builder, (context or {}).get("device"))
     if line is not None:
         column = len(line.text) - len(line.text.lstrip()) + 1
@@ -151,6 +167,29 @@ def parse(
     if device is not None:
         instance["device"] = device
     return builder.result(dialect or "6.17", instance)
+
+
+def _kernel_line(data: Source) -> Line | None:
+    """The line of a file that is one line of ``0``/``1`` of a width kernels print, and
+    its newline, as features_show() prints it; None for any other file."""
+    try:
+        text = data if isinstance(data, str) else data.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    bits = text[:-1]
+    if (
+        text[-1:] != "\n"
+        or len(bits) not in KNOWN_WIDTHS
+        or bits.count("0") + bits.count("1") != len(bits)
+    ):
+        return None
+    return Line(1, bits)
+
+
+def _source_map(
+    data: Source, dialect: str | None, layout: Layout, context: dict[str, str] | None
+) -> dict[str, tuple[int, int]]:
+    return dict(_parse(data, dialect, layout, context, fast=False).source_map)
 
 
 def _bits_line(builder: ParseBuilder, lines: list[Line]) -> Line | None:
@@ -325,11 +364,7 @@ SPEC = FormatSpec(
     title="virtio feature bits",
     description="/sys/bus/virtio/devices/virtioN/features: the negotiated feature bits of a "
     "virtio device, one '0'/'1' per bit, least significant first.",
-    paths=(
-        "sys/bus/virtio/devices/virtio*/features",
-        "sys/bus/virtio/drivers/virtio_balloon/virtio*/features",
-        "sys/devices/**/virtio*/features",
-    ),
+    paths=GUEST_PATHS[FORMAT_ID],
     dialects=DIALECTS,
     schema="virtio-features.schema.json",
     parse=parse,

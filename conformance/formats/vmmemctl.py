@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..model import JSON, DialectSpec, FormatSpec, Layout, ParseResult
-from ..text import Line, ParseBuilder, Source, split_lines
+from ..text import LazySourceMap, Line, ParseBuilder, Source, split_lines
+from . import GUEST_PATHS
 from ._keyed import check_sequence, split_label, split_text
 from ._vmmemctl_lines import (
     GEN_A,
@@ -37,6 +38,7 @@ from ._vmmemctl_lines import (
     render_line,
 )
 from ._vmmemctl_values import read_value
+from ._vmmemctl_whole import kernel_instance
 
 FORMAT_ID = "vmmemctl"
 
@@ -127,10 +129,37 @@ def parse(
     context: dict[str, str] | None = None,
 ) -> ParseResult:
     """Parse the file; never raises on bad input."""
-    builder = ParseBuilder(FORMAT_ID, layout)
-    lines = split_lines(data, builder)
     if dialect is not None:
         SPEC.dialect(dialect)  # an unknown id is a usage error, not bad input
+    return _kernel_file(data, dialect) or _parse_lines(data, dialect, layout)
+
+
+def _kernel_file(data: Source, dialect: str | None) -> ParseResult | None:
+    """The result of a file printed exactly as its kernel prints it (as nearly every real
+    file is), read a few string operations a line, each printed back to compare; None for
+    any other file, which the line reader reads and reports on. Such a file has no
+    finding in either layout; its source map is the line reader's, worked out only if
+    something asks for it."""
+    try:
+        text = data if isinstance(data, str) else data.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    found = dialect or detect(text)
+    instance = kernel_instance(text, found) if found else None
+    if found is None or instance is None:
+        return None
+    ordered = {key: instance[key] for key in _TOP_LEVEL if key in instance}
+    return ParseResult(FORMAT_ID, found, ordered, LazySourceMap(_source_map, text, found))
+
+
+def _source_map(text: str, dialect: str) -> dict[str, tuple[int, int]]:
+    return dict(_parse_lines(text, dialect, Layout.LENIENT).source_map)
+
+
+def _parse_lines(data: Source, dialect: str | None, layout: Layout) -> ParseResult:
+    """The line reader: every line read leniently, every finding reported."""
+    builder = ParseBuilder(FORMAT_ID, layout)
+    lines = split_lines(data, builder)
     dialect = dialect or detect("\n".join(line.text for line in lines)) or _closest(_keys(lines))
     slots = {slot.key: slot for slot in SLOTS[dialect]}
     instance, found = _read_lines(builder, lines, slots, dialect)
@@ -249,9 +278,9 @@ def _blank_warning(builder: ParseBuilder, line: Line, message: str) -> None:
     builder.warning("layout.blank-line", message, line.number, 1)
 
 
-def _value_at(instance: JSON, pointer: str) -> Any:
+def _value_at(instance: JSON, parts: tuple[str, ...]) -> Any:
     node = instance
-    for part in pointer.strip("/").split("/"):
+    for part in parts:
         if not isinstance(node, dict) or part not in node:
             return None
         node = node[part]
@@ -264,7 +293,7 @@ def render(instance: JSON, dialect: str) -> str:
     out: list[str] = []
     separator = dialect in (GEN_A, GEN_B)
     for slot in SLOTS[dialect]:
-        value = _value_at(instance, slot.pointer)
+        value = _value_at(instance, slot.parts)
         if value is None:
             continue
         if separator and slot.kind not in HEAD_KINDS:
@@ -279,7 +308,7 @@ SPEC = FormatSpec(
     title="VMware balloon debugfs file",
     description="/sys/kernel/debug/vmmemctl: the vmw_balloon driver's capabilities, balloon "
     "size and command and page statistics.",
-    paths=("sys/kernel/debug/vmmemctl",),
+    paths=GUEST_PATHS[FORMAT_ID],
     dialects=DIALECTS,
     schema="vmmemctl.schema.json",
     parse=parse,

@@ -15,8 +15,9 @@ import re
 from typing import Any
 
 from ..model import JSON, DialectSpec, FormatSpec, Layout, ParseResult
-from ..text import Line, ParseBuilder, Source, clip, pointer_token, split_lines
+from ..text import LazySourceMap, Line, ParseBuilder, Source, clip, pointer_token, split_lines
 from ..text import words as words_of
+from . import GUEST_PATHS
 
 FORMAT_ID = "vmstat"
 
@@ -26,6 +27,10 @@ _DETECT = re.compile(r"[a-z][a-z0-9_]* [0-9]+")
 """Every kernel name starts with a letter, so a bit string split by a space is not one.
 Both used with ``fullmatch`` on one line: no two quantifiers can take the same character,
 so the match is linear."""
+_WHOLE = re.compile(r"(?:[A-Za-z0-9_]+ (?:0|[1-9][0-9]{0,19})\n)+")
+"""A whole file of lines exactly as vmstat_show() prints them. Used with ``fullmatch``:
+each repetition is one line and no two parts can take the same character (names hold no
+space or newline, values no space), so a failing match gives up in linear time."""
 MOSTLY = 0.75
 """Share of the non-blank lines that must be ``name value`` for the text to be vmstat:
 a few damaged lines do not hide the format (they are findings of the parse)."""
@@ -59,12 +64,42 @@ def parse(
     context: dict[str, str] | None = None,
 ) -> ParseResult:
     """Parse the file; never raises on bad input."""
+    whole = _kernel_file(data, dialect)
+    if whole is not None:
+        return whole
     builder = ParseBuilder(FORMAT_ID, layout)
     instance: dict[str, Any] = {}
     seen: dict[str, int] = {}
     for line in split_lines(data, builder, annotations=False):
         _read(builder, instance, seen, line)
     return builder.result(dialect or "2.6", instance)
+
+
+def _kernel_file(data: Source, dialect: str | None) -> ParseResult | None:
+    """The result of a file printed exactly as the kernel prints it, every line of it (as
+    nearly every real file is), read by C-level string and regular-expression calls with
+    no Python work per line; None for any other file, which the line reader then reads
+    and reports on. Such a file has no finding in either layout, and its source map is
+    worked out only if something asks for it."""
+    try:
+        text = data if isinstance(data, str) else data.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    if _WHOLE.fullmatch(text) is None:
+        return None
+    words = text.split()
+    names = words[::2]
+    instance = dict(zip(names, map(int, words[1::2])))
+    if len(instance) != len(names) or max(instance.values()) > U64_MAX:
+        return None  # a name twice, or a 20-digit value past the u64
+    source_map = LazySourceMap(_kernel_source_map, names)
+    return ParseResult(FORMAT_ID, dialect or "2.6", instance, source_map)
+
+
+def _kernel_source_map(names: list[str]) -> dict[str, tuple[int, int]]:
+    # one name per line, from line 1, its value after the name and one space; names of
+    # [A-Za-z0-9_] need no escaping in a JSON pointer
+    return {"/" + name: (number, len(name) + 2) for number, name in enumerate(names, 1)}
 
 
 def _read(
@@ -146,7 +181,7 @@ SPEC = FormatSpec(
     title="/proc/vmstat",
     description="/proc/vmstat: the kernel's memory counters, including nr_balloon_pages "
     "(6.15+) and the balloon_inflate/deflate/migrate events.",
-    paths=("proc/vmstat",),
+    paths=GUEST_PATHS[FORMAT_ID],
     dialects=DIALECTS,
     schema="vmstat.schema.json",
     parse=parse,

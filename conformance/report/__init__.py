@@ -9,29 +9,47 @@ timestamp is written only when :attr:`ReportOptions.timestamp` is given.
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterator, Mapping
 from typing import Callable, TextIO
 
 from ..errors import UsageError
-from .github import write_github
-from .gitlab import write_gitlab
-from .json_report import write_json
-from .junit import write_junit, write_junit_gitlab
 from .model import CaptureResult, Report
 from .options import ReportOptions
-from .sarif import write_sarif
-from .text import write_text
 
 Reporter = Callable[[Report, TextIO, ReportOptions], None]
 
-REPORTERS: dict[str, Reporter] = {
-    "text": write_text,
-    "json": write_json,
-    "junit": write_junit,
-    "junit-gitlab": write_junit_gitlab,
-    "sarif": write_sarif,
-    "github": write_github,
-    "gitlab": write_gitlab,
-}
+
+class _Reporters(Mapping[str, Reporter]):
+    """Output format name to reporter, each reporter's module imported when it is first
+    asked for: a run that writes JSON imports no XML library."""
+
+    def __init__(self, where: dict[str, tuple[str, str]]) -> None:
+        self._where = where
+
+    def __getitem__(self, name: str) -> Reporter:
+        module, function = self._where[name]
+        reporter: Reporter = getattr(importlib.import_module(module, __name__), function)
+        return reporter
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+
+REPORTERS: Mapping[str, Reporter] = _Reporters(
+    {
+        "text": (".text", "write_text"),
+        "json": (".json_report", "write_json"),
+        "junit": (".junit", "write_junit"),
+        "junit-gitlab": (".junit", "write_junit_gitlab"),
+        "sarif": (".sarif", "write_sarif"),
+        "github": (".github", "write_github"),
+        "gitlab": (".gitlab", "write_gitlab"),
+    }
+)
 """Every output format of ``balloon-conform check --format``, by name; ``text`` is the default."""
 
 DEFAULT_FORMAT = "text"

@@ -52,10 +52,16 @@ def _value(value: Any, pad: str) -> str:
         for key, item in value.items():
             if type(key) is not str:
                 raise _Unusual
-            items.append(f"{_STRING(key)}: {_value(item, inner)}")
+            # strings, the most common members, without a call of this function each
+            text = _STRING(item) if type(item) is str else _value(item, inner)
+            items.append(f"{_STRING(key)}: {text}")
         return "{" + inner + ("," + inner).join(items) + pad + "}"
     if kind is list or kind is tuple:
         if not value:
             return "[]"
-        return "[" + inner + ("," + inner).join(_value(v, inner) for v in value) + pad + "]"
+        try:  # a list of strings (a capture's files and rules): C calls only
+            body = ("," + inner).join(map(_STRING, value))
+        except TypeError:
+            body = ("," + inner).join(_value(v, inner) for v in value)
+        return "[" + inner + body + pad + "]"
     raise _Unusual

@@ -76,6 +76,48 @@ class Totals:
         )
 
 
+class Tally:
+    """The :class:`Totals` of capture results, counted as they are added."""
+
+    def __init__(self) -> None:
+        self._counts = dict.fromkeys(Severity, 0)
+        self._files = self._captures = self._skipped = 0
+        self._ids: set[str] = set()
+        self._guest = False
+
+    def add(self, capture: CaptureResult) -> None:
+        self._guest = self._guest or capture.guest
+        if not capture.series:
+            self._captures += 1
+            self._files += len(capture.files)
+        self._skipped += len(capture.skipped)
+        for diagnostic in capture.diagnostics:
+            self._counts[diagnostic.severity] += 1
+            self._ids.add(diagnostic.id)
+
+    def merge(self, other: Tally) -> None:
+        """Add what ``other`` counted (a worker's, say)."""
+        for severity, count in other._counts.items():
+            self._counts[severity] += count
+        self._files += other._files
+        self._captures += other._captures
+        self._skipped += other._skipped
+        self._ids |= other._ids
+        self._guest = self._guest or other._guest
+
+    def totals(self) -> Totals:
+        return Totals(
+            self._captures,
+            self._files,
+            self._counts[Severity.ERROR],
+            self._counts[Severity.WARNING],
+            self._counts[Severity.NOTE],
+            frozenset(self._ids),
+            self._skipped,
+            self._guest,
+        )
+
+
 @dataclass(frozen=True)
 class Report:
     """A whole run: its captures in the order given, and the rule catalogue it used.
@@ -97,30 +139,14 @@ class Report:
 
     def totals(self) -> Totals:
         """Counts of captures, files, findings by severity and skipped checks, in one
-        pass; a series' own result adds neither a capture nor files."""
-        counts = dict.fromkeys(Severity, 0)
-        files = captures = skipped = 0
-        ids: set[str] = set()
-        guest = False
-        for capture in self.captures:
-            guest = guest or capture.guest
-            if not capture.series:
-                captures += 1
-                files += len(capture.files)
-            skipped += len(capture.skipped)
-            for diagnostic in capture.diagnostics:
-                counts[diagnostic.severity] += 1
-                ids.add(diagnostic.id)
-        return Totals(
-            captures,
-            files,
-            counts[Severity.ERROR],
-            counts[Severity.WARNING],
-            counts[Severity.NOTE],
-            frozenset(ids),
-            skipped,
-            guest,
-        )
+        pass (none for captures that keep a :class:`Tally` of themselves, as a spool
+        does); a series' own result adds neither a capture nor files."""
+        tally = getattr(self.captures, "tally", None)
+        if not isinstance(tally, Tally):
+            tally = Tally()
+            for capture in self.captures:
+                tally.add(capture)
+        return tally.totals()
 
     def count(self, severity: Severity) -> int:
         return self.totals().count(severity)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -132,7 +131,7 @@ def _dumps(value: Any) -> str:
 
 def stream_marker() -> str:
     """A string no report can contain, to stand for a streamed list."""
-    return f"@@balloon-conform-stream-{uuid.uuid4().hex}@@"
+    return f"@@balloon-conform-stream-{os.urandom(16).hex()}@@"
 
 
 def rule_ids(capture: CaptureResult) -> list[str]:

@@ -47,8 +47,9 @@ class Needs:
 
     def missing(self, view: CaptureView) -> str | None:
         """Why a rule with these needs cannot run on ``view``; None when it can."""
+        present = view.formats
         for format_id in self.formats:
-            if view.first(format_id) is None:
+            if format_id not in present:
                 return f"no {format_id} file in the capture"
         if self.kernel is not None:
             if view.kernel is None:
@@ -81,6 +82,9 @@ class RuleInfo:
     example: str = ""
 
 
+_NOTHING_READ = "no balloon-related file was read from the capture"
+
+
 @dataclass(frozen=True)
 class Rule(RuleInfo):
     """A documented invariant: its metadata (see :class:`RuleInfo`), the formats a file
@@ -108,10 +112,17 @@ class Rule(RuleInfo):
     def skip_reason(self, *views: CaptureView) -> str | None:
         """Why this rule cannot run on ``views`` (one capture, or the two captures of a
         series step); None when it can. A file rule needs a file of one of its formats."""
+        if len(views) == 1:  # every rule on every capture: the short way
+            view = views[0]
+            if not view.parsed:
+                return _NOTHING_READ
+            if self.scope is Scope.FILE and self.formats and view.formats.isdisjoint(self.formats):
+                return f"no {' or '.join(self.formats)} file in the capture"
+            return self.needs.missing(view)
         if not any(view.parsed for view in views):
-            return "no balloon-related file was read from the capture"
+            return _NOTHING_READ
         wanted = self.formats if self.scope is Scope.FILE else ()
-        if wanted and not any(v.first(f) for v in views for f in wanted):
+        if wanted and all(view.formats.isdisjoint(wanted) for view in views):
             return f"no {' or '.join(self.formats)} file in the capture"
         for view in views:
             reason = self.needs.missing(view)
