@@ -160,7 +160,9 @@ def _descend(
             _link(budget, relative)  # swapped for a link since it was listed
         elif exc.errno == errno.ENOTDIR:
             budget.problem("capture.changed", relative, "replaced while read; skipped")
-        elif exc.errno != errno.ENOENT:  # gone since it was listed: nothing to read
+        elif exc.errno == errno.ENOENT:  # listed, then gone: said, never passed over
+            budget.problem("capture.changed", relative, "removed while read; skipped")
+        else:
             budget.problem("capture.unreadable", relative, f"cannot open: {exc.strerror}")
         return
     try:
@@ -220,7 +222,9 @@ def _read_wanted(fd: int, name: str, relative: str, budget: Budget) -> bytes | N
     try:
         file = os.open(name, FILE, dir_fd=fd)
     except OSError as exc:
-        if exc.errno != errno.ENOENT:  # gone since it was listed: nothing to read
+        if exc.errno == errno.ENOENT:  # listed, then gone: said, never passed over
+            budget.problem("capture.changed", relative, "removed while read; skipped")
+        else:
             _not_opened(budget, relative, exc)
         return None
     try:

@@ -118,3 +118,33 @@ def test_links_swapped_in_while_reading_are_never_followed(tmp_path: Path) -> No
     # the race was run: the mutator made progress and the reader met its work
     assert steps[0] > ROUNDS // 10
     assert swapped_seen > 0
+
+
+@pytest.mark.parametrize("gone", ["proc/meminfo", "proc"])
+def test_a_file_or_folder_removed_after_listing_is_said_not_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gone: str
+) -> None:
+    """Listed, then removed before it was opened: a capture.changed finding names it."""
+    import shutil
+
+    import conformance.capture_dir as capture_dir
+
+    capture = tmp_path / "cap"
+    (capture / "proc").mkdir(parents=True)
+    (capture / "proc" / "meminfo").write_bytes(MEMINFO)
+    (capture / "proc" / "vmstat").write_bytes(VMSTAT)
+    listed = capture_dir._entries
+
+    def list_then_remove(fd: int, prefix: str, budget: object) -> list[object]:
+        entries = listed(fd, prefix, budget)  # type: ignore[arg-type]
+        target = capture / gone
+        parent = gone.rsplit("/", 1)[0] + "/" if "/" in gone else ""
+        if target.exists() and prefix == parent:
+            shutil.rmtree(target) if target.is_dir() else target.unlink()
+        return entries  # type: ignore[return-value]
+
+    monkeypatch.setattr(capture_dir, "_entries", list_then_remove)
+    read = read_capture(capture)
+    changed = [d for d in read.diagnostics if d.id == "capture.changed"]
+    assert [d.location.path for d in changed] == [f"{capture}/{gone}"], read.diagnostics
+    assert "removed while read" in changed[0].message
