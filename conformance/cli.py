@@ -21,6 +21,7 @@ from typing import Any, Callable, TextIO
 
 from . import __version__, output, schemas
 from .diagnostics import Severity, to_json
+from .entry import interrupted
 from .errors import BalloonError, InputError
 from .escape import escape, json_text, safe_text
 from .model import Layout
@@ -36,6 +37,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = _parser(argv)
         args = parser.parse_args(argv)
+    except Exception as exc:  # Ctrl-C inside an import can come wrapped (see interrupted)
+        if interrupted(exc):
+            return EXIT_INTERRUPTED
+        raise
     except KeyboardInterrupt:  # Ctrl-C while the command line is still being read
         return EXIT_INTERRUPTED
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
@@ -61,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"balloon-conform: error: {_os_error(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # a bug: say so plainly, keep the traceback for --debug
+        if interrupted(exc):  # Ctrl-C during an import a command made on its own
+            return EXIT_INTERRUPTED
         if args.debug:
             raise
         print(

@@ -19,8 +19,24 @@ def main() -> int:
         from .cli import main as run
 
         return run()
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+    except BaseException as exc:
+        if interrupted(exc):
+            return EXIT_INTERRUPTED
+        raise
+
+
+def interrupted(exc: BaseException) -> bool:
+    """True when ``exc`` is Ctrl-C, or came of it: a KeyboardInterrupt raised while a
+    class is being made (a dataclass's ``__set_name__`` during an import) reaches the
+    caller wrapped in a RuntimeError on Python before 3.12."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 if __name__ == "__main__":

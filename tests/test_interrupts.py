@@ -257,3 +257,46 @@ def _before_our_code(err: str) -> bool:
     frames = [line.strip() for line in err.splitlines() if line.strip().startswith("File ")]
     ours = [f for f in frames if "/conformance/" in f and "/conformance/__init__.py" not in f]
     return bool(frames) and not ours
+
+
+def _wrapped_interrupt() -> RuntimeError:
+    """What Python before 3.12 raises when Ctrl-C lands in a class's ``__set_name__``."""
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt as interrupt:
+        error = RuntimeError("Error calling __set_name__ on '_Field' instance")
+        error.__cause__ = interrupt
+        return error
+
+
+def test_ctrl_c_wrapped_by_an_import_is_still_ctrl_c(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import conformance.cli as cli
+    from conformance import entry
+
+    def loading(argv: object) -> None:
+        raise _wrapped_interrupt()
+
+    monkeypatch.setattr(cli, "_parser", loading)
+    assert cli.main(["--version"]) == 130
+    monkeypatch.setattr(cli, "main", lambda: (_ for _ in ()).throw(_wrapped_interrupt()))
+    assert entry.main() == 130
+    assert capsys.readouterr().err == ""  # quiet, as a plain Ctrl-C is
+    monkeypatch.setattr(cli, "main", lambda: (_ for _ in ()).throw(RuntimeError("a bug")))
+    with pytest.raises(RuntimeError, match="a bug"):  # anything else is not swallowed
+        entry.main()
+
+
+def test_ctrl_c_wrapped_inside_a_command_is_exit_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import conformance.cli_check as cli_check
+    from conformance.cli import main
+
+    def check(args: object) -> int:
+        raise _wrapped_interrupt()
+
+    monkeypatch.setattr(cli_check, "run_check", check)
+    assert main(["check", "examples/fleet"]) == 130
+    assert "internal error" not in capsys.readouterr().err

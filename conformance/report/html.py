@@ -334,3 +334,7 @@ def _mib(value: float | None) -> str:
 def _t(text: str) -> str:
     """Text from a capture, safe in HTML: control characters escaped, then markup."""
     return html.escape(escape(text))
+
+
+write_page = write_html
+"""The name :mod:`conformance.report.targets` calls a page writer by."""

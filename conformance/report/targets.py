@@ -13,6 +13,7 @@ standard output stays parsable) and appends a summary to ``$GITHUB_STEP_SUMMARY`
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -23,15 +24,15 @@ from ..errors import InputError, UsageError
 from ..output import write_output
 from . import REPORTERS, write_report
 from .annotations import write_limited_annotations
-from .html import write_html
 from .model import Report
 from .options import ReportOptions
 from .summary import write_step_summary
 
 STDOUT = "-"
-PAGES = {"html": write_html}
+PAGES = {"html": "html"}
 """Formats ``--report FORMAT[:PATH]`` writes besides :data:`REPORTERS`: pages that read
-the captures again for what they draw (see :mod:`conformance.report.html`)."""
+the captures again for what they draw (see :mod:`conformance.report.html`), by the
+module that writes them, imported when one is asked for."""
 
 
 @dataclass(frozen=True)
@@ -105,9 +106,10 @@ def _write_file(report: Report, target: Target, options: ReportOptions) -> None:
 
 
 def _write(report: Report, fmt: str, stream: TextIO, options: ReportOptions) -> None:
-    page = PAGES.get(fmt)
-    if page is not None:
-        page(report, stream, options)
+    module = PAGES.get(fmt)
+    if module is not None:
+        page = importlib.import_module(f".{module}", __package__)
+        page.write_page(report, stream, options)
     else:
         write_report(report, fmt, stream, options)
 
