@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from bs4 import BeautifulSoup
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -101,17 +102,24 @@ def test_the_documented_fallback_without_the_package(tmp_path: Path) -> None:
     assert {"hv-balloon.pages_ballooned", "rfc.accounting"} <= codes
 
 
-WEIGHT_BOUND = 1.5
+WEIGHT_BOUNDS = {"": 1.5, 'highlight_language = "none"\n': 3.0}
 """The page with checked samples against the same page with plain literal blocks (the
-fallback's), in bytes of HTML: issue #11 asks for at most 1.5x. Measured 1.42x; it was
-1.83x while each description was also written in a hidden list for aria-describedby."""
+fallback's), in bytes of HTML, per setting. Issue #11 asks for at most 1.5x: measured
+1.42x with Sphinx's default highlighting (1.83x while each description was also written
+in a hidden list for aria-describedby). With the kernel's highlight_language = "none",
+plain blocks carry no markup at all and the same page is 2.84x: the bound there only
+holds the weight from growing."""
 
 
-def test_the_page_weighs_a_bounded_multiple_of_plain_literal_blocks(tmp_path: Path) -> None:
-    checked = _kernel_tree(tmp_path / "checked", 'extensions = ["sphinxext_balloon"]\n')
+@pytest.mark.parametrize("setting", sorted(WEIGHT_BOUNDS))
+def test_the_page_weighs_a_bounded_multiple_of_plain_literal_blocks(
+    tmp_path: Path, setting: str
+) -> None:
+    conf = setting + 'extensions = ["sphinxext_balloon"]\n'
+    checked = _kernel_tree(tmp_path / "checked", conf)
     assert _build(checked)[0] == 0
     fallback = (DOCS / "kernel" / "conf_fallback.py").read_text()
-    plain = _kernel_tree(tmp_path / "plain", "extensions = []\n\n" + fallback)
+    plain = _kernel_tree(tmp_path / "plain", setting + "extensions = []\n\n" + fallback)
     hide = tmp_path / "hide"
     hide.mkdir()
     (hide / "sphinxext_balloon.py").write_text('raise ImportError("not installed")\n')
@@ -119,4 +127,4 @@ def test_the_page_weighs_a_bounded_multiple_of_plain_literal_blocks(tmp_path: Pa
     heavy = (checked / "_out" / "index.html").stat().st_size
     light = (plain / "_out" / "index.html").stat().st_size
     assert len(_soup(plain).select("pre")) == len(_soup(checked).select("pre"))
-    assert heavy <= WEIGHT_BOUND * light, (heavy, light, heavy / light)
+    assert heavy <= WEIGHT_BOUNDS[setting] * light, (heavy, light, heavy / light)
