@@ -94,7 +94,9 @@ def _manifest_findings(capture: Capture) -> list[Diagnostic]:
         return []
     where = Location(path=f"{capture.name}/{MANIFEST}")
     return [
-        Diagnostic("capture.manifest", Severity.ERROR, f"{error.json_path}: {_said(error)}", where)
+        Diagnostic(
+            "capture.manifest", Severity.ERROR, f"{schemas.json_path(error)}: {_said(error)}", where
+        )
         for error in schemas.iter_errors("capture.schema.json", capture.manifest)
     ]
 

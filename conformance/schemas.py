@@ -15,6 +15,7 @@ a value the parser already reported an error for is not reported twice.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -284,6 +285,24 @@ def _explanation(error: ValidationError, root: dict[str, Any]) -> dict[str, Any]
     return found
 
 
+_PLAIN_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9_]*\Z")
+
+
+def json_path(error: ValidationError) -> str:
+    """The JSONPath of the value ``error`` is about (``$.files['proc/meminfo'].status``),
+    written as jsonschema 4.18 and later write ``error.json_path``, on every version:
+    4.10 (Debian 12's) writes the same member as ``$.files.proc/meminfo``."""
+    path = "$"
+    for part in error.absolute_path:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif _PLAIN_NAME.match(part):
+            path += "." + part
+        else:
+            path += "['" + part.replace("\\", "\\\\").replace("'", "\\'") + "']"
+    return path
+
+
 def _plain(error: ValidationError) -> str:
     if error.validator in ("oneOf", "anyOf") and error.context:
         deepest = max(error.context, key=lambda e: len(e.absolute_path))
@@ -317,7 +336,7 @@ def check_schemas(extra: tuple[str, ...] = ()) -> list[str]:
         except Exception as exc:
             problems.append(f"{name}: not a valid draft 2020-12 schema: {exc}")
         if name != META_SCHEMA and not name.startswith("meta/"):
-            problems.extend(f"{name}: {e.json_path}: {e.message}" for e in meta.iter_errors(doc))
+            problems.extend(f"{name}: {json_path(e)}: {e.message}" for e in meta.iter_errors(doc))
         if doc.get("$id") != BASE_URI + name:
             problems.append(f"{name}: $id should be {BASE_URI + name}")
     return problems

@@ -129,8 +129,10 @@ def test_a_signal_mid_write_leaves_the_previous_file(tmp_path: Path, signum: int
     child = _child(
         tmp_path,
         """
-        # as the command line does: SIGTERM unwinds like Ctrl-C
+        # as the command line does: SIGTERM unwinds like Ctrl-C; and Ctrl-C is Ctrl-C
+        # even when this test runs as a background job, which starts with it ignored
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
         def write(stream):
             stream.write("{" * 10_000)

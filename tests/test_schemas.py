@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import re
 from collections.abc import Iterator
@@ -264,6 +265,10 @@ def _dialect_taken(document: Any, path: list[Any]) -> str:
     return ""
 
 
+MODERN_JSONSCHEMA = importlib.util.find_spec("referencing") is not None
+"""jsonschema 4.18 or later (Debian 12 and Ubuntu 24.04 ship 4.10.3, make test-floors)."""
+
+
 @pytest.mark.parametrize("format_id,dialect,dialect_schema", ANY_DIALECT)
 def test_any_dialect_schema_errors_name_the_dialects_own_constraint(
     exported: Path, format_id: str, dialect: str, dialect_schema: str
@@ -271,19 +276,26 @@ def test_any_dialect_schema_errors_name_the_dialects_own_constraint(
     """The "any dialect" schemas pick their dialect with if/then/else on the keys that
     tell the dialects apart, so the error is the dialect's own "minimum", not "is not
     valid under any of the given schemas", in python jsonschema and in jsonschema-rs."""
-    from jsonschema import Draft202012Validator
     from jsonschema.exceptions import best_match
 
     name = format_id + schemas.SUFFIX
     document = schemas.document(name)
-    python = Draft202012Validator(document, registry=schemas.registry())
+    python = schemas.validator(name)  # a registry, or jsonschema 4.10's RefResolver
     cases = _dialect_cases(format_id, dialect)
     assert cases, f"no schemas/tests/{format_id}/invalid/dialect-{dialect}-*.json"
     for path in cases:
         instance = json.loads(path.read_text(encoding="utf-8"))
-        best = best_match(python.iter_errors(instance))
+        errors = list(python.iter_errors(instance))
+        own = [e for e in errors if e.validator == "minimum"]
+        assert len(own) == 1, (path.name, errors)
+        assert _dialect_taken(document, list(own[0].absolute_schema_path)) == dialect_schema
+        if not MODERN_JSONSCHEMA:
+            # jsonschema 4.10 also reports the properties only the failing branch had
+            # evaluated as unevaluated (as the spec drops a failing branch's annotations)
+            # and ranks that error first: the dialect's own error is there, not first
+            continue
+        best = best_match(errors)
         assert best is not None and best.validator == "minimum", (path.name, best)
-        assert _dialect_taken(document, list(best.absolute_schema_path)) == dialect_schema
         assert [e.validator for e in schemas.iter_errors(name, instance)] == ["minimum"]
         if holds_u64():
             errors = list(_rs_bundled(exported, name).iter_errors(instance))

@@ -18,6 +18,8 @@ import pytest
 
 from conformance import get_format, schemas
 
+from .engines import holds_u64
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "examples" / "fleet" / "virtio-6.18-firecracker" / "proc" / "meminfo"
 HEAVY = (
@@ -142,4 +144,6 @@ def test_a_serial_check_of_a_directory_loads_no_tar_live_worker_or_other_reporte
         "secrets",
         "uuid",
     }
+    if not holds_u64():  # python-jsonschema validates there; its format checkers use uuid
+        unneeded.discard("uuid")
     assert sorted(unneeded & modules) == []
