@@ -290,3 +290,23 @@ def test_a_host_record_of_the_wrong_shape_is_a_finding_never_a_crash(
             assert all("does not follow capture.schema.json" in skipped[r] for r in HOST_RULES)
         else:  # a value the schema allows there (a dict of options, an empty map)
             assert not any("does not follow" in reason for reason in skipped.values())
+
+
+@pytest.mark.parametrize("apart", [-1, 0, 1])
+def test_a_memory_size_sent_may_drift_up_to_the_documented_tolerance(
+    tmp_path: Path, apart: int
+) -> None:
+    """stat-free-memory against MemFree: within max(16 MiB, 5%) is drift (a deflate was
+    measured to leave 7.6 MiB), one byte more is a finding."""
+    from conformance.rules.host_rules import LEVEL_DRIFT, LEVEL_SHARE
+
+    series = copy(tmp_path, "6.1.0-57-cloud-amd64-doo-on")
+    meminfo = (series / "t1/proc/meminfo").read_text()
+    free = int(meminfo.split("MemFree:", 1)[1].split()[0]) * 1024
+    assert LEVEL_SHARE * free < LEVEL_DRIFT  # this guest is small: 16 MiB is the bound
+    sent = free - LEVEL_DRIFT - apart
+    edit_host(
+        series, "t1", lambda host: host["guest_stats"]["stats"].update({"stat-free-memory": sent})
+    )
+    found = findings(series, "host.guest-stats")
+    assert len(found) == (1 if apart > 0 else 0), found

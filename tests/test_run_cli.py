@@ -227,7 +227,7 @@ def test_a_61_guest_runs_clean_and_its_perturbed_copy_fails_each_host_rule(
     out = tmp_path / "series"
     device = f"deflate-on-oom={doo},guest-stats-polling-interval=1"
     reports = ["--report", f"json:{tmp_path / 'r.json'}", "--report", f"html:{tmp_path / 'r.html'}"]
-    assert main(boot(kernel, out, "--device", device, *reports)) == 0, capsys.readouterr().err
+    assert main(boot(kernel, out, "--device", device, *reports)) == 0, capsys.readouterr()
     assert report(tmp_path / "r.json") == []
     picture = (tmp_path / "r.html").read_text()
     assert picture.count('<section class="series"') == 1 and picture.count("<polyline") == 5
@@ -265,7 +265,7 @@ def test_a_guest_of_6_15_or_later_runs_clean(
     new = Kernel.find(NEW_KERNEL_ROOT)
     out = tmp_path / "series"
     argv = boot(new, out, "--device", "deflate-on-oom=on,guest-stats-polling-interval=1")
-    assert main(argv) == 0, capsys.readouterr().err
+    assert main(argv) == 0, capsys.readouterr()
     assert "Balloon:          131072 kB" in (out / "t1/proc/meminfo").read_text()
 
 

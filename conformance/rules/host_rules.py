@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .. import schemas
 from ..diagnostics import Diagnostic, Location, Severity
 from .base import Needs, Rule, Scope
-from .capture_rules import _balloon_device, _close, balloon_events_kb
+from .capture_rules import _balloon_device, balloon_events_kb
 
 if TYPE_CHECKING:
     from ..view import CaptureView, ParsedFile
@@ -176,6 +176,16 @@ GUEST_STATS = (
 the guest's page size), the fault counters as counts."""
 
 
+LEVEL_DRIFT = 16 * 1024 * 1024
+LEVEL_SHARE = 0.05
+"""How far a memory size the guest sent may be from its meminfo read a moment later: up
+to 7.6 MiB (1.9%) was measured after a deflate (tolerance of host.guest-stats)."""
+
+
+def _level_close(sent: int, seen: int) -> bool:
+    return abs(sent - seen) <= max(LEVEL_DRIFT, LEVEL_SHARE * max(sent, seen))
+
+
 def _stats(view: CaptureView) -> dict[str, Any]:
     record = host(view).get("guest_stats")
     return record if isinstance(record, dict) else {}
@@ -202,7 +212,7 @@ def guest_stats(rule: Rule, view: CaptureView) -> Iterator[Diagnostic]:
             continue  # -1: the guest did not send it; a kernel without the field
         seen = value * (unit or view.page_size)
         # a counter read later can only have grown; a level may have moved a little
-        bad = sent > seen if counter else not _close(sent // 1024, seen // 1024)
+        bad = sent > seen if counter else not _level_close(sent, seen)
         if bad:
             how = "more than" if counter else "far from"
             in_bytes = "" if unit == 1 else f" ({seen} bytes)"
@@ -281,10 +291,12 @@ HOST_RULES = (
         "virtio_balloon's update_balloon_stats() sends MemTotal, MemFree, MemAvailable (as "
         "bytes), NR_FILE_PAGES, pswpin/pswpout (pages as bytes) and pgmajfault/pgfault; QEMU "
         "shows the last set as the balloon's guest-stats property.",
-        tolerance="for the memory sizes, the larger of 4 MiB and 1% of the larger value: the "
+        tolerance="for the memory sizes, the larger of 16 MiB and 5% of the larger value: the "
         "guest sent them before the snapshot read its files (after the balloon settled, at "
-        "most one polling interval earlier) and memory use moves a little meanwhile; the "
-        "counters (swap, faults) may only be smaller than the guest's own, never larger",
+        "most one polling interval earlier) and memory use moves meanwhile; after a deflate "
+        "of 128 MiB a 7.3 guest under TCG showed 3.6 to 7.6 MiB (1.9%) more free memory in "
+        "its meminfo than in the stats just sent; the counters (swap, faults) may only be "
+        "smaller than the guest's own, never larger",
         example="guest-stats stat-free-memory 0; MemFree: 320204 kB",
         needs=Needs(condition=lambda v: _has_host(v) or _stats_known(v)),
         check=guest_stats,
