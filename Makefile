@@ -47,8 +47,8 @@ test: $(BIN)/balloon-conform
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(BIN)/balloon-conform
-	$(BIN)/ruff check conformance sphinxext_balloon tests benchmarks fuzz
-	$(BIN)/ruff format --check conformance sphinxext_balloon tests benchmarks fuzz
+	$(BIN)/ruff check conformance sphinxext_balloon tests benchmarks fuzz docs
+	$(BIN)/ruff format --check conformance sphinxext_balloon tests benchmarks fuzz docs
 	$(BIN)/mypy
 
 ## test-py39: the suite (less what is marked slow) on the oldest toolchain: Python 3.9 and Sphinx 3.4.3

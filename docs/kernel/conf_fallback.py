@@ -3,7 +3,7 @@
 # is built. Without it, the samples are shown as plain literal blocks, the tables and
 # rule lists are left out, and one warning says the checks were skipped.
 try:
-    import sphinxext_balloon  # noqa: F401
+    import sphinxext_balloon
 except ImportError:
     sphinxext_balloon = None
 
@@ -26,8 +26,17 @@ def balloon_fallback(app):
         has_content = True
         optional_arguments = 1
         option_spec = options(
-            "dialect", "layout", "file", "caption", "name", "expect", "violates",
-            "template", "excerpt", "group", "kernel",
+            "dialect",
+            "layout",
+            "file",
+            "caption",
+            "name",
+            "expect",
+            "violates",
+            "template",
+            "excerpt",
+            "group",
+            "kernel",
         )
 
         def run(self):
