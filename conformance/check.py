@@ -88,16 +88,14 @@ def view_of(capture: Capture, options: CheckOptions) -> CaptureView:
     )
 
 
-def _manifest_findings(capture: Capture) -> list[Diagnostic]:
+def _manifest_findings(view: CaptureView) -> list[Diagnostic]:
     """capture.json against its schema (schemas/capture.schema.json)."""
-    if capture.manifest is None:
-        return []
-    where = Location(path=f"{capture.name}/{MANIFEST}")
+    where = Location(path=f"{view.capture.name}/{MANIFEST}")
     return [
         Diagnostic(
             "capture.manifest", Severity.ERROR, f"{schemas.json_path(error)}: {_said(error)}", where
         )
-        for error in schemas.iter_errors("capture.schema.json", capture.manifest)
+        for error in view.manifest_errors
     ]
 
 
@@ -127,7 +125,7 @@ def _check_view(
     view: CaptureView, options: CheckOptions, extra: Sequence[Diagnostic] = ()
 ) -> CaptureResult:
     capture = view.capture
-    found: list[Diagnostic] = [*capture.diagnostics, *_manifest_findings(capture), *extra]
+    found: list[Diagnostic] = [*capture.diagnostics, *_manifest_findings(view), *extra]
     found += view.extra.get("unread", ())
     if not view.parsed and not _refused(capture):
         found.append(Diagnostic("capture.empty", Severity.ERROR, EMPTY[0], view.location, EMPTY[1]))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
+from . import schemas
 from .capture import Capture, CapturedFile
 from .diagnostics import Location
 from .model import ParseResult
@@ -77,3 +78,21 @@ class CaptureView:
     def manifest(self, key: str) -> Any:
         """A member of the capture's ``capture.json``, or None."""
         return (self.capture.manifest or {}).get(key)
+
+    @cached_property
+    def manifest_errors(self) -> tuple[Any, ...]:
+        """``capture.json`` against capture.schema.json, validated once per capture: the
+        check reports these errors, and :meth:`sound_manifest` keeps rules off what they
+        are about."""
+        if self.capture.manifest is None:
+            return ()
+        return tuple(schemas.iter_errors("capture.schema.json", self.capture.manifest))
+
+    def sound_manifest(self, key: str) -> Any:
+        """A member of ``capture.json`` if it follows capture.schema.json, else None: a
+        capture is untrusted, and a rule reads a member by its schema's types."""
+        value = self.manifest(key)
+        about = (error.absolute_path for error in self.manifest_errors)
+        if value is None or any(path and path[0] == key for path in about):
+            return None
+        return value
