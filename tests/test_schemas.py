@@ -213,17 +213,24 @@ def test_catalog_lists_every_schema_in_schemastore_format() -> None:
     assert entries[BASE_URI + "hv-balloon.schema.json"]["dialect"] == "any"
 
 
-def _anchored_patterns(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+def _subschemas(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """(path, object) of every object in a schema document, its instances (examples,
+    enum and const values) left out."""
     if isinstance(node, dict):
-        pattern = node.get("pattern")
-        if isinstance(pattern, str) and pattern.endswith("$"):
-            yield path, node
+        yield path, node
         for key, value in node.items():
             if key not in ("examples", "enum", "const"):
-                yield from _anchored_patterns(value, f"{path}/{key}")
+                yield from _subschemas(value, f"{path}/{key}")
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            yield from _anchored_patterns(value, f"{path}/{index}")
+            yield from _subschemas(value, f"{path}/{index}")
+
+
+def _anchored_patterns(node: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    for path, schema in _subschemas(node):
+        pattern = schema.get("pattern")
+        if isinstance(pattern, str) and pattern.endswith("$"):
+            yield path, schema
 
 
 @pytest.mark.parametrize("name", schemas.names())
@@ -311,22 +318,16 @@ def test_the_fast_engine_loads_every_schema_despite_our_meta_schema() -> None:
     assert [n for n in schemas.names() if schemas.fast_validator(n) is None] == []
 
 
-def _enumerations(node: Any, path: str = "") -> Iterator[tuple[str, str, list[Any]]]:
+def _enumerations(node: Any) -> Iterator[tuple[str, str, list[Any]]]:
     """(path, keyword, branches) of every ``enum``, and of every ``oneOf``/``anyOf``
     whose branches each fix a value (a ``const``, or only ``const`` properties)."""
-    if isinstance(node, dict):
-        if "enum" in node:
-            yield path, "enum", node["enum"]
+    for path, schema in _subschemas(node):
+        if "enum" in schema:
+            yield path, "enum", schema["enum"]
         for keyword in ("oneOf", "anyOf"):
-            branches = node.get(keyword)
+            branches = schema.get(keyword)
             if isinstance(branches, list) and all(map(_fixes_a_value, branches)):
                 yield path, keyword, branches
-        for key, value in node.items():
-            if key not in ("examples", "enum", "const"):
-                yield from _enumerations(value, f"{path}/{key}")
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _enumerations(value, f"{path}/{index}")
 
 
 def _fixes_a_value(branch: Any) -> bool:

@@ -68,10 +68,7 @@ def test_a_sample_has_the_wrapper_of_a_plain_literal_block(
 def test_the_text_builder_and_text_browsers_show_the_lines_alone(
     make_app: Callable[..., Any], tmp_path: Path
 ) -> None:
-    srcdir = tmp_path / "themes"
-    shutil.copytree(ROOTS / "test-balloon-themes", srcdir)
-    app = make_app("text", srcdir=sphinx_path(srcdir))
-    app.build()
+    app = _built(make_app, tmp_path, "text")
     text = (Path(app.outdir) / "index.txt").read_text("utf-8")
     assert "   host_version          : 2.0\n   capabilities          : enabled hot_add\n" in text
     assert "Negotiated" not in text and "field host_version" not in text
@@ -80,10 +77,7 @@ def test_the_text_builder_and_text_browsers_show_the_lines_alone(
 def test_the_marked_text_is_the_sample_text_escaped(
     make_app: Callable[..., Any], tmp_path: Path
 ) -> None:
-    srcdir = tmp_path / "themes"
-    shutil.copytree(ROOTS / "test-balloon-themes", srcdir)
-    app = make_app("html", srcdir=sphinx_path(srcdir))
-    app.build()
+    app = _built(make_app, tmp_path, "html")
     soup = BeautifulSoup((Path(app.outdir) / "index.html").read_text("utf-8"), "html.parser")
     pre = soup.select("div.balloon-sample pre")[1]
     assert pre.find("b") is None
@@ -92,3 +86,12 @@ def test_the_marked_text_is_the_sample_text_escaped(
     field = pre.select_one("span.balloon-field")
     assert field.get_text() == "host_version          : 2.0"
     assert pre.select_one("span.balloon-annotation").get_text().strip().startswith("// <b>")
+
+
+def _built(make_app: Callable[..., Any], tmp_path: Path, builder: str) -> Any:
+    """The themes test root, copied and built with ``builder`` and the default theme."""
+    srcdir = tmp_path / "themes"
+    shutil.copytree(ROOTS / "test-balloon-themes", srcdir)
+    app = make_app(builder, srcdir=sphinx_path(srcdir))
+    app.build()
+    return app
