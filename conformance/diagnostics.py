@@ -89,12 +89,49 @@ class Diagnostic:
     def with_severity(self, severity: Severity) -> Diagnostic:
         return replace(self, severity=severity)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled as its plain values (a fleet's results go through a spool and worker
+        # pipes): a third of the bytes and time of the dataclass and enum default, and
+        # restored without escaping its text a second time
+        loc = self.location
+        fields = (self.id, self.severity.value, self.message, loc.path, loc.line, loc.column)
+        return _restore_diagnostic, (*fields, self.hint, self.pointer)
+
     def sort_key(self) -> tuple[str, int, int, str, str]:
         loc = self.location
         return (loc.path, loc.line, loc.column, self.id, self.message)
 
     def __str__(self) -> str:
         return f"{self.location}: {self.severity.value}: {self.message} [{self.id}]"
+
+
+_SEVERITY = {severity.value: severity for severity in Severity}
+
+
+def _restore_diagnostic(
+    id: str,
+    severity: str,
+    message: str,
+    path: str,
+    line: int,
+    column: int,
+    hint: str,
+    pointer: str,
+) -> Diagnostic:
+    """A pickled :class:`Diagnostic` (:meth:`Diagnostic.__reduce__`): its text was escaped
+    when it was made, so it is set as it is."""
+    location = object.__new__(Location)
+    vars(location).update(path=path, line=line, column=column)
+    diagnostic = object.__new__(Diagnostic)
+    vars(diagnostic).update(
+        id=id,
+        severity=_SEVERITY[severity],
+        message=message,
+        location=location,
+        hint=hint,
+        pointer=pointer,
+    )
+    return diagnostic
 
 
 def sorted_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:

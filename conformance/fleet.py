@@ -203,6 +203,8 @@ class Spool(Collection[CaptureResult]):
     def __init__(self) -> None:
         self._file = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the spool
         self._count = 0
+        self._at_end = True
+        """Whether the file's position is its end (no read since the last append)."""
         self.summary = Summary()
 
     @property
@@ -212,7 +214,7 @@ class Spool(Collection[CaptureResult]):
         return self.summary.tally
 
     def append(self, result: CaptureResult) -> None:
-        self._file.seek(0, os.SEEK_END)
+        self._to_end()
         pickle.dump(result, self._file, protocol=pickle.HIGHEST_PROTOCOL)
         self._count += 1
         self.summary.add(result)
@@ -220,11 +222,16 @@ class Spool(Collection[CaptureResult]):
     def append_pickled(self, data: bytes, counted: bool = False) -> None:
         """Append a result that :func:`pickle.dumps` already made (by a worker);
         ``counted`` when the caller adds it to :attr:`summary` itself."""
-        self._file.seek(0, os.SEEK_END)
+        self._to_end()
         self._file.write(data)
         self._count += 1
         if not counted:
             self.summary.add(pickle.loads(data))
+
+    def _to_end(self) -> None:
+        if not self._at_end:
+            self._file.seek(0, os.SEEK_END)
+            self._at_end = True
 
     def __len__(self) -> int:
         return self._count
@@ -234,6 +241,7 @@ class Spool(Collection[CaptureResult]):
         for _ in range(self._count):
             # each read seeks first: a reporter may go through the spool in two nested
             # passes, and appends happen at the end
+            self._at_end = False
             self._file.seek(offset)
             result = pickle.load(self._file)
             offset = self._file.tell()

@@ -94,7 +94,38 @@ def test_spool_gives_back_what_was_appended_in_order_and_twice(tmp_path: Path) -
         (results[0].name, results[1].name),
     ]
     assert results[2] in spool
+    # a pass stopped half way leaves the file's position inside it: appending still adds
+    # at the end, and nothing before is overwritten
+    next(iter(spool))
+    spool.append(results[0])
+    assert list(spool) == [*results, results[0]]
     spool.close()
+
+
+def test_results_pickle_as_their_plain_values() -> None:
+    """A result crosses the spool and the worker pipes as plain values: restored equal,
+    its escaped text not escaped again, the skips most captures share held once."""
+    import pickle
+
+    from conformance.diagnostics import Diagnostic, Location, Severity
+    from conformance.report.model import CaptureResult, Skip
+
+    finding = Diagnostic(
+        "x.y", Severity.WARNING, "bad \x1b[31m \u202e", Location("a/\x00b", 3, 4), "h", "/p"
+    )
+    assert "\\" in finding.message  # escaped once when it was made
+    skips = (Skip("a.b", "no vmstat file in the capture"), Skip("c.d", "why"))
+    results = [
+        CaptureResult(name, ("f\x07",), (finding,), ("x.y",), skips, series, guest)
+        for name, series, guest in (("one", False, False), ("two", True, True))
+    ]
+    data = [pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL) for r in results]
+    restored = [pickle.loads(d) for d in data]
+    assert restored == results
+    assert restored[0].diagnostics[0].message == finding.message
+    assert restored[0].skipped is restored[1].skipped  # one value for the fleet
+    # plain values: no class of the model or enum is named in the bytes
+    assert not any(name in data[0] for name in (b"Skip", b"Severity", b"Location"))
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])

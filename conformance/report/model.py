@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
 from ..diagnostics import Diagnostic, Severity
 from ..escape import escape
@@ -52,6 +54,44 @@ class CaptureResult:
 
     def count(self, severity: Severity) -> int:
         return sum(1 for d in self.diagnostics if d.severity is severity)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled as plain values (the spool and the worker pipes carry every result of a
+        # fleet): the checks skipped are nearly the same pairs on every capture
+        skipped = tuple((skip.rule, skip.reason) for skip in self.skipped)
+        fields = (self.name, self.files, self.diagnostics, self.rules, skipped)
+        return _restore_result, (*fields, self.series, self.guest)
+
+
+@lru_cache(maxsize=256)
+def _skips(pairs: tuple[tuple[str, str], ...]) -> tuple[Skip, ...]:
+    """One value for each list of skips a fleet's results share (most captures of a kind
+    skip the same checks for the same reasons; values, so sharing them is safe)."""
+    return tuple(Skip(rule, reason) for rule, reason in pairs)
+
+
+def _restore_result(
+    name: str,
+    files: tuple[str, ...],
+    diagnostics: tuple[Diagnostic, ...],
+    rules: tuple[str, ...],
+    skipped: tuple[tuple[str, str], ...],
+    series: bool,
+    guest: bool,
+) -> CaptureResult:
+    """A pickled :class:`CaptureResult`: its names were escaped when it was made, so
+    they are set as they are."""
+    result = object.__new__(CaptureResult)
+    vars(result).update(
+        name=name,
+        files=files,
+        diagnostics=diagnostics,
+        rules=rules,
+        skipped=_skips(skipped),
+        series=series,
+        guest=guest,
+    )
+    return result
 
 
 @dataclass(frozen=True)
