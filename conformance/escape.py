@@ -23,6 +23,8 @@ _SURROGATE_BYTES = range(0xDC80, 0xDD00)
 
 _CANDIDATE = re.compile(r"[^\x20-\x7e\n]")
 """What may need escaping in JSON text: anything but printable ASCII and line breaks."""
+_PLAIN_ASCII = bytes(range(0x20, 0x7F)) + b"\n"
+"""The ASCII characters JSON text may hold as they are."""
 
 
 def _escaped(char: str) -> str:
@@ -76,6 +78,10 @@ def json_text(text: str) -> str:
     bidirectional controls and lone surrogates as they are; outside strings JSON text
     holds only printable ASCII and whitespace, so every such character is inside a
     string, where ``\\uXXXX`` means the same character to a JSON reader."""
+    # nearly every report is printable ASCII: two C passes say so, before a regular
+    # expression that looks at each character
+    if text.isascii() and not text.encode("ascii").translate(None, _PLAIN_ASCII):
+        return text
     return _CANDIDATE.sub(_json_escape, text)
 
 

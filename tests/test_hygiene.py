@@ -123,7 +123,7 @@ def test_long_capture_names_stay_distinct(tmp_path: Path) -> None:
     assert [name[-7:] for name in names] == [f"guest-{index}" for index in range(5)]
 
 
-@pytest.mark.parametrize("char", [*RAW, "\ud800", "\udcff", "\U000e0001", "\x85", "\t", "\n"])
+@pytest.mark.parametrize("char", [*RAW, "\ud800", "\udcff", "\U000e0001", "\x85", "\t", "\n", "\r"])
 def test_escape_leaves_nothing_raw(char: str) -> None:
     from conformance.escape import escape, json_text
 
@@ -132,6 +132,10 @@ def test_escape_leaves_nothing_raw(char: str) -> None:
     assert escape(escaped) == escaped
     dumped = json_text(json.dumps(f"a{char}b", ensure_ascii=False))
     assert dumped.isprintable() and json.loads(dumped) == f"a{char}b"
+    # a raw control character outside a string (json.dumps writes none, but the function
+    # promises printable text whatever it is given) is escaped on the ASCII path too
+    if char != "\n":
+        assert json_text(f"[1,{char}2]").replace("\n", "").isprintable()
 
 
 def test_escape_keeps_printable_text_and_spaces() -> None:

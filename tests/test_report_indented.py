@@ -59,3 +59,22 @@ def test_what_it_does_not_know_is_left_to_json_dumps() -> None:
 def test_lists_of_strings_nested_or_not(strings: list[str], key: str) -> None:
     for value in (strings, tuple(strings), {key: strings}, [strings, [strings]]):
         assert indented.dumps(value) == expected(value)
+
+
+@given(VALUES, st.integers(min_value=0, max_value=3))
+def test_a_written_part_stands_where_its_value_would(value: Any, depth: int) -> None:
+    """A part written once (:class:`indented.Written`) and set in a document at any depth
+    gives the text of the document with the value itself there."""
+    document: Any = value
+    written: Any = indented.Written(indented.dumps(value))
+    for _ in range(depth):
+        document, written = {"a": [1, document]}, {"a": [1, written]}
+    assert indented.dumps(written) == expected(document)
+
+
+def test_a_written_part_beside_a_value_left_to_json_dumps() -> None:
+    # a float sends the whole document to json.dumps, which must not see the part as text
+    written = indented.Written(indented.dumps({"rule": "a.b", "reason": "why"}))
+    assert indented.dumps({"x": 1.5, "skipped": [written]}) == expected(
+        {"x": 1.5, "skipped": [{"rule": "a.b", "reason": "why"}]}
+    )

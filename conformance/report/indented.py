@@ -22,12 +22,30 @@ class _Unusual(Exception):
     """A value this writer leaves to :func:`json.dumps`."""
 
 
+class Written(str):
+    """A value already written by :func:`dumps` (at the top level): set in a document
+    as it is, indented where it stands. A part that many documents share (the checks a
+    fleet's captures skip) is written once this way instead of once per document."""
+
+
 def dumps(value: Any) -> str:
     """``json.dumps(value, indent=2, ensure_ascii=False)``."""
     try:
         return _value(value, "\n")
     except (_Unusual, RecursionError):
-        return json.dumps(value, indent=2, ensure_ascii=False)
+        return json.dumps(_read_back(value), indent=2, ensure_ascii=False)
+
+
+def _read_back(value: Any) -> Any:
+    """``value`` with each :class:`Written` part read back into the value it was written
+    from, for :func:`json.dumps` (which would write it as a string)."""
+    if type(value) is Written:
+        return json.loads(value)
+    if isinstance(value, dict):
+        return {key: _read_back(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_read_back(item) for item in value]
+    return value
 
 
 def _value(value: Any, pad: str) -> str:
@@ -36,6 +54,8 @@ def _value(value: Any, pad: str) -> str:
     kind = type(value)
     if kind is str:
         return str(_STRING(value))
+    if kind is Written:
+        return value.replace("\n", pad)
     if kind is int:
         return int.__repr__(value)
     if value is True:

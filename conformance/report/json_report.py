@@ -10,11 +10,14 @@ Each finding has the shape ``balloon-conform parse --meta`` prints
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, TextIO
 
 from ..diagnostics import Severity, to_json
+from ..escape import json_text
 from ..rules.base import RuleInfo
 from ..schemas import BASE_URI
+from . import indented
 from .model import CaptureResult, Report
 from .options import ReportOptions, ordered, skipped_ids, stream_marker, write_json_streaming
 
@@ -26,7 +29,7 @@ def write_json(report: Report, stream: TextIO, options: ReportOptions) -> None:
     """Write ``report`` as the JSON document of ``report.schema.json``, capture by capture."""
     marker = stream_marker()
     document = _document(report, options, marker)
-    write_json_streaming(stream, document, marker, map(_capture, report.captures))
+    write_json_streaming(stream, document, marker, map(_written_capture, report.captures))
 
 
 def report_json(report: Report, options: ReportOptions) -> dict[str, Any]:
@@ -56,19 +59,51 @@ def _document(report: Report, options: ReportOptions, captures: Any) -> dict[str
 
 
 def _capture(capture: CaptureResult) -> dict[str, Any]:
+    value = _counted(capture)
+    value["rules"] = list(capture.rules)
+    value["skipped"] = [{"rule": rule, "reason": reason} for rule, reason in _skipped(capture)]
+    return value
+
+
+def _written_capture(capture: CaptureResult) -> dict[str, Any]:
+    """:func:`_capture` with its lists of check ids and of skipped checks written once for
+    all the captures that have the same (in a fleet, nearly all of one kind of guest)."""
+    value = _counted(capture)
+    value["rules"] = _written(capture.rules)
+    value["skipped"] = _written_skips(_skipped(capture))
+    return value
+
+
+def _counted(capture: CaptureResult) -> dict[str, Any]:
+    """A capture's object, its two lists of checks left as placeholders, in their place."""
+    counts = dict.fromkeys(Severity, 0)
+    for diagnostic in capture.diagnostics:
+        counts[diagnostic.severity] += 1
     return {
         "name": capture.name,
         "files": list(capture.files),
-        "rules": list(capture.rules),
-        "errors": capture.count(Severity.ERROR),
-        "warnings": capture.count(Severity.WARNING),
-        "notes": capture.count(Severity.NOTE),
+        "rules": None,
+        "errors": counts[Severity.ERROR],
+        "warnings": counts[Severity.WARNING],
+        "notes": counts[Severity.NOTE],
         "diagnostics": [to_json(d) for d in ordered(capture.diagnostics)],
-        "skipped": [
-            {"rule": rule, "reason": reason}
-            for rule, reason in sorted(skipped_ids(capture).items())
-        ],
+        "skipped": None,
     }
+
+
+def _skipped(capture: CaptureResult) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(skipped_ids(capture).items()))
+
+
+@lru_cache(maxsize=256)
+def _written(strings: tuple[str, ...]) -> indented.Written:
+    return indented.Written(json_text(indented.dumps(list(strings))))
+
+
+@lru_cache(maxsize=256)
+def _written_skips(pairs: tuple[tuple[str, str], ...]) -> indented.Written:
+    skipped = [{"rule": rule, "reason": reason} for rule, reason in pairs]
+    return indented.Written(json_text(indented.dumps(skipped)))
 
 
 def _rule(info: RuleInfo) -> dict[str, Any]:
