@@ -55,7 +55,7 @@ def _value(value: Any, pad: str) -> str:
     if kind is str:
         return str(_STRING(value))
     if kind is Written:
-        return value.replace("\n", pad)
+        return str.replace(value, "\n", pad)
     if kind is int:
         return int.__repr__(value)
     if value is True:
