@@ -133,8 +133,9 @@ def _check_view(
     skipped: dict[str, str] = {}
     for parsed in view.parsed:
         found += parsed.result.diagnostics
-    for rule in _view_rules(options):
-        reason = rule.skip_reason(view)
+    for rule, reason in _plan(options, view.formats, view.kernel):
+        if reason is None and rule.needs.condition is not None:
+            reason = rule.needs.condition(view)
         if reason is not None:
             skipped[rule.id] = reason
             continue
@@ -221,10 +222,16 @@ def _refused(capture: Capture) -> bool:
     )
 
 
-@lru_cache(maxsize=64)
-def _view_rules(options: CheckOptions) -> tuple[Rule, ...]:
-    """The selected file and capture rules, in the order they run on each capture."""
-    return _rules(Scope.FILE, options) + _rules(Scope.CAPTURE, options)
+@lru_cache(maxsize=256)
+def _plan(
+    options: CheckOptions, formats: frozenset[str], kernel: tuple[int, ...] | None
+) -> tuple[tuple[Rule, str | None], ...]:
+    """The selected file and capture rules, in the order they run on each capture, each
+    with the reason it cannot run on a capture of ``formats`` and ``kernel`` that no
+    condition needs asking (:meth:`Rule.reason_given`): a fleet has a few such kinds of
+    capture, so this is worked out once for each, not once per capture and rule."""
+    rules = _rules(Scope.FILE, options) + _rules(Scope.CAPTURE, options)
+    return tuple((rule, rule.reason_given(formats, kernel)) for rule in rules)
 
 
 @lru_cache(maxsize=64)

@@ -3,6 +3,8 @@ at the file, line and column it names."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from conformance.capture import Capture, CapturedFile
 from conformance.check import CheckOptions, check_capture, check_series, kernel_version
 from conformance.rules import RULES, describe, get_rule
@@ -159,3 +161,42 @@ def test_a_file_that_cannot_be_parsed_is_a_note_not_dropped() -> None:
         ("capture.empty", "error", "cap"),
         ("capture.unknown-file", "note", "cap/odd"),
     ]
+
+
+def test_what_a_rule_needs_is_asked_of_each_capture_of_a_run() -> None:
+    """The part of a rule's needs that depends only on the formats read and the kernel is
+    worked out once per kind of capture: it must still follow each capture's own kernel,
+    files and conditions, in any order."""
+    from conformance.check import _plan
+
+    data = Path(__file__).parent / "data" / "meminfo"
+    meminfo = (data / "capture-6.18.44-firecracker-virtio-balloon-guest.txt").read_text()
+    rfc = (data / "template-rfc-v5-code-placement-inflated-total.txt").read_text()
+    kinds = {
+        "old": (capture(("meminfo", "proc/meminfo", meminfo)), "6.1.0"),
+        "new": (capture(("meminfo", "proc/meminfo", meminfo)), "6.15.0"),
+        "none": (capture(("meminfo", "proc/meminfo", meminfo)), None),
+        "hv": (capture(("hv-balloon", HV_PATH, HV)), "6.15.0"),
+    }
+    reasons = {}
+    for name in ("old", "new", "none", "hv", "old", "hv", "new"):
+        found, kernel = kinds[name]
+        result = check_capture(found, CheckOptions(kernel=kernel))
+        skipped = {skip.rule: skip.reason for skip in result.skipped}
+        assert reasons.setdefault(name, skipped) == skipped
+        rule = get_rule("meminfo.balloon-line")
+        assert (rule.id in result.rules) == (name == "new")
+    assert reasons["old"]["meminfo.balloon-line"] == (
+        "kernel 6.1.0 predates what the rule needs (6.15)"
+    )
+    assert "kernel release is unknown" in reasons["none"]["meminfo.balloon-line"]
+    assert reasons["hv"]["meminfo.balloon-line"] == "no meminfo file in the capture"
+    assert "hv-balloon.onlined-within-added" not in reasons["hv"]
+    assert reasons["old"]["hv-balloon.onlined-within-added"] == "no hv-balloon file in the capture"
+    # a condition is asked of each capture: the RFC lines in one meminfo, not the other
+    no_lines = "meminfo has no InflatedTotal/InflatedFree lines (only RFC kernels print them)"
+    no_mode = "no hv-balloon, vmmemctl or virtio balloon features file tells the accounting mode"
+    for text, why in ((meminfo, no_lines), (rfc, no_mode), (meminfo, no_lines)):
+        result = check_capture(capture(("meminfo", "proc/meminfo", text)), CheckOptions())
+        assert {skip.rule: skip.reason for skip in result.skipped}["rfc.accounting"] == why
+    assert _plan.cache_info().currsize >= 4

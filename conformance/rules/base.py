@@ -47,20 +47,28 @@ class Needs:
 
     def missing(self, view: CaptureView) -> str | None:
         """Why a rule with these needs cannot run on ``view``; None when it can."""
-        present = view.formats
+        reason = self.missing_given(view.formats, view.kernel)
+        if reason is not None:
+            return reason
+        return self.condition(view) if self.condition is not None else None
+
+    def missing_given(self, formats: frozenset[str], kernel: tuple[int, ...] | None) -> str | None:
+        """What :meth:`missing` says before it asks the condition: the part that depends
+        only on the formats read and the kernel, the same for many captures."""
         for format_id in self.formats:
-            if format_id not in present:
+            if format_id not in formats:
                 return f"no {format_id} file in the capture"
         if self.kernel is not None:
-            if view.kernel is None:
+            if kernel is None:
                 return (
                     "the kernel release is unknown (no kernel_release in capture.json; "
                     "give --kernel)"
                 )
-            if view.kernel < self.kernel:
+            if kernel < self.kernel:
                 needed = ".".join(map(str, self.kernel))
-                return f"kernel {view.release} predates what the rule needs ({needed})"
-        return self.condition(view) if self.condition is not None else None
+                release = ".".join(map(str, kernel))
+                return f"kernel {release} predates what the rule needs ({needed})"
+        return None
 
 
 @dataclass(frozen=True)
@@ -114,11 +122,11 @@ class Rule(RuleInfo):
         series step); None when it can. A file rule needs a file of one of its formats."""
         if len(views) == 1:  # every rule on every capture: the short way
             view = views[0]
-            if not view.parsed:
-                return _NOTHING_READ
-            if self.scope is Scope.FILE and self.formats and view.formats.isdisjoint(self.formats):
-                return f"no {' or '.join(self.formats)} file in the capture"
-            return self.needs.missing(view)
+            reason = self.reason_given(view.formats, view.kernel)
+            if reason is not None:
+                return reason
+            condition = self.needs.condition
+            return condition(view) if condition is not None else None
         if not any(view.parsed for view in views):
             return _NOTHING_READ
         wanted = self.formats if self.scope is Scope.FILE else ()
@@ -129,6 +137,16 @@ class Rule(RuleInfo):
             if reason is not None:
                 return reason if len(views) == 1 else f"{view.capture.name}: {reason}"
         return self.pair(*views) if self.pair is not None and len(views) == 2 else None
+
+    def reason_given(self, formats: frozenset[str], kernel: tuple[int, ...] | None) -> str | None:
+        """Why this rule cannot run on a capture whose files are of ``formats`` (none: no
+        file was read) and whose kernel is ``kernel``, before its condition is asked:
+        the same for every capture of one kind, so a check works it out once for them."""
+        if not formats:
+            return _NOTHING_READ
+        if self.scope is Scope.FILE and self.formats and formats.isdisjoint(self.formats):
+            return f"no {' or '.join(self.formats)} file in the capture"
+        return self.needs.missing_given(formats, kernel)
 
     def run(self, *subject: object) -> Iterable[Diagnostic]:
         """The findings of this rule on ``subject`` (a parsed file, a capture view, or
