@@ -105,7 +105,7 @@ def is_capture(path: Path) -> bool:
         return is_tar_name(path.name)
     if not stat.S_ISDIR(info.st_mode):
         return False
-    if _has_guest_root(path):
+    if has_guest_root(path):
         return True
     entries = _entries(path)  # listed once for both questions: a fleet may be large
     if any(format_of(entry.name) for entry in entries):
@@ -125,11 +125,18 @@ def _poses_as_member(path: Path, peeks: _Peeks) -> bool:
 
 def _named_capture(path: Path) -> bool:
     """Whether the directory ``path`` is a capture by the names it holds."""
-    return _has_guest_root(path) or any(format_of(entry.name) for entry in _entries(path))
+    return has_guest_root(path) or any(format_of(entry.name) for entry in _entries(path))
 
 
-def _has_guest_root(path: Path) -> bool:
-    return any(_lstat(path / name) is not None for name in ("proc", "sys", MANIFEST))
+def has_guest_root(path: Path) -> bool:
+    """Whether the directory ``path`` holds a guest root (``proc``, ``sys``, or
+    ``capture.json``): then it is a capture."""
+    # asked of every member of a fleet: the names joined as strings, not as Paths
+    where = os.fspath(path)
+    return any(_lstat(os.path.join(where, name)) is not None for name in _GUEST_ROOT)
+
+
+_GUEST_ROOT = ("proc", "sys", MANIFEST)
 
 
 class _Peeks:
@@ -200,7 +207,7 @@ def _entries(path: Path) -> list[os.DirEntry[str]]:
         return []
 
 
-def _lstat(path: Path) -> os.stat_result | None:
+def _lstat(path: Path | str) -> os.stat_result | None:
     try:
         return os.lstat(path)
     except OSError:

@@ -21,8 +21,9 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
+from operator import attrgetter
 
 from .capture_budget import Budget, may_hold, wanted
 from .diagnostics import Severity
@@ -63,22 +64,31 @@ class _Seen:
     size: int
 
 
-def directory_records(top: int, budget: Budget) -> Iterator[tuple[str, bytes]]:
+def directory_records(top: int, budget: Budget) -> list[tuple[str, bytes]]:
     """``(relative path, bytes)`` of each admitted regular file in the directories the walk
     visits below the open directory ``top`` (not closed here): wanted guest files first,
     each read as the walk meets it through its directory's descriptor, then the others."""
+    records: list[tuple[str, bytes]] = []
     others: list[_Seen] = []
-    yield from _walk(top, "", 0, budget, others)
+    _walk(top, "", 0, budget, others, records)
     for file in others:
         if budget.admit(file.relative, file.size):
             data = _read(top, file, budget)
             if data is not None:
-                yield file.relative, data
+                records.append((file.relative, data))
+    return records
 
 
 def _walk(
-    fd: int, prefix: str, depth: int, budget: Budget, others: list[_Seen]
-) -> Iterator[tuple[str, bytes]]:
+    fd: int,
+    prefix: str,
+    depth: int,
+    budget: Budget,
+    others: list[_Seen],
+    records: list[tuple[str, bytes]],
+) -> None:
+    # a plain recursion that appends: a capture is a few small directories, and a
+    # generator per level cost more than the reading it drove
     if depth > budget.limits.depth:
         budget.problem(
             "capture.too-deep",
@@ -88,44 +98,31 @@ def _walk(
         )
         return
     for entry in _entries(fd, prefix, budget):
-        relative = f"{prefix}{entry.name}"
+        name = entry.name
+        relative = prefix + name
         try:
-            kind = _kind(entry)
-            if kind == "file" and not wanted(relative):
-                _other(entry.stat(follow_symlinks=False), relative, budget, others)
-                continue
-            if kind == "special":
+            if entry.is_file(follow_symlinks=False):
+                if wanted(relative):
+                    data = _read_wanted(fd, name, relative, budget)
+                    if data is not None:
+                        records.append((relative, data))
+                else:
+                    _other(entry.stat(follow_symlinks=False), relative, budget, others)
+            elif entry.is_dir(follow_symlinks=False):
+                if may_hold(relative):
+                    _descend(fd, name, relative, depth, budget, others, records)
+                elif not prefix:
+                    _unknown(
+                        budget,
+                        relative,
+                        "a folder that holds no guest file by its path; not looked into",
+                    )
+            elif entry.is_symlink():
+                _link(budget, relative)
+            else:
                 _special(budget, relative, entry.stat(follow_symlinks=False).st_mode)
-                continue
         except OSError:
             continue  # gone since it was listed: nothing to read
-        if kind == "file":
-            data = _read_wanted(fd, entry.name, relative, budget)
-            if data is not None:
-                yield relative, data
-        elif kind == "dir":
-            if may_hold(relative):
-                yield from _descend(fd, entry.name, relative, depth, budget, others)
-            elif not prefix:
-                _unknown(
-                    budget,
-                    relative,
-                    "a folder that holds no guest file by its path; not looked into",
-                )
-        else:
-            _link(budget, relative)
-
-
-def _kind(entry: os.DirEntry[str]) -> str:
-    """``file``, ``dir``, ``link`` or ``special``: what the listing says the entry is,
-    without a system call where the file system says it (as most do). A wanted file is
-    then looked at through the descriptor it is read from; the rest are looked at only
-    when they need a finding or a size."""
-    if entry.is_file(follow_symlinks=False):
-        return "file"
-    if entry.is_dir(follow_symlinks=False):
-        return "dir"
-    return "link" if entry.is_symlink() else "special"
 
 
 def _other(info: os.stat_result, relative: str, budget: Budget, others: list[_Seen]) -> None:
@@ -150,7 +147,8 @@ def _descend(
     depth: int,
     budget: Budget,
     others: list[_Seen],
-) -> Iterator[tuple[str, bytes]]:
+    records: list[tuple[str, bytes]],
+) -> None:
     # whatever directory stands at ``name`` when it is opened is the one walked: opened
     # from its parent's descriptor without following a link, it is inside the capture
     try:
@@ -166,7 +164,7 @@ def _descend(
             budget.problem("capture.unreadable", relative, f"cannot open: {exc.strerror}")
         return
     try:
-        yield from _walk(fd, relative + "/", depth + 1, budget, others)
+        _walk(fd, relative + "/", depth + 1, budget, others, records)
     finally:
         os.close(fd)
 
@@ -174,20 +172,26 @@ def _descend(
 def _entries(fd: int, prefix: str, budget: Budget) -> list[os.DirEntry[str]]:
     """The entries of the open directory ``fd`` in name order, no more than the entry
     budget allows."""
-    entries = []
+    left = max(budget.limits.entries - budget.looked, 0)
+    entries: list[os.DirEntry[str]] = []
     try:
         with os.scandir(fd) as listing:
-            for entry in listing:
-                if not budget.look():
-                    break
-                entries.append(entry)
+            # one more than the budget allows, if there is one, to say it ran out; what
+            # was listed before an error is kept (extend keeps what it appended)
+            entries.extend(islice(listing, left + 1))
     except OSError as exc:
         budget.problem("capture.unreadable", prefix.rstrip("/"), f"cannot list: {exc.strerror}")
-    return sorted(entries, key=_name)
+    if len(entries) > left:
+        budget.looked += left
+        del entries[left:]
+        budget.look()  # the one past the limit: said once for the capture
+    else:
+        budget.looked += len(entries)
+    entries.sort(key=_NAME)
+    return entries
 
 
-def _name(entry: os.DirEntry[str]) -> str:
-    return entry.name
+_NAME = attrgetter("name")
 
 
 def _link(budget: Budget, relative: str) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__, cli_capture
-from .capture import Limits, fleet_members, is_capture, read_capture
+from .capture import Limits, fleet_members, has_guest_root, is_capture, read_capture
 from .check import CheckOptions, check_series, kernel_version
 from .errors import InputError, UsageError
 from .escape import safe_text
@@ -220,7 +220,9 @@ def _check_on_dask(
 def snapshots(path: Path) -> list[Path]:
     """The snapshots t0, t1 ... in a directory ``capture --series`` wrote, in natural
     order; empty when ``path`` is not such a directory."""
-    if not _is_real_directory(path) or is_capture(path):
+    # a directory with a guest's root is a capture (the usual member of a fleet, asked
+    # of each): one look, before the two that settle the rest
+    if has_guest_root(path) or not _is_real_directory(path) or is_capture(path):
         return []
     return _shots(fleet_members(path))
 

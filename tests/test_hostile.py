@@ -342,3 +342,21 @@ def test_a_member_gone_or_replaced_after_listing_is_a_finding_on_it(
     assert [i for i, _, _ in found["d"]] == ["capture.empty", "capture.symlink"]
     assert report["summary"]["captures"] == 4
     assert report["summary"]["files"] == 1
+
+
+@pytest.mark.parametrize("extra", [0, 1, 2])
+def test_the_entry_budget_counts_every_entry_of_every_folder(tmp_path: Path, extra: int) -> None:
+    """The limit is on entries looked at in the whole capture, across its folders: at the
+    limit everything is read; past it, the finding, once, and the entries past it are
+    not looked at."""
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "proc" / "meminfo").write_bytes(MEMINFO)
+    for number in range(3):
+        (tmp_path / f"top{number}").touch()
+    # the top holds proc and top0..top2 (4 entries), proc holds meminfo (1)
+    capture = read_capture(tmp_path, Limits(entries=5 - extra), name="c")
+    too_many = [d for d in capture.diagnostics if d.id == "capture.too-many-entries"]
+    assert len(too_many) == (1 if extra else 0)
+    assert [f.path for f in capture.files] == ([] if extra else ["c/proc/meminfo"])
+    if extra == 1:  # proc, top0, top1, top2 looked at: the top's notes, no meminfo
+        assert sum(d.id == "capture.unknown-file" for d in capture.diagnostics) == 3

@@ -6,11 +6,13 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conformance import schemas
 from conformance.diagnostics import Diagnostic, Location, Severity, to_json
 from conformance.report import ReportOptions
-from conformance.report.model import CaptureResult, Report
+from conformance.report.model import CaptureResult, Report, Skip
 from conformance.report.options import ordered
 
 from .report_samples import MIXED, SAMPLES, UNKNOWN_RELEASE, render
@@ -122,3 +124,33 @@ def test_non_ascii_is_written_as_is() -> None:
     report = Report("0", (CaptureResult("c", ("f",), (finding,), ("x",)),))
     out = render(report, "json")
     assert "MemTotal \u2260 1\u202f024 kB" in out and "\\u" not in out
+
+
+_TEXT = st.text(max_size=12)  # controls, surrogates and quotes included
+_DIAGNOSTICS = st.builds(
+    Diagnostic,
+    _TEXT,
+    st.sampled_from(list(Severity)),
+    _TEXT,
+    st.builds(Location, _TEXT, st.integers(0, 10**6), st.integers(0, 10**6)),
+    _TEXT,
+    _TEXT,
+)
+_RESULTS = st.builds(
+    CaptureResult,
+    _TEXT,
+    st.lists(_TEXT, max_size=3).map(tuple),
+    st.lists(_DIAGNOSTICS, max_size=3).map(tuple),
+    st.lists(_TEXT, max_size=3).map(tuple),
+    st.lists(st.builds(Skip, _TEXT, _TEXT), max_size=3).map(tuple),
+)
+
+
+@given(_RESULTS)
+def test_a_capture_written_by_hand_is_what_json_dumps_writes(result: CaptureResult) -> None:
+    """The capture objects of a fleet's report are written by a template for their one
+    shape: the same text as the general writer, and so as ``json.dumps(indent=2)``."""
+    from conformance.report import json_report
+
+    value = json_report._capture(result)
+    assert json_report._written_capture(result) == json.dumps(value, indent=2, ensure_ascii=False)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-_STRING = json.encoder.encode_basestring
+STRING = _STRING = json.encoder.encode_basestring
 """What ``json.dumps(..., ensure_ascii=False)`` writes a string as (C when available)."""
 
 

@@ -13,8 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, TextIO
 
-from ..diagnostics import Severity, to_json
-from ..escape import json_text
+from ..diagnostics import Diagnostic, Severity, to_json
 from ..rules.base import RuleInfo
 from ..schemas import BASE_URI
 from . import indented
@@ -59,36 +58,69 @@ def _document(report: Report, options: ReportOptions, captures: Any) -> dict[str
 
 
 def _capture(capture: CaptureResult) -> dict[str, Any]:
-    value = _counted(capture)
-    value["rules"] = list(capture.rules)
-    value["skipped"] = [{"rule": rule, "reason": reason} for rule, reason in _skipped(capture)]
-    return value
-
-
-def _written_capture(capture: CaptureResult) -> dict[str, Any]:
-    """:func:`_capture` with its lists of check ids and of skipped checks written once for
-    all the captures that have the same (in a fleet, nearly all of one kind of guest)."""
-    value = _counted(capture)
-    value["rules"] = _written(capture.rules)
-    value["skipped"] = _written_skips(_skipped(capture))
-    return value
-
-
-def _counted(capture: CaptureResult) -> dict[str, Any]:
-    """A capture's object, its two lists of checks left as placeholders, in their place."""
-    counts = dict.fromkeys(Severity, 0)
-    for diagnostic in capture.diagnostics:
-        counts[diagnostic.severity] += 1
     return {
         "name": capture.name,
         "files": list(capture.files),
-        "rules": None,
-        "errors": counts[Severity.ERROR],
-        "warnings": counts[Severity.WARNING],
-        "notes": counts[Severity.NOTE],
+        "rules": list(capture.rules),
+        "errors": capture.count(Severity.ERROR),
+        "warnings": capture.count(Severity.WARNING),
+        "notes": capture.count(Severity.NOTE),
         "diagnostics": [to_json(d) for d in ordered(capture.diagnostics)],
-        "skipped": None,
+        "skipped": [{"rule": rule, "reason": reason} for rule, reason in _skipped(capture)],
     }
+
+
+def _written_capture(capture: CaptureResult) -> indented.Written:
+    """``indented.dumps(_capture(capture))``, written by hand for the one shape it has: a
+    fleet's report is mostly these objects. Its lists of check ids and of skipped checks
+    are written once for all the captures that share them (in a fleet, nearly all of one
+    kind of guest)."""
+    errors = warnings = notes = 0
+    for diagnostic in capture.diagnostics:
+        severity = diagnostic.severity
+        if severity is Severity.ERROR:
+            errors += 1
+        elif severity is Severity.WARNING:
+            warnings += 1
+        else:
+            notes += 1
+    if capture.diagnostics:
+        items = ",\n    ".join(map(_written_diagnostic, ordered(capture.diagnostics)))
+        diagnostics = "[\n    " + items + "\n  ]"
+    else:
+        diagnostics = "[]"
+    return indented.Written(
+        f'{{\n  "name": {_STRING(capture.name)},\n  "files": {_strings(capture.files)},\n'
+        f'  "rules": {_strings(capture.rules)},\n  "errors": {errors},\n'
+        f'  "warnings": {warnings},\n  "notes": {notes},\n  "diagnostics": {diagnostics},\n'
+        f'  "skipped": {_written_skips(_skipped(capture))}\n}}'
+    )
+
+
+_STRING = indented.STRING
+
+
+def _strings(strings: tuple[str, ...]) -> str:
+    """A list of strings as a member of a capture's object."""
+    if not strings:
+        return "[]"
+    return "[\n    " + ",\n    ".join(map(_STRING, strings)) + "\n  ]"
+
+
+def _written_diagnostic(diagnostic: Diagnostic) -> str:
+    """A finding as an item of a capture's ``diagnostics`` (:func:`to_json`'s object)."""
+    loc = diagnostic.location
+    text = (
+        f'{{\n      "id": {_STRING(diagnostic.id)},\n'
+        f'      "severity": "{diagnostic.severity.value}",\n'
+        f'      "message": {_STRING(diagnostic.message)},\n      "file": {_STRING(loc.path)},\n'
+        f'      "line": {int(loc.line)},\n      "column": {int(loc.column)}'
+    )
+    if diagnostic.hint:
+        text += f',\n      "hint": {_STRING(diagnostic.hint)}'
+    if diagnostic.pointer:
+        text += f',\n      "pointer": {_STRING(diagnostic.pointer)}'
+    return text + "\n    }"
 
 
 def _skipped(capture: CaptureResult) -> tuple[tuple[str, str], ...]:
@@ -96,14 +128,10 @@ def _skipped(capture: CaptureResult) -> tuple[tuple[str, str], ...]:
 
 
 @lru_cache(maxsize=256)
-def _written(strings: tuple[str, ...]) -> indented.Written:
-    return indented.Written(json_text(indented.dumps(list(strings))))
-
-
-@lru_cache(maxsize=256)
-def _written_skips(pairs: tuple[tuple[str, str], ...]) -> indented.Written:
+def _written_skips(pairs: tuple[tuple[str, str], ...]) -> str:
+    """The ``skipped`` member of a capture's object."""
     skipped = [{"rule": rule, "reason": reason} for rule, reason in pairs]
-    return indented.Written(json_text(indented.dumps(skipped)))
+    return indented.dumps(skipped).replace("\n", "\n  ")
 
 
 def _rule(info: RuleInfo) -> dict[str, Any]:
