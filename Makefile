@@ -82,7 +82,7 @@ test-floors:
 bench: $(BIN)/balloon-conform
 	$(BIN)/python benchmarks/parse.py
 	$(BIN)/python benchmarks/startup.py
-	$(BIN)/python benchmarks/check.py --count 1000
+	$(BIN)/python benchmarks/check.py
 
 ## bench-run: seconds per scenario step of `balloon-conform run` (TCG, and KVM where it works)
 bench-run: $(BIN)/balloon-conform
