@@ -1,6 +1,7 @@
 """Files per second for parse + validate, per format, against a hand-rolled baseline.
 
-Run: ``.venv/bin/python benchmarks/parse.py [--seconds S] [--json]``
+Run: ``.venv/bin/python benchmarks/parse.py [--seconds S] [--json]`` or
+``.venv/bin/python benchmarks/parse.py --fleet [--calls N] [--rounds R] [--json]``
 
 For every format, the sample files under ``tests/data/<format>/`` (the deliberately broken
 ``bad-*`` ones left out) are parsed over and over for about ``--seconds`` each way:
@@ -13,6 +14,11 @@ For meminfo, two baselines run on the same files: jc's ``proc_meminfo`` parser a
 jc followed by a reused ``jsonschema`` validator of the published meminfo schema (its
 ``$ref`` resolved through a registry): what a user would write without this project.
 Figures are medians of five rounds.
+
+``--fleet`` measures instead what ``check`` pays per file: every file of the example fleet
+(``examples/fleet/*``, read by the capture reader) parsed as ``check`` parses it
+(``layout=exact``, the capture's ``path=`` and ``context=``), in µs per ``parse()`` call,
+with and without validation; the best of ``--rounds`` rounds of ``--calls`` calls each.
 """
 
 from __future__ import annotations
@@ -131,11 +137,77 @@ def _jc_reads(parser: Any, text: str) -> bool:
     return True
 
 
+def fleet_files() -> list[tuple[str, Any]]:
+    """``(capture/format, file)`` of every file of the example fleet, as ``check`` reads it."""
+    from conformance.capture import read_capture
+
+    found = []
+    for folder in sorted((ROOT / "examples" / "fleet").iterdir()):
+        if folder.is_dir():
+            found += [(f"{folder.name}/{file.format}", file) for file in read_capture(folder).files]
+    return found
+
+
+def per_call_us(run: Callable[[], object], calls: int, rounds: int) -> float:
+    """Best over ``rounds`` of the mean µs per call of ``calls`` calls."""
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(calls):
+            run()
+        best = min(best, (time.perf_counter() - start) / calls * 1e6)
+    return best
+
+
+def measure_fleet(calls: int, rounds: int) -> list[dict[str, Any]]:
+    rows = []
+    for name, file in fleet_files():
+        row: dict[str, Any] = {"file": name, "bytes": len(file.data)}
+        for label, validate in (("parse_us", False), ("parse_validate_us", True)):
+
+            def run(file: Any = file, validate: bool = validate) -> object:
+                return conformance.parse(
+                    file.data,
+                    format=file.format,
+                    layout="exact",
+                    path=file.path,
+                    context=file.context,
+                    validate=validate,
+                )
+
+            row[label] = per_call_us(run, calls, rounds)
+        rows.append(row)
+    return rows
+
+
+def print_fleet(rows: list[dict[str, Any]]) -> None:
+    print(
+        f"{'file (exact layout, as check parses it)':<42} {'bytes':>6} {'parse':>8} {'+valid':>8}"
+    )
+    for row in rows:
+        print(
+            f"{row['file']:<42} {row['bytes']:>6} {row['parse_us']:>6.1f}us "
+            f"{row['parse_validate_us']:>6.1f}us"
+        )
+    total = sum(row["parse_validate_us"] for row in rows)
+    print(f"{'all files, parse+validate':<42} {'':>6} {'':>8} {total:>6.1f}us")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    parser.add_argument("--fleet", action="store_true", help="µs per file of the example fleet")
+    parser.add_argument("--calls", type=int, default=3000, help="calls per round (--fleet)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds (--fleet)")
     args = parser.parse_args()
+    if args.fleet:
+        fleet = measure_fleet(args.calls, args.rounds)
+        if args.json:
+            print(json.dumps(fleet, indent=2))
+        else:
+            print_fleet(fleet)
+        return 0
     rows = measure(args.seconds)
     if args.json:
         print(json.dumps(rows, indent=2))
