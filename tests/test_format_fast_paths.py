@@ -42,6 +42,18 @@ LINE_READERS: dict[str, tuple[Any, str]] = {
 }
 """Per format, a function only its line reader calls."""
 
+CONTEXTS: dict[str, tuple[dict[str, str], ...]] = {
+    "virtio-features": (
+        {},
+        {"device": "0x0005\n"},
+        {"device": "0x0001\n"},
+        {"device": "0x00ff"},
+        {"device": "five"},
+        {"device": ""},
+    ),
+}
+"""Per format, the neighbouring files each sample is also read with."""
+
 HUGE = (str(2**32 - 1), str(2**32), str(2**63 - 1), str(2**63), str(2**64 - 1), str(2**64))
 
 
@@ -168,6 +180,8 @@ def test_the_fast_path_reads_every_sample_and_mutation_as_the_line_reader(format
     for name, data, context in samples(format_id):
         for dialect in (None, *get_format(format_id).dialect_ids):
             assert_same(*both(format_id, data, context, dialect))
+        for other in CONTEXTS.get(format_id, ()):
+            assert_same(*both(format_id, data, other, None))
         text = data.decode("utf-8", errors="replace")
         for what, mutated in mutations(text):
             # str and bytes differ in decoding only: both forms of the whole-file changes
