@@ -20,7 +20,14 @@ import pytest
 
 from conformance import parse
 from conformance.capture import read_capture
-from conformance.formats import get_format, hv_balloon, virtio_features, vmmemctl, vmstat
+from conformance.formats import (
+    get_format,
+    hv_balloon,
+    virtio_balloon,
+    virtio_features,
+    vmmemctl,
+    vmstat,
+)
 from conformance.model import ParseResult
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,6 +35,7 @@ DATA = ROOT / "tests" / "data"
 
 FAST_PATHS: dict[str, tuple[tuple[Any, str, object], ...]] = {
     "hv-balloon": ((hv_balloon, "kernel_file", None),),
+    "virtio-balloon": ((virtio_balloon, "kernel_file", None),),
     "virtio-features": ((virtio_features, "_kernel_line", None),),
     "vmstat": ((vmstat, "_kernel_file", None), (vmstat, "_kernel_line", False)),
     "vmmemctl": ((vmmemctl, "_kernel_file", None),),
@@ -36,6 +44,7 @@ FAST_PATHS: dict[str, tuple[tuple[Any, str, object], ...]] = {
 
 LINE_READERS: dict[str, tuple[Any, str]] = {
     "hv-balloon": (hv_balloon, "_parse_lines"),
+    "virtio-balloon": (virtio_balloon, "_parse_lines"),
     "virtio-features": (virtio_features, "split_lines"),
     "vmstat": (vmstat, "split_lines"),
     "vmmemctl": (vmmemctl, "_parse_lines"),
