@@ -59,8 +59,9 @@ class _Whole:
     """Indexes among those of the values printed with %d of an unsigned int."""
     masks: tuple[tuple[int, int], ...]
     """``(group, bits)`` of each capability mask."""
-    places: tuple[tuple[tuple[str, ...], str, int, int], ...]
-    """``(parents, key, what, group)`` of each slot, in file order."""
+    runs: tuple[tuple[tuple[str, ...], int, tuple[str, ...], tuple[int, ...]], ...]
+    """``(parents, what, keys, groups)`` of each run of neighbouring slots that take the
+    same kind of value into the same object, in file order: filled a run at a time."""
 
 
 def kernel_instance(text: str, dialect: str) -> dict[str, Any] | None:
@@ -85,31 +86,36 @@ def _instance(whole: _Whole, groups: tuple[str, ...], bits: int) -> dict[str, An
     masks = {}
     for group, width in whole.masks:
         mask = int(groups[group], 16)
-        if mask >> width or not _defined(mask):
+        names = _defined_names(mask)
+        if mask >> width or names is None:
             return None  # a bit no driver defines is a note of the line reader's
-        masks[group] = {"mask": mask, "names": capability_names(mask)}
-    values = iter(numbers)
+        masks[group] = {"mask": mask, "names": list(names)}
     instance: dict[str, Any] = {}
-    for parents, key, what, group in whole.places:
+    at = 0
+    for parents, what, keys, starts in whole.runs:
         node = instance
         for part in parents:
             node = node.setdefault(part, {})
         if what == _NUMBER:
-            node[key] = next(values)
+            node.update(zip(keys, numbers[at : at + len(keys)]))
+            at += len(keys)
         elif what == _COMMAND:
-            node[key] = {"count": next(values), "failed": next(values)}
+            pairs = iter(numbers[at : at + 2 * len(keys)])
+            node.update(zip(keys, [{"count": c, "failed": f} for c, f in zip(pairs, pairs)]))
+            at += 2 * len(keys)
         elif what == _CAPS:
-            node[key] = masks[group]
+            node.update(zip(keys, [masks[group] for group in starts]))
         else:
-            node[key] = groups[group] == "y"
+            node[keys[0]] = groups[starts[0]] == "y"
     return instance
 
 
 @lru_cache(maxsize=64)
-def _defined(mask: int) -> bool:
-    """Whether every bit set in ``mask`` is a capability a driver defines (the masks of a
-    fleet are a few: worked out once each)."""
-    return not any(name.startswith("bit") for name in capability_names(mask))
+def _defined_names(mask: int) -> tuple[str, ...] | None:
+    """The names of the capabilities set in ``mask``, or None when a bit no driver
+    defines is set (the masks of a fleet are a few: worked out once each)."""
+    names = capability_names(mask)
+    return None if any(name.startswith("bit") for name in names) else tuple(names)
 
 
 @cache
@@ -145,15 +151,29 @@ def _whole(dialect: str, slots: tuple[Slot, ...]) -> _Whole:
         prefix = prefix_of(slot, dialect)
         patterns.append(re.escape(prefix) + value + "\n")
         fields.append(prefix.replace("{", "{{").replace("}", "}}") + printed + "\n")
-        places.append((slot.parts[:-1], slot.parts[-1], what, group))
+        places.append((slot.parts[:-1], what, slot.parts[-1], group))
     return _Whole(
         re.compile("".join(patterns)),
         "".join(fields),
         itemgetter(*numbers),
         tuple(signed),
         tuple(masks),
-        tuple(places),
+        _runs(places),
     )
+
+
+def _runs(
+    places: list[tuple[tuple[str, ...], int, str, int]],
+) -> tuple[tuple[tuple[str, ...], int, tuple[str, ...], tuple[int, ...]], ...]:
+    """``(parents, what, key, group)`` of each slot gathered into runs (see ``_Whole.runs``)."""
+    runs: list[tuple[tuple[str, ...], int, tuple[str, ...], tuple[int, ...]]] = []
+    for parents, what, key, group in places:
+        if runs and runs[-1][:2] == (parents, what) and what != _RESETTING:
+            last = runs[-1]
+            runs[-1] = (parents, what, (*last[2], key), (*last[3], group))
+        else:
+            runs.append((parents, what, (key,), (group,)))
+    return tuple(runs)
 
 
 def _field(slot: Slot, dialect: str) -> tuple[str, str, int]:
