@@ -112,15 +112,26 @@ def parse(
     if dialect is not None:
         spec.dialect(dialect)  # raises UnknownFormatError for a wrong id
     result = spec.parse(text, dialect or detected, layout, dict(context or {}))
-    diagnostics = list(result.diagnostics)
+    diagnostics: Sequence[Diagnostic] = result.diagnostics
     if validate:
-        diagnostics += schemas.validate(result, spec.dialect(result.dialect).schema)
+        found = schemas.validate(result, spec.dialect(result.dialect).schema)
+        diagnostics = [*diagnostics, *found] if found else diagnostics
     if not diagnostics:
         return result  # nearly every file of a fleet: nothing to sort, locate or copy
-    diagnostics = bounded(sorted_diagnostics(diagnostics))
+    if len(diagnostics) > 1:  # one finding (a note, say) is sorted and within bounds
+        diagnostics = bounded(sorted_diagnostics(diagnostics))
     if path:
         diagnostics = [d.at(path) for d in diagnostics]
-    return replace(result, diagnostics=tuple(diagnostics))
+    # made field by field, not by dataclasses.replace, whose generic copy costs more than
+    # the rest of this function for a small file (tests/test_pipeline.py holds the fields)
+    return ParseResult(
+        result.format,
+        result.dialect,
+        result.instance,
+        result.source_map,
+        tuple(diagnostics),
+        result.annotations,
+    )
 
 
 def bounded(diagnostics: Sequence[Diagnostic], limit: int = MAX_PER_KIND) -> list[Diagnostic]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 import conformance
 from conformance import DetectionError, UnknownFormatError, format_for_path, parse
+from conformance.model import ParseResult
 
 from .golden import samples
 
@@ -85,3 +88,26 @@ def test_the_format_table_names_each_module_and_its_guest_paths() -> None:
         assert spec.paths == formats.GUEST_PATHS[spec.id]
     with pytest.raises(AttributeError):
         _ = formats.NOTHING  # type: ignore[attr-defined]
+
+
+def test_a_located_result_keeps_every_field_of_the_parser_s() -> None:
+    """parse() copies a result field by field to locate its findings: a field added to
+    ParseResult must be copied there too, or this fails."""
+    assert [f.name for f in dataclasses.fields(ParseResult)] == [
+        "format",
+        "dialect",
+        "instance",
+        "source_map",
+        "diagnostics",
+        "annotations",
+    ]
+    text = "MemTotal: 1 kB // a note\nMemFree: x kB\n"
+    result = parse(text, format="meminfo", path="guest/proc/meminfo")
+    assert result.annotations == ((1, "a note"),)
+    assert result.diagnostics and all(
+        d.location.path == "guest/proc/meminfo" for d in result.diagnostics
+    )
+    one = parse("0" * 64 + "1\n", format="virtio-features", path="p/features")
+    assert [(d.id, d.location.path) for d in one.diagnostics] == [
+        ("virtio-features.bad-width", "p/features")
+    ]

@@ -14,10 +14,11 @@ Two dialects:
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 from ..model import JSON, DialectSpec, FormatSpec, Layout, ParseResult
-from ..text import Line, ParseBuilder, Source, clip, split_lines
+from ..text import LazySourceMap, Line, ParseBuilder, Source, clip, split_lines
 from . import GUEST_PATHS
 from ._keyed import check_sequence, split_label
 
@@ -113,6 +114,11 @@ def parse(
     context: dict[str, str] | None = None,
 ) -> ParseResult:
     """Parse the file; never raises on bad input."""
+    return kernel_file(data, dialect) or _parse_lines(data, dialect, layout)
+
+
+def _parse_lines(data: Source, dialect: str | None, layout: Layout) -> ParseResult:
+    """The line reader: every line read leniently, every finding reported."""
     builder = ParseBuilder(FORMAT_ID, layout)
     lines = split_lines(data, builder)
     dialect = dialect or detect("\n".join(line.text for line in lines)) or "6.0"
@@ -130,6 +136,71 @@ def parse(
             _read_value(builder, instance, line, label, value, column)
     check_sequence(builder, found, LABELS[dialect], f"{FORMAT_ID} ({dialect})")
     return builder.result(dialect, instance)
+
+
+def kernel_file(data: Source, dialect: str | None) -> ParseResult | None:
+    """The result of a file printed exactly as hv_balloon_debug_show() prints it (as nearly
+    every real file is), read by one regular expression of the whole file; None for any
+    other file, which the line reader then reads and reports on. Such a file has no
+    finding in either layout; its source map is the line reader's, worked out only if
+    something asks for it."""
+    try:
+        text = data if isinstance(data, str) else data.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    # NUL and '//' are findings of the line reader that the pattern below would not see
+    if not text.isascii() or "\0" in text or "//" in text:
+        return None
+    for found in (dialect,) if dialect else ("6.0", "rfc"):
+        match = _whole(found).fullmatch(text)
+        if match is not None:
+            instance = _kernel_instance(found, match.groups())
+            if instance is None:
+                return None
+            return ParseResult(FORMAT_ID, found, instance, LazySourceMap(_source_map, text, found))
+    return None
+
+
+@cache
+def _whole(dialect: str) -> re.Pattern[str]:
+    """The whole file of ``dialect`` as the driver prints it, one group a number (the
+    version's two), the capabilities and the state's name. Linear: each quantifier is
+    followed by a character it cannot match (a word by a space or newline, the state's
+    name by the ')' that ends its line, which it may hold: the last one ends it)."""
+    numbers = "(0|[1-9][0-9]{0,39})"
+    lines = []
+    for label in LABELS[dialect]:
+        value = {
+            "host_version": f" {numbers}\\.{numbers}",
+            "capabilities": "((?: [!-~]+)*)",
+            "state": f" {numbers} \\(([^\\n]*)\\)",
+        }.get(label, " " + numbers)
+        lines.append(re.escape(f"{label:<22}:") + value + "\n")
+    return re.compile("".join(lines))
+
+
+def _kernel_instance(dialect: str, groups: tuple[str, ...]) -> dict[str, Any] | None:
+    """The instance of :func:`_whole`'s groups; None when a number is past its C type
+    or the state's name is not the driver's name of its code (findings)."""
+    major, minor, capabilities, code, name, *counters = groups
+    numbers = [int(major), int(minor), int(code), *map(int, counters)]
+    labels = LABELS[dialect][3:]
+    widths = [32, 32, 32, *(_BITS.get(label, 64) for label in labels)]
+    if any(number >> width for number, width in zip(numbers, widths)):
+        return None
+    if STATES.get(numbers[2]) != name:
+        return None
+    instance: dict[str, Any] = {
+        "host_version": {"major": numbers[0], "minor": numbers[1]},
+        "capabilities": capabilities.split(),
+        "state": {"code": numbers[2], "name": name},
+    }
+    instance.update(zip(labels, numbers[3:]))
+    return instance
+
+
+def _source_map(text: str, dialect: str) -> dict[str, tuple[int, int]]:
+    return dict(_parse_lines(text, dialect, Layout.LENIENT).source_map)
 
 
 def _read_value(

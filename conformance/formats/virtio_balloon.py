@@ -15,16 +15,23 @@ schema, whose ``minimum`` reports it (a balloon never holds negative memory).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..model import JSON, DialectSpec, FormatSpec, Layout, ParseResult
-from ..text import Line, ParseBuilder, Source, clip, split_lines
+from ..text import LazySourceMap, Line, ParseBuilder, Source, clip, split_lines
 from . import GUEST_PATHS
 from ._keyed import check_sequence, split_label
 from ._meminfo_layout import padded_like_meminfo
 
 FORMAT_ID = "virtio-balloon"
 LABELS = ("InflatedTotal", "InflatedFree")
+S64 = 2**63
+_WHOLE = re.compile(
+    "".join(f"{label}: (0|-?[1-9][0-9]{{0,39}}) kB\n" for label in LABELS), re.ASCII
+)
+"""The whole file in the documented layout. Used with ``fullmatch``; each number is
+bounded and followed by a character it cannot match: linear."""
 
 DIALECTS = (
     DialectSpec(
@@ -62,6 +69,35 @@ def parse(
     context: dict[str, str] | None = None,
 ) -> ParseResult:
     """Parse the file; never raises on bad input."""
+    return kernel_file(data, dialect) or _parse_lines(data, dialect, layout)
+
+
+def kernel_file(data: Source, dialect: str | None) -> ParseResult | None:
+    """The result of a file in the documented layout, both values s64, read by one
+    regular expression; None for any other file, which the line reader reads and reports
+    on. Such a file has no finding of the parser in either layout; its source map is the
+    line reader's, worked out only if something asks for it."""
+    try:
+        text = data if isinstance(data, str) else data.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    match = _WHOLE.fullmatch(text)
+    if match is None:
+        return None
+    total, free = int(match[1]), int(match[2])
+    if not (-S64 <= total < S64 and -S64 <= free < S64):
+        return None
+    instance = {"InflatedTotal": total, "InflatedFree": free}
+    lazy = LazySourceMap(_source_map, text, dialect)
+    return ParseResult(FORMAT_ID, dialect or "rfc", instance, lazy)
+
+
+def _source_map(text: str, dialect: str | None) -> dict[str, tuple[int, int]]:
+    return dict(_parse_lines(text, dialect, Layout.LENIENT).source_map)
+
+
+def _parse_lines(data: Source, dialect: str | None, layout: Layout) -> ParseResult:
+    """The line reader: every line read leniently, every finding reported."""
     builder = ParseBuilder(FORMAT_ID, layout)
     instance: dict[str, Any] = {}
     found: list[tuple[str, Line]] = []

@@ -18,56 +18,27 @@ bits 3-5 need VERSION_1, DEFLATE_ON_OOM accounting) are the checker's, not the p
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
+from ..diagnostics import Diagnostic
 from ..model import JSON, DialectSpec, FormatSpec, Layout, ParseResult
 from ..text import LazySourceMap, Line, ParseBuilder, Source, split_lines
 from . import GUEST_PATHS
+from ._virtio_bits import (  # noqa: F401  (the tables are this format's public names)
+    BALLOON_BITS,
+    BALLOON_ID,
+    DEVICE_END,
+    DEVICE_NAMES,
+    TRANSPORT_BITS,
+    TRANSPORT_END,
+    bit_name,
+    decoded,
+    is_unknown,
+)
 
 FORMAT_ID = "virtio-features"
 
-BALLOON_ID = 5
-DEVICE_NAMES: dict[int, str] = {
-    1: "net", 2: "block", 3: "console", 4: "rng", 5: "balloon", 6: "iomem", 7: "rpmsg",
-    8: "scsi", 9: "9p", 10: "mac80211-wlan", 11: "rproc-serial", 12: "caif",
-    13: "memory-balloon", 16: "gpu", 17: "clock", 18: "input", 19: "vsock", 20: "crypto",
-    21: "signal-dist", 22: "pstore", 23: "iommu", 24: "mem", 25: "sound", 26: "fs",
-    27: "pmem", 28: "rpmb", 29: "mac80211-hwsim", 30: "video-encoder",
-    31: "video-decoder", 32: "scmi", 33: "nitro-sec-mod", 34: "i2c-adapter",
-    35: "watchdog", 36: "can",
-}  # fmt: skip
-"""``VIRTIO_ID_*`` of ``include/uapi/linux/virtio_ids.h``, in lower case."""
-
-BALLOON_BITS: dict[int, str] = {
-    0: "VIRTIO_BALLOON_F_MUST_TELL_HOST",
-    1: "VIRTIO_BALLOON_F_STATS_VQ",
-    2: "VIRTIO_BALLOON_F_DEFLATE_ON_OOM",
-    3: "VIRTIO_BALLOON_F_FREE_PAGE_HINT",
-    4: "VIRTIO_BALLOON_F_PAGE_POISON",
-    5: "VIRTIO_BALLOON_F_REPORTING",
-}
-"""``include/uapi/linux/virtio_balloon.h``; bit 6 (WS_REPORTING) was only proposed."""
-
-TRANSPORT_BITS: dict[int, str] = {
-    24: "VIRTIO_F_NOTIFY_ON_EMPTY",
-    27: "VIRTIO_F_ANY_LAYOUT",
-    28: "VIRTIO_RING_F_INDIRECT_DESC",
-    29: "VIRTIO_RING_F_EVENT_IDX",
-    32: "VIRTIO_F_VERSION_1",
-    33: "VIRTIO_F_ACCESS_PLATFORM",
-    34: "VIRTIO_F_RING_PACKED",
-    35: "VIRTIO_F_IN_ORDER",
-    36: "VIRTIO_F_ORDER_PLATFORM",
-    37: "VIRTIO_F_SR_IOV",
-    38: "VIRTIO_F_NOTIFICATION_DATA",
-    39: "VIRTIO_F_NOTIF_CONFIG_DATA",
-    40: "VIRTIO_F_RING_RESET",
-    41: "VIRTIO_F_ADMIN_VQ",
-}
-"""``include/uapi/linux/virtio_config.h`` and ``virtio_ring.h``."""
-
-DEVICE_END = 24
-TRANSPORT_END = 42
 WIDTHS = {"2.6.24": (32, 64), "3.19": (64,), "6.17": (128,)}
 """The widths each dialect's kernels print."""
 KNOWN_WIDTHS = (32, 64, 128)
@@ -137,7 +108,60 @@ def parse(
     context: dict[str, str] | None = None,
 ) -> ParseResult:
     """Parse the features file (and ``context["device"]``); never raises on bad input."""
-    return _parse(data, dialect, layout, context, fast=True)
+    return kernel_file(data, dialect, layout, context) or _parse(
+        data, dialect, layout, context, fast=True
+    )
+
+
+def kernel_file(
+    data: Source, dialect: str | None, layout: Layout, context: dict[str, str] | None
+) -> ParseResult | None:
+    """The result of a file that is one line of bits as features_show() prints it and a
+    readable ``device`` (or none), as nearly every real one is, with no builder and no
+    step per bit: the line's decoding and its notes are made once per line and device
+    (:func:`decoded`, :func:`_notes`). None for any other file. Its source map is the
+    line reader's, worked out only if something asks for it."""
+    kernel = _kernel_line(data)
+    if kernel is None:
+        return None
+    text = (context or {}).get("device")
+    device = None if text is None else _device(text) if isinstance(text, str) else None
+    if text is not None and device is None:
+        return None  # an unreadable device file: the line reader reports it
+    bits = kernel.text
+    set_bits, features, unknown = decoded(bits, device[0] if device else None)
+    instance: dict[str, Any] = {
+        "bits": bits,
+        "width": len(bits),
+        "set_bits": list(set_bits),
+        "features": [{"bit": bit, "name": name, "kind": kind} for bit, name, kind in features],
+        "unknown_bits": list(unknown),
+    }
+    if device is not None:
+        instance["device"] = {"id": device[0], "name": device[1]}
+    lazy = LazySourceMap(_source_map, data, dialect, layout, context)
+    found = dialect or dialect_for_width(len(bits))
+    return ParseResult(
+        FORMAT_ID, found, instance, lazy, _notes(bits, device[0] if device else None)
+    )
+
+
+@lru_cache(maxsize=64)
+def _device(text: str) -> tuple[int, str | None] | None:
+    """``(id, name)`` of the device file's text (``0x%04x``), or None."""
+    match = _DEVICE.match(text.strip())
+    if not match:
+        return None
+    device_id = int(match[1], 16)
+    return device_id, DEVICE_NAMES.get(device_id)
+
+
+@lru_cache(maxsize=256)
+def _notes(bits: str, device_id: int | None) -> tuple[Diagnostic, ...]:
+    """The line reader's notes on the unknown bits of a kernel line (frozen values)."""
+    builder = ParseBuilder(FORMAT_ID, Layout.LENIENT)
+    _decode(builder, 1, 1, bits, None if device_id is None else {"id": device_id})
+    return tuple(builder.diagnostics)
 
 
 def _parse(
@@ -274,40 +298,18 @@ def _check_width(builder: ParseBuilder, number: int, column: int, width: int) ->
     return False
 
 
-def bit_name(bit: int, device_id: int | None) -> tuple[str | None, str]:
-    """``(name, kind)`` of ``bit``: device bits get balloon names unless another device
-    type is known; the name is None where no table applies or the table has no entry."""
-    if bit < DEVICE_END:
-        balloon = device_id is None or device_id == BALLOON_ID
-        return (BALLOON_BITS.get(bit) if balloon else None), "device"
-    if bit < TRANSPORT_END:
-        return TRANSPORT_BITS.get(bit), "transport"
-    return None, "other"
-
-
-def is_unknown(bit: int, device_id: int | None) -> bool:
-    """A set bit no table of this tool names although one applies to it: any unnamed
-    transport bit, and unnamed device or higher bits of a balloon (or unnamed device)."""
-    name, kind = bit_name(bit, device_id)
-    if name is not None:
-        return False
-    return kind == "transport" or device_id is None or device_id == BALLOON_ID
-
-
 def _decode(
     builder: ParseBuilder, number: int, column: int, bits: str, device: dict[str, Any] | None
 ) -> dict[str, Any]:
     device_id = device["id"] if device is not None else None
-    set_bits = [index for index, char in enumerate(bits) if char == "1"]
-    features: list[dict[str, Any]] = []
-    unknown: list[int] = []
-    for index, bit in enumerate(set_bits):
-        name, kind = bit_name(bit, device_id)
-        features.append({"bit": bit, "name": name, "kind": kind})
+    set_bits, features, unknown = decoded(bits, device_id)
+    unknown_index = 0
+    for index, (bit, _, kind) in enumerate(features):
         for pointer in (f"/set_bits/{index}", f"/features/{index}"):
             builder.map(pointer, number, column + bit)
-        if is_unknown(bit, device_id):
-            pointer = f"/unknown_bits/{len(unknown)}"
+        if bit in unknown:
+            pointer = f"/unknown_bits/{unknown_index}"
+            unknown_index += 1
             builder.map(pointer, number, column + bit)
             builder.note(
                 "virtio-features.unknown-bit",
@@ -316,15 +318,14 @@ def _decode(
                 column + bit,
                 pointer=pointer,
             )
-            unknown.append(bit)
     for key in ("", "/bits", "/width", "/set_bits", "/features", "/unknown_bits"):
         builder.map(key, number, column)
     return {
         "bits": bits,
         "width": len(bits),
-        "set_bits": set_bits,
-        "features": features,
-        "unknown_bits": unknown,
+        "set_bits": list(set_bits),
+        "features": [{"bit": bit, "name": name, "kind": kind} for bit, name, kind in features],
+        "unknown_bits": list(unknown),
     }
 
 

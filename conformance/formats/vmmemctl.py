@@ -144,9 +144,13 @@ def _kernel_file(data: Source, dialect: str | None) -> ParseResult | None:
         text = data if isinstance(data, str) else data.decode("ascii")
     except UnicodeDecodeError:
         return None
-    found = dialect or detect(text)
-    instance = kernel_instance(text, found) if found else None
-    if found is None or instance is None:
+    # a whole file's first line tells its generation as detect() does: each generation is
+    # tried in turn rather than detecting it, which costs a pass over every line
+    for found in (dialect,) if dialect else (GEN_C, GEN_B, GEN_A):
+        instance = kernel_instance(text, found)
+        if instance is not None:
+            break
+    else:
         return None
     ordered = {key: instance[key] for key in _TOP_LEVEL if key in instance}
     return ParseResult(FORMAT_ID, found, ordered, LazySourceMap(_source_map, text, found))
