@@ -134,6 +134,7 @@ def _whole(dialect: str, slots: tuple[Slot, ...]) -> _Whole:
     signed: list[int] = []
     masks: list[tuple[int, int]] = []
     places = []
+    count = 0
     separator = dialect != GEN_C  # A and B print one empty line before the counters
     for slot in slots:
         if separator and slot.kind not in HEAD_KINDS:
@@ -141,7 +142,8 @@ def _whole(dialect: str, slots: tuple[Slot, ...]) -> _Whole:
             fields.append("\n")
             separator = False
         value, printed, what = _field(slot, dialect)
-        group = re.compile("".join(patterns)).groups  # the slot's first group (made once)
+        group = count  # index of the slot's first group: labels hold none, values a few
+        count += re.compile(value).groups  # a handful of value patterns, cached by re
         if what == _CAPS:
             masks.append((group, 32 if slot.label.startswith("balloon") else 64))
         elif what != _RESETTING:
