@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -45,6 +46,30 @@ def test_parallel_build(app: Any, warning: Any) -> None:
     link = page7.select_one("a.reference.internal[href*=balloon-rule]")
     assert link is not None
     assert link["href"] == "index.html#balloon-rule-balloon-single-driver"
+
+
+def _descriptions(app: Any) -> dict[str, dict[str, str]]:
+    text = Path(app.outdir, "_static", "balloon-fields.js").read_text("utf-8")
+    return json.loads(text.partition(" = ")[2].rstrip(";\n"))  # type: ignore[no-any-return]
+
+
+@pytest.mark.sphinx("html", testroot="balloon-parallel", parallel=2)
+def test_field_descriptions_of_every_reader_and_every_build(app: Any) -> None:
+    app.build()
+    # page7's vmmemctl sample was read in another process than hv-balloon's pages
+    described = _descriptions(app)
+    assert sorted(described) == ["hv-balloon.6.0", "vmmemctl.4.4"]
+    assert described["vmmemctl.4.4"]["target"].startswith("Balloon size the host asked for")
+    # an incremental build reads page1 again, and keeps what page7 needs
+    seen: list[str] = []  # the names, in this process (source-read may be in a reader's)
+    app.connect("env-before-read-docs", lambda _app, _env, names: seen.extend(names))
+    page1 = Path(app.srcdir) / "page1.rst"
+    page1.write_text(page1.read_text() + "\nOne more line.\n")
+    future = page1.stat().st_mtime + 10
+    os.utime(page1, (future, future))
+    app.build()
+    assert seen == ["page1"]
+    assert _descriptions(app) == described
 
 
 def _copy_root(name: str, tmp_path: Path) -> Path:
