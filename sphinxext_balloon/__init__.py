@@ -20,7 +20,7 @@ from sphinx.application import Sphinx
 
 from conformance import __version__
 
-from . import assets, outcome, settings
+from . import assets, outcome, settings, warm
 from .directives import SampleDirective
 from .domain import BalloonDomain, duplicate_tables
 from .group import check_groups
@@ -47,6 +47,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     assets.add_files(app)
     app.connect("builder-inited", assets.copy_static)
     app.connect("env-updated", assets.write_descriptions)
+    app.connect("env-before-read-docs", warm.warm_readers)  # -j N only
     app.connect("build-finished", outcome.fail_strict_build)
     app.connect("env-check-consistency", duplicate_tables)
     app.connect("doctree-read", check_groups)

@@ -13,6 +13,7 @@ descriptions, which the build writes once into ``_static/balloon-fields.js``.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Callable, Optional
 from urllib.parse import quote
@@ -109,7 +110,7 @@ def field_map(
         for (column, pointer), end in zip(starts, ends):
             title, written = _title(lookup(pointer)), ""
             if title:
-                key = pointer[1:] or "/"
+                key = sys.intern(pointer[1:] or "/")  # pickled once, as in shown_fields
                 titles[key], described = title, True
                 written, last_key = _written(key, last_key, code[column:end]), key
             shown.append(f"{column}={written}" if column else written)
@@ -198,7 +199,9 @@ def choose_fields(code: str, found: Sequence[tuple[int, str]]) -> list[tuple[int
 def shown_fields(source_map: Mapping[str, tuple[int, int]]) -> tuple[str, ...]:
     """Every field a sample shows, named as ``:balloon-field:`` names it
     (``host_version.major``)."""
-    return tuple(sorted(p.lstrip("/").replace("/", ".") for p in source_map if p))
+    # one string object per name: the environment pickles each once, however many
+    # samples show it (pickle shares equal objects, not equal strings)
+    return tuple(sorted(sys.intern(p.lstrip("/").replace("/", ".")) for p in source_map if p))
 
 
 def _field_starts(code: str, fields: Sequence[tuple[int, str]]) -> list[tuple[int, str]]:

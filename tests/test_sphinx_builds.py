@@ -53,7 +53,7 @@ def _descriptions(app: Any) -> dict[str, dict[str, str]]:
     return json.loads(text.partition(" = ")[2].rstrip(";\n"))  # type: ignore[no-any-return]
 
 
-@pytest.mark.sphinx("html", testroot="balloon-parallel", parallel=2)
+@pytest.mark.sphinx("html", testroot="balloon-parallel", parallel=2, freshenv=True)
 def test_field_descriptions_of_every_reader_and_every_build(app: Any) -> None:
     app.build()
     # page7's vmmemctl sample was read in another process than hv-balloon's pages
@@ -200,3 +200,54 @@ def test_warning_is_error_fails_the_build(make_app: Callable[..., Any], tmp_path
     else:  # later ones finish the build and fail it
         assert app.statuscode == 1
         assert "schema.const" in _plain(app._warning)
+
+
+def _recorded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The schema files this process gathers for a sample's checks from now on (a
+    reader process records in its own copy of the list)."""
+    from sphinxext_balloon import settings
+
+    seen: list[str] = []
+    original = settings.schema_files
+
+    def record(name: str, extra: tuple[str, ...]) -> tuple[Path, ...]:
+        seen.append(name)
+        return original(name, extra)
+
+    monkeypatch.setattr(settings, "schema_files", record)
+    return seen
+
+
+@pytest.mark.sphinx("html", testroot="balloon-parallel", parallel=2, freshenv=True)
+def test_a_parallel_build_loads_its_formats_before_forking_its_readers(
+    app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conformance import get_format
+
+    seen = _recorded(monkeypatch)
+    app.build()
+    # the main process loaded both formats the pages name, every dialect, once
+    dialects = [d.schema for f in ("hv-balloon", "vmmemctl") for d in get_format(f).dialects]
+    assert seen == dialects
+
+
+def test_a_serial_build_or_one_document_loads_nothing_ahead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from sphinxext_balloon import warm
+
+    seen = _recorded(monkeypatch)
+    page = tmp_path / "page.rst"
+    page.write_text(".. balloon-sample:: hv-balloon\n\n   page_size : 4096\n")
+    env = SimpleNamespace(doc2path=lambda name: str(tmp_path / f"{name}.rst"))
+    config = SimpleNamespace(balloon_schema_path=[])
+    for parallel, docnames in ((1, ["page", "page"]), (2, ["page"]), (2, ["page", "page"])):
+        app = SimpleNamespace(parallel=parallel, config=config)
+        warm.warm_readers(app, env, docnames)  # type: ignore[arg-type]
+    assert seen == ["hv-balloon.6.0.schema.json", "hv-balloon.rfc.schema.json"]  # the last
+    assert warm.named_formats([page]) == {"hv-balloon"}
+    assert warm.named_formats([tmp_path / "none.rst"]) is None
+    (tmp_path / "told.rst").write_text("Text.\n\n.. balloon-sample::\n   :file: x.txt\n")
+    assert warm.named_formats([tmp_path / "told.rst"]) == set()
