@@ -156,7 +156,8 @@ def _title(doc: FieldDoc | None) -> str:
     if doc is None:
         return ""
     unit = f"[{doc.unit}]" if doc.unit else ""
-    return " ".join(part for part in (doc.description.rstrip("."), unit) if part)
+    # one object per description, shared by every document's record (pickled once)
+    return sys.intern(" ".join(part for part in (doc.description.rstrip("."), unit) if part))
 
 
 def findings_id(anchor: str) -> str:

@@ -251,3 +251,17 @@ def test_a_serial_build_or_one_document_loads_nothing_ahead(
     assert warm.named_formats([tmp_path / "none.rst"]) is None
     (tmp_path / "told.rst").write_text("Text.\n\n.. balloon-sample::\n   :file: x.txt\n")
     assert warm.named_formats([tmp_path / "told.rst"]) == set()
+
+
+@pytest.mark.sphinx("html", testroot="balloon-parallel", freshenv=True)
+def test_the_environment_holds_each_description_and_field_name_once(app: Any) -> None:
+    import pickle
+
+    app.build()
+    domain = app.env.get_domain("balloon")
+    pages = {s.docname for s in domain.samples if s.format == "hv-balloon"}
+    assert len(pages) == 7  # seven pages show hv-balloon's fields
+    data = pickle.dumps(domain.data, pickle.HIGHEST_PROTOCOL)
+    assert data.count(b"Hyper-V page size in bytes, always 4096 [bytes]") == 1
+    # the field's name: in the schema table's row, and once for every sample's record
+    assert data.count(b"total_pages_committed") == 2
