@@ -18,7 +18,6 @@ from conformance.schemadoc import describe
 from sphinxext_balloon import settings
 
 from .conftest import ROOTS, sphinx_path
-from .test_schema_consumers import JS_DIR, _replace, node_tools
 
 
 def _title(schema: str, pointer: str) -> str:
@@ -43,10 +42,14 @@ def _built(
 
 
 def _jsdom(out: Path) -> list[dict[str, Any]]:
-    target = node_tools()
+    # the npm install of tests/js is shared with the schema consumers' tests, whose module
+    # needs `referencing` (not on the distributions' floors: jsdom is skipped there)
+    consumers = pytest.importorskip("tests.test_schema_consumers", reason="needs referencing")
+    target: Path = consumers.node_tools()
+    js_dir: Path = consumers.JS_DIR
     script = target / "describe.mjs"
-    if not script.is_file() or script.read_bytes() != (JS_DIR / script.name).read_bytes():
-        _replace(JS_DIR / script.name, script)
+    if not script.is_file() or script.read_bytes() != (js_dir / script.name).read_bytes():
+        consumers._replace(js_dir / script.name, script)
     done = subprocess.run(
         ["node", str(script), str(out / "index.html"), str(out / "_static")],
         capture_output=True,
