@@ -48,6 +48,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", assets.copy_static)
     app.connect("env-updated", assets.write_descriptions)
     app.connect("env-before-read-docs", warm.warm_readers)  # -j N only
+    app.connect("build-finished", warm.thaw)
     app.connect("build-finished", outcome.fail_strict_build)
     app.connect("env-check-consistency", duplicate_tables)
     app.connect("doctree-read", check_groups)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -225,10 +226,14 @@ def test_a_parallel_build_loads_its_formats_before_forking_its_readers(
     from conformance import get_format
 
     seen = _recorded(monkeypatch)
+    frozen: list[int] = []  # connected after the extension: runs after it
+    app.connect("env-before-read-docs", lambda *_: frozen.append(gc.get_freeze_count()))
     app.build()
     # the main process loaded both formats the pages name, every dialect, once
     dialects = [d.schema for f in ("hv-balloon", "vmmemctl") for d in get_format(f).dialects]
     assert seen == dialects
+    # and froze its objects for the readers and writers it forks, until the build ended
+    assert frozen[0] > 0 and gc.get_freeze_count() == 0
 
 
 def test_a_serial_build_or_one_document_loads_nothing_ahead(
@@ -243,10 +248,16 @@ def test_a_serial_build_or_one_document_loads_nothing_ahead(
     page.write_text(".. balloon-sample:: hv-balloon\n\n   page_size : 4096\n")
     env = SimpleNamespace(doc2path=lambda name: str(tmp_path / f"{name}.rst"))
     config = SimpleNamespace(balloon_schema_path=[])
-    for parallel, docnames in ((1, ["page", "page"]), (2, ["page"]), (2, ["page", "page"])):
+    for parallel, docnames in ((1, ["page", "page"]), (2, ["page"])):
         app = SimpleNamespace(parallel=parallel, config=config)
         warm.warm_readers(app, env, docnames)  # type: ignore[arg-type]
-    assert seen == ["hv-balloon.6.0.schema.json", "hv-balloon.rfc.schema.json"]  # the last
+        assert seen == [] and gc.get_freeze_count() == 0
+    app = SimpleNamespace(parallel=2, config=config)
+    warm.warm_readers(app, env, ["page", "page"])  # type: ignore[arg-type]
+    assert seen == ["hv-balloon.6.0.schema.json", "hv-balloon.rfc.schema.json"]
+    assert gc.get_freeze_count() > 0
+    warm.thaw(app, None)  # type: ignore[arg-type]
+    assert gc.get_freeze_count() == 0
     assert warm.named_formats([page]) == {"hv-balloon"}
     assert warm.named_formats([tmp_path / "none.rst"]) is None
     (tmp_path / "told.rst").write_text("Text.\n\n.. balloon-sample::\n   :file: x.txt\n")
