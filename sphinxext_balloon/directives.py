@@ -40,6 +40,7 @@ from conformance.escape import escape, safe_text
 from . import settings
 from .checking import Expect, SampleRequest, check_sample
 from .group import MEMBER, Member
+from .nodes import balloon_box
 from .outcome import Placement, finish, report
 from .sample import SampleText, split_sample
 
@@ -280,12 +281,12 @@ class SampleDirective(SphinxDirective):
         return f"{where} ({request.text.guest_path})" if request.text.guest_path else where
 
     # -- rendering ----------------------------------------------------------------
-    def _box(self, request: SampleRequest) -> nodes.container:
+    def _box(self, request: SampleRequest) -> balloon_box:
         """The sample's container with its caption and anchor; :func:`finish` fills it."""
         classes = ["balloon-sample"]
         if request.expect is Expect.INVALID:
             classes.append("balloon-counterexample")
-        box = nodes.container(classes=classes)
+        box = balloon_box(classes=classes)
         self.set_source_info(box)
         if "caption" in self.options:
             caption, messages = self.state.inline_text(self.options["caption"], self.lineno)

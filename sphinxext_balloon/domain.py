@@ -82,7 +82,7 @@ class BalloonDomain(Domain):
         "rule": ObjType("rule", "rule"),
     }
     roles = {"field": XRefRole(), "rule": XRefRole()}  # noqa: RUF012
-    initial_data = {"fields": [], "rules": [], "samples": []}  # noqa: RUF012
+    initial_data = {"fields": [], "rules": [], "samples": [], "descriptions": {}}  # noqa: RUF012
 
     @property
     def fields(self) -> list[FieldTarget]:
@@ -105,6 +105,24 @@ class BalloonDomain(Domain):
         """Record a checked sample and the ids it fired."""
         self.samples.append(record)
 
+    @property
+    def descriptions(self) -> dict[str, dict[str, dict[str, str]]]:
+        """Per document, per schema file: the descriptions of the fields its samples
+        show, by the key their field maps use (:func:`sphinxext_balloon.render.field_map`)."""
+        return self.data.setdefault("descriptions", {})  # type: ignore[no-any-return]
+
+    def note_descriptions(self, docname: str, schema: str, titles: dict[str, str]) -> None:
+        if titles:
+            self.descriptions.setdefault(docname, {}).setdefault(schema, {}).update(titles)
+
+    def all_descriptions(self) -> dict[str, dict[str, str]]:
+        """Per schema file, the descriptions every document's samples need."""
+        merged: dict[str, dict[str, str]] = {}
+        for _, per_schema in sorted(self.descriptions.items()):
+            for schema, titles in per_schema.items():
+                merged.setdefault(schema, {}).update(titles)
+        return merged
+
     def note_rule(self, target: RuleTarget) -> None:
         """Record a rule's anchor in a ``balloon-rules`` list."""
         self.rules.append(target)
@@ -112,12 +130,15 @@ class BalloonDomain(Domain):
     def clear_doc(self, docname: str) -> None:
         for key in ("fields", "rules", "samples"):
             self.data[key] = [entry for entry in self.data.get(key, []) if entry.docname != docname]
+        self.descriptions.pop(docname, None)
 
     def merge_domaindata(self, docnames: Iterable[str], otherdata: dict[str, Any]) -> None:
         wanted = set(docnames)
         for key in ("fields", "rules", "samples"):
             mine = self.data.setdefault(key, [])
             mine.extend(entry for entry in otherdata.get(key, []) if entry.docname in wanted)
+        theirs = otherdata.get("descriptions", {})
+        self.descriptions.update((doc, theirs[doc]) for doc in wanted if doc in theirs)
 
     def find_field(self, target: str) -> FieldTarget | None:
         """The table row that ``target`` names; see the module docstring for the forms."""

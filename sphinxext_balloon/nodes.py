@@ -1,23 +1,25 @@
 """The extension's own nodes and their visitors for every builder.
 
-A sample is a :class:`balloon_block`: a ``literal_block`` holding text and inline nodes,
-so every builder prints it as it prints any literal block. HTML gets three things of its
-own:
+A sample is a :class:`balloon_box` (a container: caption, block, status line, findings)
+around a :class:`balloon_block`: a ``literal_block`` holding the text, so every builder
+prints it as it prints any literal block. HTML gets three things of its own:
 
 - the block is written inside exactly the wrapper the same build gives a plain literal
   block (``div.highlight-none`` > ``div.highlight`` > ``pre`` in Sphinx's themes), so
   each theme's shaded box applies: the wrapper is taken from Sphinx's own rendering of a
   one-word block, never written out here;
-- the parts of the text (prompt, notes, fields, lines that break a rule) are ``marks``
-  (offsets) written as spans; a field carries its description and unit as a ``title``,
-  which is both the hover text and, by HTML-AAM's accessible description computation,
-  what assistive technology reads as the span's description; a broken line has its rules
-  as ``title`` and points with ``aria-describedby`` at the findings list under the
-  sample. No hidden text inside the line, which text browsers would show inline, and no
-  second copy of the descriptions (a hidden list for ``aria-describedby`` doubled them).
+- the parts of the text (prompt, notes, lines that break a rule) are ``marks`` (offsets)
+  written as light spans, with no attribute but their class;
+- the box carries the sample's fields as a compact map (``data-balloon-fields``, see
+  :func:`sphinxext_balloon.render.field_map`) and, when the sample has findings, an
+  ``aria-describedby`` naming the findings list under the block. The descriptions
+  themselves are in one file per build (``_static/balloon-fields.js``), which
+  ``balloon.js`` turns into hover titles on the field lines once the page has loaded.
+  Without JavaScript the block is the sample's text alone: no hidden text inside the
+  line, which text browsers would show inline, and no copy of the descriptions per page.
 
-Every other builder writes the block as a literal block (the sample text alone); the
-descriptions are in the schema table.
+Every other builder writes the box as a container and the block as a literal block (the
+sample text alone); the descriptions are in the schema table.
 """
 
 from __future__ import annotations
@@ -34,10 +36,36 @@ class balloon_block(nodes.literal_block):
     """A checked sample: a literal block of one text, its parts in ``marks``."""
 
 
-Mark = tuple[int, int, int, str, str, str]
-"""A part of a sample's text: start and end offsets, nesting rank at equal bounds (a
-line before its fields), class, hover ``title`` and the id that ``aria-describedby``
-names (both may be empty)."""
+class balloon_box(nodes.container):
+    """A checked sample's container; HTML writes its field map and findings link."""
+
+
+FIELDS, DESCRIBED = "balloon-fields", "balloon-described"
+"""The box's attributes: the field map, and the id of the findings list that describes
+the block."""
+
+Mark = tuple[int, int, int, str]
+"""A part of a sample's text: start and end offsets, nesting rank at equal bounds (an
+outer part first) and class."""
+
+
+def visit_box_html(translator: Any, node: balloon_box) -> None:
+    """The container's own start tag, with the data the page's script and screen
+    readers read added to it (the tag and its classes stay the docutils version's)."""
+    attributes = {}
+    if node.get(FIELDS):
+        attributes["data-balloon-fields"] = node[FIELDS]
+    if node.get(DESCRIBED):
+        attributes["aria-describedby"] = node[DESCRIBED]
+    translator.visit_container(node)
+    tag = translator.body[-1]
+    end = tag.index(">")
+    added = "".join(f' {name}="{translator.attval(value)}"' for name, value in attributes.items())
+    translator.body[-1] = tag[:end] + added + tag[end:]
+
+
+def depart_box_html(translator: Any, node: balloon_box) -> None:
+    translator.depart_container(node)
 
 
 def visit_block_html(translator: Any, node: balloon_block) -> None:
@@ -90,12 +118,9 @@ def _marked(translator: Any, text: str, marks: list[Mark]) -> str:
         out.append(translator.encode(text[position:limit]))
         position = limit
 
-    for start, end, _, cls, title, described in marks:
+    for start, end, _, cls in marks:
         upto(start)
-        attributes = f' aria-describedby="{described}"' if described else ""
-        attributes += f' class="{cls}"'
-        attributes += f' title="{translator.attval(title)}"' if title else ""
-        out.append(f"<span{attributes}>")
+        out.append(f'<span class="{cls}">')
         ends.append(end)
     upto(len(text))
     return "".join(out)
@@ -113,5 +138,15 @@ def depart_block_plain(translator: Any, node: balloon_block) -> None:
     translator.depart_literal_block(node)
 
 
+def visit_box_plain(translator: Any, node: balloon_box) -> None:
+    translator.visit_container(node)
+
+
+def depart_box_plain(translator: Any, node: balloon_box) -> None:
+    translator.depart_container(node)
+
+
 BLOCK_HTML = (visit_block_html, depart_plain)
+BOX_HTML = (visit_box_html, depart_box_html)
+BOX_PLAIN = (visit_box_plain, depart_box_plain)
 BLOCK_PLAIN = (visit_block_plain, depart_block_plain)

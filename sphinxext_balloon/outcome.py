@@ -25,6 +25,7 @@ from conformance.schemadoc import FieldDoc
 from . import render, settings
 from .checking import Problem, SampleCheck, SampleRequest
 from .domain import BalloonDomain, SampleRecord
+from .nodes import DESCRIBED, FIELDS
 
 logger = logging.getLogger(__name__)
 
@@ -64,18 +65,24 @@ def report(problems: Sequence[Problem], placement: Placement, format_id: str, co
             logger.warning(message, location=location, type="balloon", subtype=problem.subtype)
 
 
-def fill(box: nodes.Element, request: SampleRequest, check: SampleCheck, rawsource: str) -> None:
-    """Append the annotated block, the status line and the findings to ``box``."""
+def fill(
+    box: nodes.Element, request: SampleRequest, check: SampleCheck, rawsource: str
+) -> dict[str, str]:
+    """Append the annotated block, the status line and the findings to ``box``, give it
+    its field map, and return the descriptions of the fields the map names."""
 
     def lookup(pointer: str) -> FieldDoc | None:
         return settings.field_doc(check.schema, request.extra_schemas, pointer)
 
     anchor = box["ids"][0]
-    box += render.sample_block(request, check, lookup, rawsource, anchor)
+    box += render.sample_block(request, check, rawsource)
     box += render.status_line(request, check)
     findings = render.findings_list(check, anchor)
     if findings is not None:
         box += findings
+        box[DESCRIBED] = findings["ids"][0]
+    box[FIELDS], titles = render.field_map(request, check, lookup)
+    return titles
 
 
 def finish(
@@ -85,9 +92,11 @@ def finish(
     check: SampleCheck,
     rawsource: str,
 ) -> None:
-    """Fill ``box`` and record the sample, with the ids it fired, in the domain."""
-    fill(box, request, check, rawsource)
+    """Fill ``box`` and record the sample, with the ids it fired, and its fields'
+    descriptions in the domain."""
+    titles = fill(box, request, check, rawsource)
     domain = cast(BalloonDomain, env.get_domain("balloon"))
+    domain.note_descriptions(env.docname, render.schema_key(check.schema), titles)
     domain.note_sample(
         SampleRecord(
             env.docname,

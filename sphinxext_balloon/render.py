@@ -1,23 +1,27 @@
 """A checked sample as docutils nodes: the annotated literal block, status line, findings.
 
 The literal block keeps the sample's text exactly; its parts are marks
-(:data:`~sphinxext_balloon.nodes.Mark`), which HTML writes as spans: ``balloon-prompt``
-for the console prompt, ``balloon-annotation`` for ``// notes``, ``balloon-field`` per
-field the schema explains (its description and unit) and ``balloon-violation`` per
-line that breaks a rule (the findings). Where a line holds several fields
-(``Balloon InflatedTotal:XXXkB InflatedFree:YYYkB``), each field's part starts at the
-space before its label.
+(:data:`~sphinxext_balloon.nodes.Mark`), which HTML writes as light spans:
+``balloon-prompt`` for the console prompt, ``balloon-annotation`` for ``// notes`` and
+``balloon-violation`` per line that breaks a rule (the findings list says how). The
+fields the schema explains are not in the text: :func:`field_map` gives the box a
+compact map of them (``line:field``, or ``line:start-end:field`` where a line holds
+several fields, such as ``Balloon InflatedTotal:XXXkB InflatedFree:YYYkB``), and their
+descriptions, which the build writes once into ``_static/balloon-fields.js``.
 """
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Callable, Optional
+from urllib.parse import quote
 
 from docutils import nodes
 from sphinx import addnodes
 
-from conformance import Diagnostic, Layout
+from conformance import Diagnostic
 from conformance.schemadoc import FieldDoc
 
 from .checking import Expect, SampleCheck, SampleRequest
@@ -27,38 +31,36 @@ from .sample import split_annotation
 FieldLookup = Callable[[str], Optional[FieldDoc]]
 """JSON pointer -> what the dialect's schema says about the field there."""
 
+SHOWN_PER_RULE = 2
+"""A rule with more than :data:`GROUPED_AFTER` findings in one sample lists this many in
+full, then one item for the rest."""
+GROUPED_AFTER = 3
 
-def sample_block(
-    request: SampleRequest, check: SampleCheck, lookup: FieldLookup, rawsource: str, anchor: str
-) -> balloon_block:
-    """The sample's text with its prompt, fields, annotations and broken lines marked.
+
+def sample_block(request: SampleRequest, check: SampleCheck, rawsource: str) -> balloon_block:
+    """The sample's text with its prompt, annotations and broken lines marked.
 
     The block holds the text as one node and the parts as ``marks`` (offsets), which
     only HTML writes: a doctree of a few nodes per sample is what keeps a page of
     hundreds of samples about as cheap to build, pickle and search as plain blocks.
     ``rawsource`` must differ from the text (the directive passes its own source), so
-    that builders print the text instead of highlighting the raw source; ``anchor`` is
-    the sample's id, which its findings list's id starts with.
+    that builders print the text instead of highlighting the raw source.
     """
     text = request.text
-    fields = _fields_by_line(check.result.source_map)
-    broken = _findings_by_line(check.fired)
-    about = _Descriptions(check.schema, lookup)
+    broken = {max(d.location.line, 1) for d in check.fired}
     marks: list[Mark] = []
     offset = 0
     for index, line in enumerate(text.lines):
         if index < text.first_output_line:
-            marks.append((offset, offset + len(line), 0, "balloon-prompt", "", ""))
+            marks.append((offset, offset + len(line), 0, "balloon-prompt"))
         else:
-            number = index - text.first_output_line + 1
             code, note = split_annotation(line)
-            if number in broken:
-                marks.append(_broken(offset, code, broken[number], findings_id(anchor)))
-            chosen = choose_fields(code, fields.get(number, []))
-            marks.extend(_field_marks(offset, code, chosen, about))
+            if index - text.first_output_line + 1 in broken:  # a note alone: the whole line
+                end = offset + (len(code) if code.strip() else len(line))
+                marks.append(_violation(marks, offset, end))
             if note:
                 start = offset + len(code)
-                marks.append((start, start + len(note), 0, "balloon-annotation", "", ""))
+                marks.append((start, start + len(note), 0, "balloon-annotation"))
         offset += len(line) + 1
     whole = "\n".join(text.lines)
     block = balloon_block(rawsource, whole, classes=["balloon-block"], language="none")
@@ -66,24 +68,96 @@ def sample_block(
     return block
 
 
-class _Descriptions:
-    """The fields' explanations, looked up as the block is made."""
+def _violation(marks: list[Mark], start: int, end: int) -> Mark:
+    """The mark of a broken line; one mark for a run of broken lines without notes
+    (a counter-example may break a rule on every line)."""
+    if marks and marks[-1][3] == "balloon-violation" and marks[-1][1] == start - 1:
+        start = marks.pop()[0]
+    return (start, end, 0, "balloon-violation")
 
-    def __init__(self, schema: str, lookup: FieldLookup) -> None:
-        self.schema = schema
-        self.lookup = lookup
 
-    def field(self, start: int, end: int, pointer: str) -> Mark | None:
-        """The field's mark, when the schema says something about it. The line shows
-        the field's name, so the explanation is the description and unit."""
-        doc = self.lookup(pointer)
-        description = doc.description.rstrip(".") if doc else ""
-        unit = f"[{doc.unit}]" if doc and doc.unit else ""
-        if not description and not unit:
-            return None  # nothing to add to the name the line shows
-        title = " ".join(part for part in (description, unit) if part)
-        # the title is the span's accessible description too (HTML-AAM): no second copy
-        return (start, end, 1, "balloon-field", title, "")
+def field_map(
+    request: SampleRequest, check: SampleCheck, lookup: FieldLookup
+) -> tuple[str, dict[str, str]]:
+    """The fields the sample's lines show, as the box's ``data-balloon-fields``, and
+    their descriptions by key.
+
+    The schema's name (:func:`schema_key`), then one entry per line that shows fields,
+    in order, all separated by blanks: ``[LINE:]FIELD[,FIELD...]``. ``LINE`` counts the
+    block's lines from 0 and is left out when it is the previous entry's line plus one.
+    ``FIELD`` is ``[COLUMN=]KEY``: the field runs from its label's column (0 when left
+    out) to the next field's, or to the line's end before a note, blanks around it left
+    out. ``KEY`` (the key ``balloon-fields.js`` has the description under) is the
+    field's JSON pointer without the first ``/`` (``/`` for the whole sample), written
+    ``*`` when it is the field's label (:data:`LABEL`: ``MemTotal`` on ``MemTotal: 16 kB``),
+    ``.NAME`` when it is a sibling of the key before it (``commands/start .lock``), else
+    percent-encoded so that it holds no blank, comma, colon or equals sign and starts
+    with no dot; it is empty for a field the schema has no words for (only its column
+    matters). Lines whose fields have no words are left out; the map
+    is empty when no line is left.
+    """
+    text = request.text
+    fields = _fields_by_line(check.result.source_map)
+    entries: list[str] = []
+    titles: dict[str, str] = {}
+    previous, last_key = -1, ""
+    for index in range(text.first_output_line, len(text.lines)):
+        code, _ = split_annotation(text.lines[index])
+        chosen = choose_fields(code, fields.get(index - text.first_output_line + 1, []))
+        shown, described = [], False
+        starts = _field_starts(code, chosen)
+        ends = [start for start, _ in starts[1:]] + [len(code)]
+        for (column, pointer), end in zip(starts, ends):
+            title, written = _title(lookup(pointer)), ""
+            if title:
+                key = sys.intern(pointer[1:] or "/")  # pickled once, as in shown_fields
+                titles[key], described = title, True
+                written, last_key = _written(key, last_key, code[column:end]), key
+            shown.append(f"{column}={written}" if column else written)
+        if described:
+            entries.append(("" if index == previous + 1 else f"{index}:") + ",".join(shown))
+            previous = index
+    if not entries:
+        return "", titles
+    return " ".join([schema_key(check.schema), *entries]), titles
+
+
+LABEL = re.compile(r"[ \t]*([!-9;<>-~]+)")
+"""A field's label: the printable ASCII at the start of its part of the line, up to a
+blank, colon or equals sign (``balloon.js`` reads it the same way)."""
+
+
+def _written(key: str, previous: str, part: str) -> str:
+    """``key`` as the map writes it: ``*`` when it is the label its part of the line
+    starts with, ``.NAME`` when it is a sibling of ``previous``, else percent-encoded."""
+    label = LABEL.match(part)
+    if label is not None and label.group(1) == key:
+        return "*"
+    parent, slash, name = key.rpartition("/")
+    if slash and parent and name and previous.rpartition("/")[0] == parent:
+        return "." + _encoded(name)
+    return _encoded(key)
+
+
+def _encoded(text: str) -> str:
+    """``text`` with no blank, comma, colon or equals sign, nor a dot first."""
+    encoded = quote(text, safe="/~")
+    return "%2E" + encoded[1:] if encoded.startswith(".") else encoded
+
+
+def schema_key(schema: str) -> str:
+    """How a box and ``balloon-fields.js`` name schema file ``schema``."""
+    suffix = ".schema.json"
+    return schema[: -len(suffix)] if schema.endswith(suffix) else schema
+
+
+def _title(doc: FieldDoc | None) -> str:
+    """A field's hover text: its description and unit. The line shows its name."""
+    if doc is None:
+        return ""
+    unit = f"[{doc.unit}]" if doc.unit else ""
+    # one object per description, shared by every document's record (pickled once)
+    return sys.intern(" ".join(part for part in (doc.description.rstrip("."), unit) if part))
 
 
 def findings_id(anchor: str) -> str:
@@ -126,36 +200,19 @@ def choose_fields(code: str, found: Sequence[tuple[int, str]]) -> list[tuple[int
 def shown_fields(source_map: Mapping[str, tuple[int, int]]) -> tuple[str, ...]:
     """Every field a sample shows, named as ``:balloon-field:`` names it
     (``host_version.major``)."""
-    return tuple(sorted(p.lstrip("/").replace("/", ".") for p in source_map if p))
+    # one string object per name: the environment pickles each once, however many
+    # samples show it (pickle shares equal objects, not equal strings)
+    return tuple(sorted(sys.intern(p.lstrip("/").replace("/", ".")) for p in source_map if p))
 
 
-def _findings_by_line(fired: Sequence[Diagnostic]) -> dict[int, list[Diagnostic]]:
-    by_line: dict[int, list[Diagnostic]] = {}
-    for diagnostic in fired:
-        by_line.setdefault(max(diagnostic.location.line, 1), []).append(diagnostic)
-    return by_line
-
-
-def _field_marks(
-    offset: int, code: str, fields: Sequence[tuple[int, str]], about: _Descriptions
-) -> list[Mark]:
-    """A mark per explained field of a line that starts at ``offset``: from its label
-    (leading blanks left out) to the next field's label."""
-    if not fields:
-        return []
+def _field_starts(code: str, fields: Sequence[tuple[int, str]]) -> list[tuple[int, str]]:
+    """``(column, pointer)`` per field of a line: where its part of the line starts, at
+    its label (the first field's part starts the line)."""
     starts = [0] + [
         _label_start(code, column, previous)
         for (previous, _), (column, _) in zip(fields, fields[1:])
     ]
-    ends = [*starts[1:], len(code.rstrip())]
-    marks = []
-    for (_, pointer), start, end in zip(fields, starts, ends):
-        piece = code[start:end]
-        start += len(piece) - len(piece.lstrip())
-        mark = about.field(offset + start, offset + end, pointer)
-        if mark is not None:
-            marks.append(mark)
-    return marks
+    return [(start, pointer) for start, (_, pointer) in zip(starts, fields)]
 
 
 def _label_start(code: str, column: int, previous_column: int) -> int:
@@ -167,47 +224,63 @@ def _label_start(code: str, column: int, previous_column: int) -> int:
     return index if index > previous_column else column - 1
 
 
-def _broken(offset: int, code: str, findings: Sequence[Diagnostic], listed: str) -> Mark:
-    """A line that breaks rules: the rules' ids on hover; the findings list under the
-    sample (``listed``, screen readers' description too) says how, line by line."""
-    rules = ", ".join(sorted({d.id for d in findings}))
-    return (offset, offset + len(code), 0, "balloon-violation", f"breaks {rules}", listed)
-
-
 def status_line(request: SampleRequest, check: SampleCheck) -> nodes.paragraph:
-    """``hv-balloon · dialect rfc · lenient layout · checked: parser, schema ... · verdict``."""
+    """``hv-balloon rfc · lenient layout · conforms``: format and dialect (the schema
+    file on hover when ``balloon_schema_path`` may have replaced it), layout, the
+    kernel, group (its capture rules ran too) and kind of sample when given, and the
+    verdict. Every sample went through the parser, the schema
+    and the file rules of its format: the line does not repeat it."""
     result = check.result
-    checks = f"checked: parser, schema {check.schema}, file rules"
-    if request.group:
-        checks += f", capture rules of group {request.group}"
-    if request.template:
-        checks += " (template: structure only)"
-    if request.excerpt:
-        checks += " (excerpt: lines left out are not findings)"
-    if request.expect is Expect.INVALID:
-        verdict = "counter-example: violates " + (", ".join(check.fired_ids) or "nothing")
-    elif check.fired:
-        verdict = f"{len(check.fired)} finding(s)"
-    else:
-        verdict = "conforms"
-    layout = "exact" if request.layout is Layout.EXACT else "lenient"
-    words = [result.format, f"dialect {result.dialect}", f"{layout} layout"]
+    words = [f"{request.layout.value} layout"]
     if request.kernel:
         words.append(f"kernel {request.kernel}")
-    text = " · ".join([*words, checks, verdict])
-    return nodes.paragraph(text, text, classes=["balloon-status"])
+    if request.group:
+        words.append(f"group {request.group}")
+    if request.template:
+        words.append("template: structure only")
+    if request.excerpt:
+        words.append("excerpt: missing lines allowed")
+    if request.expect is Expect.INVALID:
+        words.append("counter-example: violates " + (", ".join(check.fired_ids) or "nothing"))
+    elif check.fired:
+        words.append(f"{len(check.fired)} finding(s)")
+    else:
+        words.append("conforms")
+    text = " · ".join([f"{result.format} {result.dialect}", *words])
+    paragraph = nodes.paragraph(text, "", classes=["balloon-status"])
+    if request.extra_schemas:  # which file, when the project's folders may replace ours
+        name, _, rest = text.partition(" · ")
+        paragraph += nodes.abbreviation(name, name, explanation=f"schema {check.schema}")
+        paragraph += nodes.Text(" · " + rest)
+    else:
+        paragraph += nodes.Text(text)
+    return paragraph
 
 
 def findings_list(check: SampleCheck, anchor: str) -> nodes.bullet_list | None:
     """The findings as a list under the block, so every builder shows which lines break
     which rule (HTML also marks the lines themselves); each id links to its entry in a
-    ``balloon-rules`` list when the project has one."""
+    ``balloon-rules`` list when the project has one. A rule with more than
+    :data:`GROUPED_AFTER` findings shows the first :data:`SHOWN_PER_RULE`, then one item
+    with the lines of the rest (the build's warnings still name each one)."""
     if not check.fired:
         return None
     items = nodes.bullet_list(classes=["balloon-findings"], ids=[findings_id(anchor)])
+    per_rule: dict[str, list[Diagnostic]] = {}
     for diagnostic in check.fired:
-        where = f"line {diagnostic.location.line}: " if diagnostic.location.line else ""
-        text = f"{where}{diagnostic.message} "
+        per_rule.setdefault(diagnostic.id, []).append(diagnostic)
+    for diagnostic in check.fired:
+        same = per_rule[diagnostic.id]
+        position = next(i for i, d in enumerate(same) if d is diagnostic)
+        grouped = len(same) > GROUPED_AFTER
+        if grouped and position > SHOWN_PER_RULE:
+            continue
+        if grouped and position == SHOWN_PER_RULE:
+            rest = same[SHOWN_PER_RULE:]
+            text = f"and {len(rest)} more{_on_lines(rest)} "
+        else:
+            where = f"line {diagnostic.location.line}: " if diagnostic.location.line else ""
+            text = f"{where}{diagnostic.message} "
         paragraph = nodes.paragraph(text, text)
         paragraph += nodes.Text("[")
         paragraph += rule_reference(diagnostic.id)
@@ -216,11 +289,27 @@ def findings_list(check: SampleCheck, anchor: str) -> nodes.bullet_list | None:
     return items
 
 
+def _on_lines(findings: Sequence[Diagnostic]) -> str:
+    """`` on lines 4-9, 12`` (a run of lines with an en dash); empty when none has one."""
+    lines = sorted({d.location.line for d in findings if d.location.line})
+    if not lines:
+        return ""
+    runs: list[list[int]] = []
+    for line in lines:
+        if runs and line == runs[-1][-1] + 1:
+            runs[-1].append(line)
+        else:
+            runs.append([line])
+    shown = [f"{run[0]}\u2013{run[-1]}" if len(run) > 1 else str(run[0]) for run in runs]
+    return (" on lines " if len(lines) > 1 else " on line ") + ", ".join(shown)
+
+
 def rule_reference(rule_id: str) -> addnodes.pending_xref:
-    """A link to rule ``rule_id`` that is no warning when no rule list documents it."""
+    """A link to rule ``rule_id`` that is no warning when no rule list documents it; the
+    id is plain text, in the link or alone."""
     reference = addnodes.pending_xref(
         rule_id, refdomain="balloon", reftype="rule", reftarget=rule_id, refwarn=False
     )
     reference["balloon-optional"] = True
-    reference += nodes.literal(rule_id, rule_id)
+    reference += nodes.Text(rule_id)
     return reference

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import json
 import os
 import re
 import shutil
@@ -45,6 +47,30 @@ def test_parallel_build(app: Any, warning: Any) -> None:
     link = page7.select_one("a.reference.internal[href*=balloon-rule]")
     assert link is not None
     assert link["href"] == "index.html#balloon-rule-balloon-single-driver"
+
+
+def _descriptions(app: Any) -> dict[str, dict[str, str]]:
+    text = Path(app.outdir, "_static", "balloon-fields.js").read_text("utf-8")
+    return json.loads(text.partition(" = ")[2].rstrip(";\n"))  # type: ignore[no-any-return]
+
+
+@pytest.mark.sphinx("html", testroot="balloon-parallel", parallel=2, freshenv=True)
+def test_field_descriptions_of_every_reader_and_every_build(app: Any) -> None:
+    app.build()
+    # page7's vmmemctl sample was read in another process than hv-balloon's pages
+    described = _descriptions(app)
+    assert sorted(described) == ["hv-balloon.6.0", "vmmemctl.4.4"]
+    assert described["vmmemctl.4.4"]["target"].startswith("Balloon size the host asked for")
+    # an incremental build reads page1 again, and keeps what page7 needs
+    seen: list[str] = []  # the names, in this process (source-read may be in a reader's)
+    app.connect("env-before-read-docs", lambda _app, _env, names: seen.extend(names))
+    page1 = Path(app.srcdir) / "page1.rst"
+    page1.write_text(page1.read_text() + "\nOne more line.\n")
+    future = page1.stat().st_mtime + 10
+    os.utime(page1, (future, future))
+    app.build()
+    assert seen == ["page1"]
+    assert _descriptions(app) == described
 
 
 def _copy_root(name: str, tmp_path: Path) -> Path:
@@ -175,3 +201,78 @@ def test_warning_is_error_fails_the_build(make_app: Callable[..., Any], tmp_path
     else:  # later ones finish the build and fail it
         assert app.statuscode == 1
         assert "schema.const" in _plain(app._warning)
+
+
+def _recorded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The schema files this process gathers for a sample's checks from now on (a
+    reader process records in its own copy of the list)."""
+    from sphinxext_balloon import settings
+
+    seen: list[str] = []
+    original = settings.schema_files
+
+    def record(name: str, extra: tuple[str, ...]) -> tuple[Path, ...]:
+        seen.append(name)
+        return original(name, extra)
+
+    monkeypatch.setattr(settings, "schema_files", record)
+    return seen
+
+
+@pytest.mark.sphinx("html", testroot="balloon-parallel", parallel=2, freshenv=True)
+def test_a_parallel_build_loads_its_formats_before_forking_its_readers(
+    app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conformance import get_format
+
+    seen = _recorded(monkeypatch)
+    frozen: list[int] = []  # connected after the extension: runs after it
+    app.connect("env-before-read-docs", lambda *_: frozen.append(gc.get_freeze_count()))
+    app.build()
+    # the main process loaded both formats the pages name, every dialect, once
+    dialects = [d.schema for f in ("hv-balloon", "vmmemctl") for d in get_format(f).dialects]
+    assert seen == dialects
+    # and froze its objects for the readers and writers it forks, until the build ended
+    assert frozen[0] > 0 and gc.get_freeze_count() == 0
+
+
+def test_a_serial_build_or_one_document_loads_nothing_ahead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from sphinxext_balloon import warm
+
+    seen = _recorded(monkeypatch)
+    page = tmp_path / "page.rst"
+    page.write_text(".. balloon-sample:: hv-balloon\n\n   page_size : 4096\n")
+    env = SimpleNamespace(doc2path=lambda name: str(tmp_path / f"{name}.rst"))
+    config = SimpleNamespace(balloon_schema_path=[])
+    for parallel, docnames in ((1, ["page", "page"]), (2, ["page"])):
+        app = SimpleNamespace(parallel=parallel, config=config)
+        warm.warm_readers(app, env, docnames)  # type: ignore[arg-type]
+        assert seen == [] and gc.get_freeze_count() == 0
+    app = SimpleNamespace(parallel=2, config=config)
+    warm.warm_readers(app, env, ["page", "page"])  # type: ignore[arg-type]
+    assert seen == ["hv-balloon.6.0.schema.json", "hv-balloon.rfc.schema.json"]
+    assert gc.get_freeze_count() > 0
+    warm.thaw(app, None)  # type: ignore[arg-type]
+    assert gc.get_freeze_count() == 0
+    assert warm.named_formats([page]) == {"hv-balloon"}
+    assert warm.named_formats([tmp_path / "none.rst"]) is None
+    (tmp_path / "told.rst").write_text("Text.\n\n.. balloon-sample::\n   :file: x.txt\n")
+    assert warm.named_formats([tmp_path / "told.rst"]) == set()
+
+
+@pytest.mark.sphinx("html", testroot="balloon-parallel", freshenv=True)
+def test_the_environment_holds_each_description_and_field_name_once(app: Any) -> None:
+    import pickle
+
+    app.build()
+    domain = app.env.get_domain("balloon")
+    pages = {s.docname for s in domain.samples if s.format == "hv-balloon"}
+    assert len(pages) == 7  # seven pages show hv-balloon's fields
+    data = pickle.dumps(domain.data, pickle.HIGHEST_PROTOCOL)
+    assert data.count(b"Hyper-V page size in bytes, always 4096 [bytes]") == 1
+    # the field's name: in the schema table's row, and once for every sample's record
+    assert data.count(b"total_pages_committed") == 2

@@ -72,13 +72,30 @@ def test_capture_findings_name_the_samples(
     assert "group 'kernels' is one guest, running kernel 6.1" in messages["group"]
 
 
+def test_many_findings_of_one_rule_are_listed_once_grouped(
+    app: Any, balloon_records: list[logging.LogRecord]
+) -> None:
+    # the build log names each of the 19 (test_every_warning_is_at_its_line); the page
+    # shows two in full, then one item for the rest, each rule id as plain text
+    found = _warnings(app, balloon_records)
+    assert sum(1 for _, rule, _ in found if rule == "schema.required") == 19
+    findings = _samples(app)[-1].select_one("ul.balloon-findings")
+    items = [li.get_text() for li in findings.select("li")]
+    assert (
+        items[0] == "line 1: /Active: \u2018Active\u2019 is a required property [schema.required]"
+    )
+    assert items[2:] == ["and 17 more on line 1 [schema.required]"]
+    assert len(items) == 3
+    assert not findings.select("code, span")
+
+
 def test_group_findings_are_rendered_and_recorded(app: Any) -> None:
     app.build()
     samples = _samples(app)
     status = [s.select_one("p.balloon-status").get_text() for s in samples]
     assert "kernel 6.1 · " in status[0]
-    assert "capture rules of group consistent" in status[1]
-    assert "(excerpt: lines left out are not findings)" in status[1]
+    assert " · group consistent · " in status[1]
+    assert " · excerpt: missing lines allowed · " in status[1]
     assert status[1].endswith("· conforms")
     # the counter-example shows the line its group breaks
     counter = samples[7]
@@ -99,7 +116,7 @@ def test_no_capture_rules_without_a_group(app: Any) -> None:
     # samples 3 and 4 are the 'wrong' pair without :group:
     for sample in samples[2:4]:
         status = sample.select_one("p.balloon-status").get_text()
-        assert "capture rules" not in status and status.endswith("· conforms")
+        assert " · group " not in status and status.endswith("· conforms")
 
 
 @pytest.mark.sphinx("html", testroot="balloon-group-files")

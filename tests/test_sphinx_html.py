@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +21,29 @@ def _samples(soup: BeautifulSoup) -> list[Tag]:
     return soup.select("div.balloon-sample")
 
 
-def test_fields_carry_description_and_unit(app: Any) -> None:
+def _descriptions(app: Any) -> dict[str, dict[str, str]]:
+    """_static/balloon-fields.js: the descriptions, per schema and field key."""
+    text = (Path(app.outdir) / "_static" / "balloon-fields.js").read_text("utf-8")
+    prefix = "window.BALLOON_FIELDS = "
+    assert text.startswith(prefix) and text.endswith(";\n")
+    return json.loads(text[len(prefix) : -2])  # type: ignore[no-any-return]
+
+
+def test_fields_are_a_map_and_their_descriptions_one_file(app: Any) -> None:
     soup = _soup(app)
     upstream = _samples(soup)[1]
-    fields = {
-        span.get_text().split(":")[0].strip(): span
-        for span in upstream.select("span.balloon-field")
-    }
-    assert len(fields) == 9
-    page_size = fields["page_size"]
-    # the hover text, and the span's accessible description for screen readers
-    assert page_size["title"] == "Hyper-V page size in bytes, always 4096 [bytes]"
-    assert not page_size.has_attr("aria-describedby")  # no second copy of the words
+    # no field markup in the block: a map on the box, line by line (the prompt is line 0)
+    assert not upstream.select("pre span[class]")
+    schema, *entries = upstream["data-balloon-fields"].split(" ")
+    assert schema == "hv-balloon.6.0"
+    assert entries == ["*"] * 9  # lines 0 to 8; each line's label is its field's key
+    descriptions = _descriptions(app)
+    # the hover text, and the accessible description, once per build
+    assert descriptions[schema]["page_size"] == "Hyper-V page size in bytes, always 4096 [bytes]"
+    assert len(descriptions[schema]) == 9
+    assert "pages_ballooned_out" in descriptions["hv-balloon.rfc"]
+    # the page itself holds the words only in the schema table, never as a title
+    assert "always 4096 [bytes]" not in (Path(app.outdir) / "index.html").read_text("utf-8")
 
 
 def test_descriptions_are_never_inline_nor_hidden_text(app: Any) -> None:
@@ -43,8 +55,10 @@ def test_descriptions_are_never_inline_nor_hidden_text(app: Any) -> None:
             assert line.strip() in source, line
         # and nothing hidden beside it that a reader without CSS would meet
         assert not sample.select("[hidden]") and not sample.select("[aria-hidden]")
-    for span in soup.select("span[aria-describedby]"):  # broken lines: their findings
-        assert soup.find(id=span["aria-describedby"]).name == "ul"
+    described = soup.select("[aria-describedby]")  # a sample that breaks rules: its findings
+    assert [box.name for box in described] == ["div"]
+    for box in described:
+        assert soup.find(id=box["aria-describedby"]).name == "ul"
 
 
 def test_prompt_and_annotations_are_apart_from_output(app: Any) -> None:
@@ -54,9 +68,8 @@ def test_prompt_and_annotations_are_apart_from_output(app: Any) -> None:
     notes = [n.get_text().strip() for n in rfc.select("span.balloon-annotation")]
     assert "// pages the Host have taken back" in notes
     assert len(notes) == 9
-    # no annotation text inside a field, no prompt counted as a field
-    for field in rfc.select("span.balloon-field"):
-        assert "//" not in field.get_text() and "cat " not in field.get_text()
+    # the prompt is no field: the map starts at the first output line
+    assert rfc["data-balloon-fields"].split(" ")[1].startswith("1:")
     # the reader still sees the sample exactly as written
     block = rfc.select_one("pre")
     assert block is not None
@@ -68,13 +81,11 @@ def test_prompt_and_annotations_are_apart_from_output(app: Any) -> None:
 def test_status_line_and_captions(app: Any) -> None:
     samples = _samples(_soup(app))
     statuses = [s.select_one("p.balloon-status").get_text() for s in samples]
-    assert statuses[0] == (
-        "hv-balloon · dialect rfc · lenient layout · checked: parser, schema "
-        "hv-balloon.rfc.schema.json, file rules · conforms"
-    )
-    assert "dialect 6.0 · exact layout" in statuses[1]
+    # format and dialect (so the schema), layout, verdict
+    assert statuses[0] == "hv-balloon rfc · lenient layout · conforms"
+    assert statuses[1].startswith("hv-balloon 6.0 · exact layout · ")
     assert statuses[2].endswith("counter-example: violates hv-balloon.state-name")
-    assert "(template: structure only)" in statuses[3] and statuses[3].endswith("conforms")
+    assert " · template: structure only · " in statuses[3] and statuses[3].endswith("conforms")
     captions = [s.select_one("p.balloon-caption") for s in samples]
     assert captions[0] is not None and captions[0].get_text() == "The RFC Hyper-V example"
     assert captions[1] is None
@@ -86,9 +97,9 @@ def test_counter_example_marks_the_breaking_line(app: Any) -> None:
     marked = bad.select("span.balloon-violation")
     assert len(marked) == 1
     assert marked[0].get_text().startswith("state                 : 2 (Initialized)")
-    assert marked[0]["title"] == "breaks hv-balloon.state-name"
+    assert marked[0].attrs == {"class": ["balloon-violation"]}  # a light mark, no more
     listed = bad.select_one("ul.balloon-findings")
-    assert marked[0]["aria-describedby"] == listed["id"]
+    assert bad["aria-describedby"] == listed["id"]  # the block as a whole
     findings = [li.get_text() for li in bad.select("ul.balloon-findings li")]
     assert findings == [
         "line 3: state 2 is \u2018Balloon Up\u2019 in the driver, not \u2018Initialized\u2019 "
@@ -134,7 +145,12 @@ def test_css_ships_with_the_extension(app: Any) -> None:
     assert any(h.split("?")[0] == "_static/balloon.css" for h in hrefs)
     css = (Path(app.outdir) / "_static" / "balloon.css").read_text("utf-8")
     assert ".balloon-field" in css and ".balloon-violation" in css
-    assert not list(Path(app.outdir, "_static").glob("balloon*.js"))
+    # the descriptions before the script that reads them
+    scripts = [s["src"].split("?")[0] for s in soup.select("script[src]")]
+    ours = [s for s in scripts if s.startswith("_static/balloon")]
+    assert ours == ["_static/balloon-fields.js", "_static/balloon.js"]
+    script = (Path(app.outdir) / "_static" / "balloon.js").read_text("utf-8")
+    assert "data-balloon-fields" in script and "BALLOON_FIELDS" in script
 
 
 def test_conforming_samples_give_no_warnings(app: Any, warning: Any) -> None:

@@ -359,7 +359,7 @@ ID_FAMILIES = (
     "vmmemctl|show-mem|virtio|virtio-features|virtio-balloon"
 )
 ID_LITERAL = re.compile(rf"[\"']((?:{ID_FAMILIES})\.[a-z][a-z0-9-]*)[\"']")
-FILE_NAMES = (".json", ".log", ".css", ".txt", ".md", ".rst", ".py", ".html", ".xml", ".gz")
+FILE_NAMES = (".json", ".log", ".css", ".js", ".txt", ".md", ".rst", ".py", ".html", ".xml", ".gz")
 
 
 def emitted_ids() -> set[str]:
