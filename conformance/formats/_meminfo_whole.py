@@ -18,8 +18,9 @@ from ..text import LazySourceMap, Source, pointer_token
 from ._meminfo_layout import INFLATED, KNOWN, PRINTED_BEFORE_INFLATED, label_width, template
 
 FORMAT_ID = "meminfo"
-_FIELD = re.compile(r"^([A-Za-z0-9_()]+):[ ]*([0-9]{1,20})", re.MULTILINE)
-"""The key and the digits at the start of each ``Key: value`` line. Linear: anchored at
+_FIELD = re.compile(r"^([A-Za-z0-9_()]+):[ ]*(0|[1-9][0-9]{0,19})", re.MULTILINE)
+"""The key and the digits at the start of each ``Key: value`` line, as ``%lu`` prints them
+(no leading zero: the file is printed back from these very digits). Linear: anchored at
 line starts, and each part is told from the next by its first character."""
 U64_MAX = 2**64 - 1
 S64_MAX = 2**63 - 1
@@ -53,7 +54,7 @@ def kernel_file(data: Source, dialect: str | None) -> ParseResult | None:
     values = list(map(int, digits))
     # the Inflated pair is printed signed (%8ld): its values stop at the s64's maximum
     limit = S64_MAX if printed.inflated else U64_MAX
-    if max(values) > limit or printed.template.format(*values) != text:
+    if max(values) > limit or printed.template % digits != text:
         return None
     instance = dict(zip(keys, values))
     found = dialect or ("rfc" if printed.inflated else "2.6")
@@ -66,6 +67,7 @@ class _Printed:
     whether the RFC's Inflated pair is among them."""
 
     template: str
+    """A ``%``-format string of the whole file, one ``%Ns`` per value's digits."""
     inflated: bool
 
 
@@ -86,7 +88,9 @@ def _printed(keys: tuple[str, ...], width: int) -> _Printed | None:
         shape = template(key, width)
         label = f"{key}:".ljust(shape.label_width)
         unit = " kB" if shape.unit else ""
-        lines.append(f"{label}{{:>{shape.value_width}}}{unit}\n")
+        # the digits as read, right-aligned as %lu pads them: printf-style formatting of
+        # strings is the cheapest print-back there is
+        lines.append(f"{label.replace('%', '%%')}%{shape.value_width}s{unit}\n")
     return _Printed("".join(lines), bool(inflated))
 
 
