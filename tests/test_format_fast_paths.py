@@ -145,6 +145,12 @@ def _digit_mutations(line: str) -> Iterator[tuple[str, str]]:
         yield f"{where} digit", head + digits[:-1] + str((int(digits[-1]) + 1) % 10) + tail
         yield f"{where} minus", head + "-" + digits + tail
         yield f"{where} 41 digits", head + "9" * 41 + tail
+        yield f"{where} 5000 digits", head + "9" * 5000 + tail  # past int()'s own limit
+        # what int() reads but no printf writes: digit groups, a letter, a plus, a form feed
+        yield f"{where} underscore", head + digits + "_0" + tail
+        yield f"{where} letter", head + digits + "a" + tail
+        yield f"{where} plus", head + "+" + digits + tail
+        yield f"{where} form feed", head + "\f" + digits + tail
         for number in HUGE:
             yield f"{where} -> {number}", head + number + tail
 

@@ -27,10 +27,6 @@ _DETECT = re.compile(r"[a-z][a-z0-9_]* [0-9]+")
 """Every kernel name starts with a letter, so a bit string split by a space is not one.
 Both used with ``fullmatch`` on one line: no two quantifiers can take the same character,
 so the match is linear."""
-_WHOLE = re.compile(r"(?:[A-Za-z0-9_]+ (?:0|[1-9][0-9]{0,19})\n)+")
-"""A whole file of lines exactly as vmstat_show() prints them. Used with ``fullmatch``:
-each repetition is one line and no two parts can take the same character (names hold no
-space or newline, values no space), so a failing match gives up in linear time."""
 MOSTLY = 0.75
 """Share of the non-blank lines that must be ``name value`` for the text to be vmstat:
 a few damaged lines do not hide the format (they are findings of the parse)."""
@@ -77,23 +73,46 @@ def parse(
 
 def _kernel_file(data: Source, dialect: str | None) -> ParseResult | None:
     """The result of a file printed exactly as the kernel prints it, every line of it (as
-    nearly every real file is), read by C-level string and regular-expression calls with
-    no Python work per line; None for any other file, which the line reader then reads
-    and reports on. Such a file has no finding in either layout, and its source map is
-    worked out only if something asks for it."""
+    nearly every real file is), read by C-level string calls with no Python work per
+    line; None for any other file, which the line reader then reads and reports on. Such
+    a file has no finding in either layout, and its source map is worked out only if
+    something asks for it."""
     try:
-        text = data if isinstance(data, str) else data.decode("ascii")
-    except UnicodeDecodeError:
+        if isinstance(data, str):
+            text, raw = data, data.encode("ascii")
+        else:
+            text, raw = data.decode("ascii"), data
+    except UnicodeError:
         return None
-    if _WHOLE.fullmatch(text) is None:
+    # with the characters of names and values taken out, a file of 'name value' lines
+    # leaves exactly ' \n' per line: this one C pass checks every character and where
+    # each space and newline stands (a tab, a CR, a sign, two spaces: none pass)
+    separators = raw.translate(None, _TOKEN_BYTES)
+    lines = len(separators) // 2
+    if not lines or separators != _SEPARATORS * lines:
         return None
     words = text.split()
-    names = words[::2]
-    instance = dict(zip(names, map(int, words[1::2])))
-    if len(instance) != len(names) or max(instance.values()) > U64_MAX:
-        return None  # a name twice, or a 20-digit value past the u64
+    if len(words) != 2 * lines:
+        return None  # an empty name or value
+    names, digits = words[::2], words[1::2]
+    # values: digits only, no leading zero (as %lu prints them)
+    if not "".join(digits).isdigit() or _LEADING_ZERO.search(raw) is not None:
+        return None
+    try:
+        instance = dict(zip(names, map(int, digits)))
+    except ValueError:  # thousands of digits: past Python's limit, and any u64's
+        return None
+    if len(instance) != lines or max(instance.values()) > U64_MAX:
+        return None  # a name twice, or a value past the u64
     source_map = LazySourceMap(_kernel_source_map, names)
     return ParseResult(FORMAT_ID, dialect or "2.6", instance, source_map)
+
+
+_TOKEN_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
+"""What names ([A-Za-z0-9_]) and values (digits) are made of."""
+_SEPARATORS = b" \n"
+_LEADING_ZERO = re.compile(rb" 0[0-9]")
+"""A value with a leading zero (the one place a space is followed by '0' and a digit)."""
 
 
 def _kernel_source_map(names: list[str]) -> dict[str, tuple[int, int]]:
