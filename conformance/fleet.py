@@ -10,7 +10,6 @@ input, so the report is the same bytes whatever ``jobs`` is.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import pickle
@@ -21,6 +20,7 @@ from collections.abc import Callable, Collection, Generator, Iterable, Iterator,
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
+from . import validation
 from .capture import Limits, read_capture
 from .check import CheckOptions, check_capture
 from .diagnostics import Diagnostic, Location, Severity
@@ -156,8 +156,7 @@ def _import_what_workers_need() -> None:
     """The parsers and the fast validation engine, imported once in the parent, so that
     forked workers share them instead of each importing them again."""
     all_formats()
-    with contextlib.suppress(ImportError):
-        import jsonschema_rs  # noqa: F401
+    validation.import_engine()
 
 
 def spool_results(

@@ -52,13 +52,28 @@ class FastValidator:
             return None
 
 
+def import_engine() -> Any:
+    """The ``jsonschema_rs`` module, or None where it is not installed.
+
+    Its Rust start-up imports the standard ``decimal`` module and panics (a Rust panic
+    message, then an exception that names no Ctrl-C) if anything interrupts that import.
+    Imported here first, from Python, ``decimal`` is already loaded by then, and a Ctrl-C
+    that lands during its import is an ordinary ``KeyboardInterrupt``."""
+    import decimal  # noqa: F401 - before jsonschema_rs, which imports it anyway
+
+    try:
+        import jsonschema_rs
+    except ImportError:
+        return None
+    return jsonschema_rs
+
+
 def build(schema: Mapping[str, Any], retrieve: Callable[[str], Any]) -> FastValidator | None:
     """A fast validator of ``schema`` whose ``$ref`` to other documents are resolved by
     ``retrieve`` (absolute URI to document; it raises for an unknown one, since the
     network is never asked); None when jsonschema-rs is missing or cannot load it."""
-    try:
-        import jsonschema_rs
-    except ImportError:
+    jsonschema_rs = import_engine()
+    if jsonschema_rs is None:
         return None
 
     stopped: list[BaseException] = []

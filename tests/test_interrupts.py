@@ -300,3 +300,23 @@ def test_ctrl_c_wrapped_inside_a_command_is_exit_130(
     monkeypatch.setattr(cli_check, "run_check", check)
     assert main(["check", "examples/fleet"]) == 130
     assert "internal error" not in capsys.readouterr().err
+
+
+def test_ctrl_c_while_the_fast_engine_loads_is_ctrl_c(tmp_path: Path) -> None:
+    """jsonschema-rs imports the standard ``decimal`` module from Rust as it loads, and
+    panics (a Rust panic message, then an exception) when that import is interrupted. A
+    Ctrl-C that lands there must be a quiet exit 130 like any other: here the import of
+    ``decimal`` itself raises KeyboardInterrupt, as a Ctrl-C at that moment would."""
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "decimal.py").write_text("raise KeyboardInterrupt\n")
+    sample = tmp_path / "hv-balloon"
+    sample.write_text(HV)
+    done = subprocess.run(
+        [_console_script(), "parse", "--format", "hv-balloon", str(sample)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(fake)},
+        timeout=WAIT * 6,
+    )
+    assert (done.returncode, done.stderr) == (130, "")
