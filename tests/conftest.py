@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -58,3 +59,13 @@ def balloon_records() -> Iterator[list[logging.LogRecord]]:
     logger.addHandler(handler)
     yield records
     logger.removeHandler(handler)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The interrupt tests send SIGINT to the processes they start and expect Ctrl-C's
+    # behaviour. A shell without job control that starts the suite in the background
+    # leaves SIGINT ignored, every child inherits that through exec, and the Ctrl-C is
+    # lost (exit 0 instead of 130); no shell can undo it ("signals ignored upon entry
+    # cannot be trapped or reset"), but Python can, for this process and so its children.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
