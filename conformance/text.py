@@ -236,6 +236,18 @@ def annotation_start(text: str) -> int:
 Source = Union[str, bytes]
 
 
+def ascii_text(data: Source) -> str | None:
+    """``data`` as text for a whole-file fast path: text as it is, bytes when they are
+    ASCII (as the kernel prints); None for other bytes, which only a line reader reads
+    (and reports on)."""
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+
+
 def decode(data: Source, builder: ParseBuilder) -> str:
     """Text from ``data``; invalid UTF-8 is replaced and reported at its line and column."""
     if isinstance(data, str):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..model import ParseResult
-from ..text import LazySourceMap, Source, pointer_token
+from ..text import LazySourceMap, Source, ascii_text, pointer_token
 from ._meminfo_layout import INFLATED, KNOWN, PRINTED_BEFORE_INFLATED, label_width, template
 
 FORMAT_ID = "meminfo"
@@ -37,9 +37,8 @@ def kernel_file(data: Source, dialect: str | None) -> ParseResult | None:
     source map is worked out only if something asks for it."""
     if dialect == "2.4":
         return None
-    try:
-        text = data if isinstance(data, str) else data.decode("ascii")
-    except UnicodeDecodeError:
+    text = ascii_text(data)
+    if text is None:
         return None
     fields = _FIELD.findall(text)
     if not fields or len(fields) > len(KNOWN):

@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 
 from ..model import JSON, DialectSpec, FormatSpec, Layout, ParseResult
-from ..text import LazySourceMap, Line, ParseBuilder, Source, clip, split_lines
+from ..text import LazySourceMap, Line, ParseBuilder, Source, ascii_text, clip, split_lines
 from . import GUEST_PATHS
 from ._keyed import check_sequence, split_label
 
@@ -144,9 +144,8 @@ def kernel_file(data: Source, dialect: str | None) -> ParseResult | None:
     other file, which the line reader then reads and reports on. Such a file has no
     finding in either layout; its source map is the line reader's, worked out only if
     something asks for it."""
-    try:
-        text = data if isinstance(data, str) else data.decode("ascii")
-    except UnicodeDecodeError:
+    text = ascii_text(data)
+    if text is None:
         return None
     # NUL and '//' are findings of the line reader that the pattern below would not see
     if not text.isascii() or "\0" in text or "//" in text:

@@ -19,7 +19,7 @@ import re
 from typing import Any
 
 from ..model import JSON, DialectSpec, FormatSpec, Layout, ParseResult
-from ..text import LazySourceMap, Line, ParseBuilder, Source, clip, split_lines
+from ..text import LazySourceMap, Line, ParseBuilder, Source, ascii_text, clip, split_lines
 from . import GUEST_PATHS
 from ._keyed import check_sequence, split_label
 from ._meminfo_layout import padded_like_meminfo
@@ -77,9 +77,8 @@ def kernel_file(data: Source, dialect: str | None) -> ParseResult | None:
     regular expression; None for any other file, which the line reader reads and reports
     on. Such a file has no finding of the parser in either layout; its source map is the
     line reader's, worked out only if something asks for it."""
-    try:
-        text = data if isinstance(data, str) else data.decode("ascii")
-    except UnicodeDecodeError:
+    text = ascii_text(data)
+    if text is None:
         return None
     match = _WHOLE.fullmatch(text)
     if match is None:

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostic
 from ..model import JSON, DialectSpec, FormatSpec, Layout, ParseResult
-from ..text import LazySourceMap, Line, ParseBuilder, Source, split_lines
+from ..text import LazySourceMap, Line, ParseBuilder, Source, ascii_text, split_lines
 from . import GUEST_PATHS
 from ._virtio_bits import (  # noqa: F401  (the tables are this format's public names)
     BALLOON_BITS,
@@ -196,9 +196,8 @@ def _parse(
 def _kernel_line(data: Source) -> Line | None:
     """The line of a file that is one line of ``0``/``1`` of a width kernels print, and
     its newline, as features_show() prints it; None for any other file."""
-    try:
-        text = data if isinstance(data, str) else data.decode("ascii")
-    except UnicodeDecodeError:
+    text = ascii_text(data)
+    if text is None:
         return None
     bits = text[:-1]
     if (

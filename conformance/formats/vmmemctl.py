@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..model import JSON, DialectSpec, FormatSpec, Layout, ParseResult
-from ..text import LazySourceMap, Line, ParseBuilder, Source, split_lines
+from ..text import LazySourceMap, Line, ParseBuilder, Source, ascii_text, split_lines
 from . import GUEST_PATHS
 from ._keyed import check_sequence, split_label, split_text
 from ._vmmemctl_lines import (
@@ -140,9 +140,8 @@ def _kernel_file(data: Source, dialect: str | None) -> ParseResult | None:
     any other file, which the line reader reads and reports on. Such a file has no
     finding in either layout; its source map is the line reader's, worked out only if
     something asks for it."""
-    try:
-        text = data if isinstance(data, str) else data.decode("ascii")
-    except UnicodeDecodeError:
+    text = ascii_text(data)
+    if text is None:
         return None
     # a whole file's first line tells its generation as detect() does: each generation is
     # tried in turn rather than detecting it, which costs a pass over every line

@@ -15,7 +15,16 @@ import re
 from typing import Any
 
 from ..model import JSON, DialectSpec, FormatSpec, Layout, ParseResult
-from ..text import LazySourceMap, Line, ParseBuilder, Source, clip, pointer_token, split_lines
+from ..text import (
+    LazySourceMap,
+    Line,
+    ParseBuilder,
+    Source,
+    ascii_text,
+    clip,
+    pointer_token,
+    split_lines,
+)
 from ..text import words as words_of
 from . import GUEST_PATHS
 
@@ -77,13 +86,10 @@ def _kernel_file(data: Source, dialect: str | None) -> ParseResult | None:
     line; None for any other file, which the line reader then reads and reports on. Such
     a file has no finding in either layout, and its source map is worked out only if
     something asks for it."""
-    try:
-        if isinstance(data, str):
-            text, raw = data, data.encode("ascii")
-        else:
-            text, raw = data.decode("ascii"), data
-    except UnicodeError:
+    text = ascii_text(data)
+    if text is None or not text.isascii():
         return None
+    raw = data if isinstance(data, bytes) else text.encode("ascii")
     # with the characters of names and values taken out, a file of 'name value' lines
     # leaves exactly ' \n' per line: this one C pass checks every character and where
     # each space and newline stands (a tab, a CR, a sign, two spaces: none pass)
