@@ -133,9 +133,8 @@ def _check_view(
     skipped: dict[str, str] = {}
     for parsed in view.parsed:
         found += parsed.result.diagnostics
-    for rule, reason in _plan(options, view.formats, view.kernel):
-        if reason is None and rule.needs.condition is not None:
-            reason = rule.needs.condition(view)
+    for rule, given in _plan(options, view.formats, view.kernel):
+        reason = rule.reason_after(given, view)
         if reason is not None:
             skipped[rule.id] = reason
             continue

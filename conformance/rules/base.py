@@ -122,11 +122,7 @@ class Rule(RuleInfo):
         series step); None when it can. A file rule needs a file of one of its formats."""
         if len(views) == 1:  # every rule on every capture: the short way
             view = views[0]
-            reason = self.reason_given(view.formats, view.kernel)
-            if reason is not None:
-                return reason
-            condition = self.needs.condition
-            return condition(view) if condition is not None else None
+            return self.reason_after(self.reason_given(view.formats, view.kernel), view)
         if not any(view.parsed for view in views):
             return _NOTHING_READ
         wanted = self.formats if self.scope is Scope.FILE else ()
@@ -147,6 +143,13 @@ class Rule(RuleInfo):
         if self.scope is Scope.FILE and self.formats and formats.isdisjoint(self.formats):
             return f"no {' or '.join(self.formats)} file in the capture"
         return self.needs.missing_given(formats, kernel)
+
+    def reason_after(self, given: str | None, view: CaptureView) -> str | None:
+        """Why this rule cannot run on ``view``, from ``given`` (what
+        :meth:`reason_given` said of its kind of capture): that, else its condition."""
+        if given is not None or self.needs.condition is None:
+            return given
+        return self.needs.condition(view)
 
     def run(self, *subject: object) -> Iterable[Diagnostic]:
         """The findings of this rule on ``subject`` (a parsed file, a capture view, or
