@@ -17,7 +17,20 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 THEMES = ("alabaster", "sphinx_rtd_theme", "furo")
-PAGE = """\
+HV_BALLOON = """\
+   host_version          : 2.0
+   capabilities          : enabled hot_add
+   state                 : 1 (Initialized)
+   page_size             : 4096
+   pages_added           : 0
+   pages_onlined         : 0
+   pages_ballooned       : 262144
+   total_pages_committed : 977790
+   max_dynamic_page_count: 268435456
+"""
+"""An hv-balloon file as the driver prints it, indented as a directive's content."""
+
+PAGE = f"""\
 Balloon statistics
 ==================
 
@@ -30,32 +43,14 @@ A sample, checked when the documentation is built:
 .. balloon-sample:: hv-balloon
    :dialect: 6.0
 
-   host_version          : 2.0
-   capabilities          : enabled hot_add
-   state                 : 1 (Initialized)
-   page_size             : 4096
-   pages_added           : 0
-   pages_onlined         : 0
-   pages_ballooned       : 262144
-   total_pages_committed : 977790
-   max_dynamic_page_count: 268435456
-
+{HV_BALLOON}
 A counter-example: what no kernel prints.
 
 .. balloon-sample:: hv-balloon
    :dialect: 6.0
    :violates: hv-balloon.committed-covers-ballooned
 
-   host_version          : 2.0
-   capabilities          : enabled hot_add
-   state                 : 1 (Initialized)
-   page_size             : 4096
-   pages_added           : 0
-   pages_onlined         : 0
-   pages_ballooned       : 262144
-   total_pages_committed : 1024
-   max_dynamic_page_count: 268435456
-"""
+{HV_BALLOON.replace(": 977790", ": 1024")}"""
 
 
 def draw(theme: str, out: Path) -> None:
