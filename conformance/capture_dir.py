@@ -101,28 +101,43 @@ def _walk(
         name = entry.name
         relative = prefix + name
         try:
-            if entry.is_file(follow_symlinks=False):
-                if wanted(relative):
-                    data = _read_wanted(fd, name, relative, budget)
-                    if data is not None:
-                        records.append((relative, data))
-                else:
-                    _other(entry.stat(follow_symlinks=False), relative, budget, others)
-            elif entry.is_dir(follow_symlinks=False):
-                if may_hold(relative):
-                    _descend(fd, name, relative, depth, budget, others, records)
-                elif not prefix:
-                    _unknown(
-                        budget,
-                        relative,
-                        "a folder that holds no guest file by its path; not looked into",
-                    )
-            elif entry.is_symlink():
-                _link(budget, relative)
-            else:
+            kind = _kind(entry)
+            if kind == "file" and not wanted(relative):
+                _other(entry.stat(follow_symlinks=False), relative, budget, others)
+                continue
+            if kind == "special":
                 _special(budget, relative, entry.stat(follow_symlinks=False).st_mode)
+                continue
         except OSError:
             continue  # gone since it was listed: nothing to read
+        # reading and descending report their own errors; anything else is not swallowed
+        if kind == "file":
+            data = _read_wanted(fd, name, relative, budget)
+            if data is not None:
+                records.append((relative, data))
+        elif kind == "dir":
+            if may_hold(relative):
+                _descend(fd, name, relative, depth, budget, others, records)
+            elif not prefix:
+                _unknown(
+                    budget,
+                    relative,
+                    "a folder that holds no guest file by its path; not looked into",
+                )
+        else:
+            _link(budget, relative)
+
+
+def _kind(entry: os.DirEntry[str]) -> str:
+    """``file``, ``dir``, ``link`` or ``special``: what the listing says the entry is,
+    without a system call where the file system says it (as most do). A wanted file is
+    then looked at through the descriptor it is read from; the rest are looked at only
+    when they need a finding or a size."""
+    if entry.is_file(follow_symlinks=False):
+        return "file"
+    if entry.is_dir(follow_symlinks=False):
+        return "dir"
+    return "link" if entry.is_symlink() else "special"
 
 
 def _other(info: os.stat_result, relative: str, budget: Budget, others: list[_Seen]) -> None:

@@ -360,3 +360,30 @@ def test_the_entry_budget_counts_every_entry_of_every_folder(tmp_path: Path, ext
     assert [f.path for f in capture.files] == ([] if extra else ["c/proc/meminfo"])
     if extra == 1:  # proc, top0, top1, top2 looked at: the top's notes, no meminfo
         assert sum(d.id == "capture.unknown-file" for d in capture.diagnostics) == 3
+
+
+def test_an_error_while_reading_a_guest_file_is_never_passed_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only an entry gone between the listing and the look at it is skipped (and then
+    said); an error once a guest file is open goes up, and the fleet check makes it a
+    finding on the capture instead of leaving the file out in silence."""
+    from conformance import fleet
+    from conformance.check import CheckOptions
+
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "proc" / "meminfo").write_bytes(MEMINFO)
+
+    class FailingStatus:  # the reader's os, whose fstat of an open file fails
+        def __getattr__(self, name: str) -> Any:
+            return getattr(os, name)
+
+        @staticmethod
+        def fstat(fd: int) -> os.stat_result:
+            raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(capture_dir, "os", FailingStatus())
+    with pytest.raises(OSError):
+        read_capture(tmp_path, name="c")
+    result = fleet.check_one(tmp_path, CheckOptions())
+    assert [d.id for d in result.diagnostics] == ["capture.unchecked"]
