@@ -40,9 +40,36 @@ _NAME_PATTERNS = tuple(
 )
 
 
+def _single_names(by_name: bool) -> dict[str, str] | None:
+    """What a path of a single name names, as a table (a fleet's listing asks it of every
+    member): the patterns without a '/', then with ``by_name`` the format ids and their
+    ``.txt`` files, the first to match winning; None if one of those patterns is a glob."""
+    table: dict[str, str] = {}
+    for format_id, patterns in _NAME_PATTERNS:
+        for pattern in patterns:
+            if any(c in pattern for c in "*?["):
+                return None
+            table.setdefault(pattern, format_id)
+    for format_id in format_ids() if by_name else ():
+        table.setdefault(format_id, format_id)
+        table.setdefault(format_id + ".txt", format_id)
+    return table
+
+
+_SINGLE_NAMES = {by_name: _single_names(by_name) for by_name in (True, False)}
+
+
 def format_id_for_path(path: str, by_name: bool = True) -> str | None:
     """:func:`format_for_path`'s format id, told from the table of guest paths alone
     (no parser is imported)."""
+    names = _SINGLE_NAMES[by_name]
+    if names is not None and "/" not in path and "\\" not in path:
+        return names.get(path)
+    return _matched(path, by_name)
+
+
+def _matched(path: str, by_name: bool) -> str | None:
+    """:func:`format_id_for_path` by matching every pattern (the table's reference)."""
     parts = path.replace("\\", "/").strip("/").split("/")
     tails = ["/".join(parts[start:]) for start in range(len(parts))]
     # a pattern with a '/' in it only matches a path with one: a single name (a fleet's

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 import conformance
-from conformance import DetectionError, UnknownFormatError, format_for_path, parse
+from conformance import DetectionError, UnknownFormatError, format_for_path, parse, pipeline
 from conformance.model import ParseResult
 
 from .golden import samples
@@ -38,6 +38,26 @@ HV = (
 def test_format_from_path(path: str, format_id: str | None) -> None:
     spec = format_for_path(path)
     assert (spec.id if spec else None) == format_id
+
+
+SINGLE_NAMES = [
+    *(name for f in conformance.format_ids() for name in (f, f + ".txt", f + ".TXT", f[:-1])),
+    *("dmesg", "dmesg.txt", "kern.log", "kernel.log", "kern.log.1", "meminfo", "features"),
+    *("guest-00001", "", ".txt", "vmstat.txt.txt", "t0", "capture.json", "proc", "sys"),
+]
+
+
+@pytest.mark.parametrize("by_name", [True, False])
+def test_a_single_name_is_told_by_the_table_as_by_matching_every_pattern(
+    by_name: bool,
+) -> None:
+    # a fleet's listing asks this of every member: a table lookup stands for the matching
+    assert pipeline._SINGLE_NAMES[by_name] is not None  # the fast path is in use
+    told = {name: pipeline.format_id_for_path(name, by_name) for name in SINGLE_NAMES}
+    assert told == {name: pipeline._matched(name, by_name) for name in SINGLE_NAMES}
+    assert told["dmesg"] == "show-mem"
+    assert told["meminfo"] == ("meminfo" if by_name else None)
+    assert told["guest-00001"] is None
 
 
 def test_every_sample_is_detected_from_its_content_alone() -> None:
