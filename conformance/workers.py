@@ -158,11 +158,16 @@ class Workers(Generic[Task, Answer]):
         busy: dict[Connection, int] = {}
         answers: dict[int, Answer] = {}
         sent = done = 0
-        while done < len(tasks):
+
+        def give() -> None:
+            nonlocal sent
             while idle and sent < len(tasks) and sent < done + AHEAD * len(self._conns):
                 conn = self._give(idle.pop(), tasks[sent])
                 busy[conn] = sent
                 sent += 1
+
+        while done < len(tasks):
+            give()
             for ready in wait(list(busy)):
                 assert isinstance(ready, Connection)
                 index = busy.pop(ready)
@@ -175,6 +180,7 @@ class Workers(Generic[Task, Answer]):
                     reason = f"the worker process checking it ended ({how})"
                     answers[index] = self._fallback(tasks[index], reason)
                 idle.append(ready)
+                give()  # its next task first: it works while the answers are taken in
             while done in answers:
                 yield answers.pop(done)
                 done += 1
