@@ -128,6 +128,7 @@ def run_check(args: argparse.Namespace) -> int:
             f"--kernel {safe_text(args.kernel, 60)!r} is not a kernel release such as 6.1.0 "
             "or 6.15.0-100-generic"
         )
+    chosen = targets(args.report, args.output_format, args.output)
     results: Collection[CaptureResult]
     if args.dask is not None:
         _dask_fits(args)
@@ -139,7 +140,10 @@ def run_check(args: argparse.Namespace) -> int:
         if args.dask is not None:
             results = _check_on_dask(args.dask, paths, options, limits, args.debug)
         else:
-            results = _check_paths(paths, args.series, options, args.jobs, limits, args.debug)
+            parts = {target.format for target in chosen}  # what workers may write ahead
+            results = _check_paths(
+                paths, args.series, options, args.jobs, limits, args.debug, parts
+            )
     if not results:
         raise InputError("no capture found: nothing to check")
     report = Report(__version__, results, _catalogue(results))
@@ -150,7 +154,6 @@ def run_check(args: argparse.Namespace) -> int:
         base_dir=args.base_dir or os.getcwd(),  # SARIF says where %SRCROOT% was
         category=args.category,
     )
-    chosen = targets(args.report, args.output_format, args.output)
     write_targets(report, chosen, report_options, annotations=not args.no_annotations)
     return EXIT_ERRORS if report.failed and not args.exit_zero else EXIT_OK
 
@@ -176,6 +179,7 @@ def _check_paths(
     jobs: int = 1,
     limits: Limits | None = None,
     debug: bool = False,
+    parts: Collection[str] = (),
 ) -> Collection[CaptureResult]:
     if not paths:
         raise UsageError("name a CAPTURE to check (or --live for this guest)")
@@ -191,7 +195,7 @@ def _check_paths(
     members: list[Path] = []
     for path in paths:
         members += _members(path)
-    return spool_results(members, options, jobs, limits, debug)
+    return spool_results(members, options, jobs, limits, debug, parts)
 
 
 def _dask_fits(args: argparse.Namespace) -> None:

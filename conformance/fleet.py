@@ -11,14 +11,16 @@ input, so the report is the same bytes whatever ``jobs`` is.
 from __future__ import annotations
 
 import functools
+import io
 import os
 import pickle
+import struct
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, NamedTuple, TextIO, TypeVar
 
 from . import validation
 from .capture import Limits, read_capture
@@ -27,7 +29,9 @@ from .diagnostics import Diagnostic, Location, Severity
 from .errors import BalloonError
 from .escape import safe_text
 from .formats import all_formats
+from .report import part_writer
 from .report.model import CaptureResult, Tally
+from .report.options import Dumped
 
 Item = TypeVar("Item")
 
@@ -94,29 +98,70 @@ def check_many(
     if jobs <= 1 or len(paths) < 2:
         yield from (check_one(path, options, limits, debug) for path in paths)
         return
-    pickled = _in_workers(paths, options, jobs, limits, debug)
+    batches = _in_workers(paths, options, jobs, limits, debug)
     try:
-        yield from (pickle.loads(data) for data in pickled)
+        for batch in batches:
+            yield from batch.results()
     finally:
-        pickled.close()
+        batches.close()
 
 
-def check_pickled_chunk(
-    paths: Sequence[Path], options: CheckOptions, limits: Limits | None = None, debug: bool = False
-) -> tuple[list[bytes], Summary]:
-    """A worker's unit of work: the results of a few captures, each already pickled, and
-    their :class:`Summary`, so that the parent appends them to its spool as they are,
-    without unpickling a result from the pipe only to count it or pickle it again."""
-    return _pickled(check_chunk(paths, options, limits, debug))
+class Batch(NamedTuple):
+    """A worker's answer for a chunk of captures, in the form the parent's spool keeps:
+    the parent writes it as it came, without unpickling a result only to count it or to
+    pickle it again."""
+
+    size: int
+    """How many results it holds."""
+    pickled: bytes
+    """The results, each pickled, one after the other (the layout of a spool's file)."""
+    summary: Summary
+    part: str | None = None
+    """The report format each result's part of is in :attr:`parts`, if any."""
+    parts: bytes = b""
+    """Each result's part of a ``part`` report, as a spool keeps them (:func:`_packed`)."""
+
+    def results(self) -> Iterator[CaptureResult]:
+        stream = io.BytesIO(self.pickled)
+        for _ in range(self.size):
+            yield pickle.load(stream)
 
 
-def _unchecked_pickled(paths: Sequence[Path], reason: str) -> tuple[list[bytes], Summary]:
-    return _pickled(unchecked_chunk(paths, reason))
+def check_batch(
+    paths: Sequence[Path],
+    options: CheckOptions,
+    limits: Limits | None = None,
+    debug: bool = False,
+    part: str | None = None,
+) -> Batch:
+    """A worker's unit of work: the :class:`Batch` of a few captures; with ``part`` (a
+    report format), it holds each result's part of that report too
+    (:func:`~conformance.report.part_writer`), so that the parent only copies it."""
+    return _batch(check_chunk(paths, options, limits, debug), part)
 
 
-def _pickled(results: list[CaptureResult]) -> tuple[list[bytes], Summary]:
-    pickled = [pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL) for result in results]
-    return pickled, Summary(results)
+def _unchecked_batch(paths: Sequence[Path], reason: str, part: str | None = None) -> Batch:
+    return _batch(unchecked_chunk(paths, reason), part)
+
+
+def _batch(results: list[CaptureResult], part: str | None) -> Batch:
+    stream = io.BytesIO()
+    pickler = pickle.Pickler(stream, protocol=pickle.HIGHEST_PROTOCOL)
+    for result in results:
+        pickler.dump(result)
+        pickler.clear_memo()  # each result read back on its own
+    writer = part_writer(part) if part is not None else None
+    parts = b"" if writer is None else b"".join(_packed(writer(r)) for r in results)
+    return Batch(len(results), stream.getvalue(), Summary(results), writer and part, parts)
+
+
+_LENGTH = struct.Struct("<I")
+
+
+def _packed(text: str) -> bytes:
+    """A part of a report as a spool keeps it: its length, then its UTF-8."""
+    data = text.encode("utf-8", "surrogatepass")
+    return _LENGTH.pack(len(data)) + data
 
 
 def chunk_size(count: int, jobs: int) -> int:
@@ -132,31 +177,30 @@ def _in_workers(
     jobs: int,
     limits: Limits | None,
     debug: bool,
-    summary: Summary | None = None,
-) -> Generator[bytes, None, None]:
-    """The pickled result of each capture in ``paths``, in order, from ``jobs`` workers;
-    what the workers counted of them is added to ``summary``, when given."""
+    part: str | None = None,
+) -> Generator[Batch, None, None]:
+    """The :class:`Batch` of each chunk of ``paths``, in order, from ``jobs`` workers,
+    with each result's part of a ``part`` report when asked."""
     size = chunk_size(len(paths), jobs)
     chunks = [paths[start : start + size] for start in range(0, len(paths), size)]
-    work = functools.partial(check_pickled_chunk, options=options, limits=limits, debug=debug)
+    work = functools.partial(check_batch, options=options, limits=limits, debug=debug, part=part)
     # a worker killed on a chunk (out of memory, say) costs only that chunk's captures
-    fallback = None if debug else _unchecked_pickled
+    fallback = None if debug else functools.partial(_unchecked_batch, part=part)
     from .workers import Workers, forks  # multiprocessing is imported only when it is used
 
     if forks():
-        _import_what_workers_need()
+        _import_what_workers_need(part)
     with Workers(min(jobs, len(chunks)), work, fallback) as workers:
-        for answers, counted in workers.map(chunks):
-            if summary is not None:
-                summary.merge(counted)
-            yield from answers
+        yield from workers.map(chunks)
 
 
-def _import_what_workers_need() -> None:
-    """The parsers and the fast validation engine, imported once in the parent, so that
-    forked workers share them instead of each importing them again."""
+def _import_what_workers_need(part: str | None = None) -> None:
+    """The parsers, the fast validation engine and the writer of ``part``, imported once
+    in the parent, so that forked workers share them instead of each importing them again."""
     all_formats()
     validation.import_engine()
+    if part is not None:
+        part_writer(part)
 
 
 def spool_results(
@@ -165,28 +209,36 @@ def spool_results(
     jobs: int = 1,
     limits: Limits | None = None,
     debug: bool = False,
+    parts: Collection[str] = (),
 ) -> Spool:
-    """The results of ``paths`` in a :class:`Spool`, with a progress line for long runs.
+    """The results of ``paths`` in a :class:`Spool`, with a progress line for long runs;
+    with workers, each result's part of a report of one of the formats ``parts`` (those
+    the run will write) is written by the worker and kept (:meth:`Spool.prewritten`).
 
     Whatever stops the run (Ctrl-C, SIGTERM, a bug) ends the workers and closes the
     spool before it goes on up: no process and no temporary file outlives the run."""
     spool = Spool()
     try:
-        # workers send each result pickled: it goes to the spool as it came
-        results: Generator[Any, None, None] = check_many(paths, options, 1, limits, debug)
-        add: Callable[[Any], None] = spool.append
+        progress = Progress(len(paths))
         if jobs > 1 and len(paths) > 1:
-            results = _in_workers(paths, options, jobs, limits, debug, spool.summary)
-            add = functools.partial(spool.append_pickled, counted=True)
-        try:
-            for result in Progress(len(paths)).track(results):
-                add(result)
-        finally:
-            results.close()  # ends the workers now, not whenever the generator is collected
+            part = next((p for p in sorted(parts) if part_writer(p) is not None), None)
+            batches = _in_workers(paths, options, jobs, limits, debug, part)
+            try:  # each batch goes to the spool as it came
+                for batch in progress.track(batches, size=_size):
+                    spool.extend(batch)
+            finally:
+                batches.close()  # ends the workers now, not whenever it is collected
+        else:
+            for result in progress.track(check_many(paths, options, 1, limits, debug)):
+                spool.append(result)
     except BaseException:
         spool.close()
         raise
     return spool
+
+
+def _size(batch: Batch) -> int:
+    return batch.size
 
 
 class Spool(Collection[CaptureResult]):
@@ -205,6 +257,9 @@ class Spool(Collection[CaptureResult]):
         self._at_end = True
         """Whether the file's position is its end (no read since the last append)."""
         self.summary = Summary()
+        self._parts: tuple[str, Any, int] | None = None
+        """A report format, the file of each result's part of that report (written
+        ahead by a worker), and how many it holds."""
 
     @property
     def tally(self) -> Tally:
@@ -218,14 +273,29 @@ class Spool(Collection[CaptureResult]):
         self._count += 1
         self.summary.add(result)
 
-    def append_pickled(self, data: bytes, counted: bool = False) -> None:
-        """Append a result that :func:`pickle.dumps` already made (by a worker);
-        ``counted`` when the caller adds it to :attr:`summary` itself."""
+    def extend(self, batch: Batch) -> None:
+        """Append the results of a worker's batch, as they came."""
         self._to_end()
-        self._file.write(data)
-        self._count += 1
-        if not counted:
-            self.summary.add(pickle.loads(data))
+        self._file.write(batch.pickled)
+        self._count += batch.size
+        self.summary.merge(batch.summary)
+        if batch.part is not None:
+            if self._parts is None:
+                self._parts = (batch.part, tempfile.TemporaryFile(), 0)  # noqa: SIM115
+            kept, file, count = self._parts
+            if kept == batch.part:  # one format per spool
+                file.write(batch.parts)
+                self._parts = (kept, file, count + batch.size)
+
+    def prewritten(self, format: str) -> Iterator[Dumped] | None:
+        """Each result's part of a ``format`` report, in order, when one was kept for
+        every result (:func:`~conformance.report.model.prewritten`); else None."""
+        if self._parts is None:
+            return None
+        kept, file, count = self._parts
+        if kept != format or count != self._count:
+            return None
+        return _parts_of(file, count)
 
     def _to_end(self) -> None:
         if not self._at_end:
@@ -251,6 +321,18 @@ class Spool(Collection[CaptureResult]):
 
     def close(self) -> None:
         self._file.close()
+        if self._parts is not None:
+            self._parts[1].close()
+
+
+def _parts_of(file: Any, count: int) -> Iterator[Dumped]:
+    offset = 0
+    for _ in range(count):
+        file.seek(offset)  # each read seeks first: two reports may go through in turn
+        (size,) = _LENGTH.unpack(file.read(_LENGTH.size))
+        text = Dumped(file.read(size).decode("utf-8", "surrogatepass"))
+        offset += _LENGTH.size + size
+        yield text
 
 
 class Progress:
@@ -264,10 +346,15 @@ class Progress:
         self.enabled = _is_terminal(self.stream)
         self.drawn = False
 
-    def track(self, results: Iterable[Item]) -> Iterator[Item]:
-        """Pass ``results`` through, updating the line as they come."""
+    def track(
+        self, results: Iterable[Item], size: Callable[[Item], int] | None = None
+    ) -> Iterator[Item]:
+        """Pass ``results`` through, updating the line as they come; each counts as
+        ``size(result)`` captures when given (a worker's batch), else as one."""
+        done = 0
         try:
-            for done, result in enumerate(results, start=1):
+            for result in results:
+                done += 1 if size is None else size(result)
                 self._update(done)
                 yield result
         finally:  # an interrupted run leaves no half line on the terminal either

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,53 @@ def test_jobs_do_not_change_the_report(capsys: pytest.CaptureFixture[str], tmp_p
     assert outputs[0] == outputs[1]
     assert outputs[0][0] == 1  # guest-two-drivers has two balloon drivers
     assert outputs[0][1].count('"hv-balloon.onlined-within-added"') >= 11
+
+
+def test_workers_write_the_parts_of_any_name_as_the_parent_would(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # names that are no UTF-8, and are not ASCII, go through the workers' parts unchanged
+    root = make_fleet(tmp_path / "fleet", 3)
+    for name in (b"guest-\xff\xfe", "guest-é-🎈".encode(), b"guest-\x1b[31m"):
+        shutil.copytree(root / "guest-000", root / os.fsdecode(name))
+    outputs = []
+    for jobs in ("1", "2"):
+        status = main(["check", "-j", jobs, "--output-format", "json", str(root)])
+        outputs.append((status, capsys.readouterr().out))
+    assert outputs[0] == outputs[1]
+    assert len(json.loads(outputs[0][1])["captures"]) == 7
+
+
+def test_several_reports_from_workers_are_those_of_a_serial_run(tmp_path: Path) -> None:
+    root = make_fleet(tmp_path / "fleet", 5)
+    written = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / jobs
+        out.mkdir()
+        reports = [f"--report={fmt}:{out / fmt}" for fmt in ("json", "sarif", "junit")]
+        assert main(["check", "-j", jobs, *reports, "--output", str(out / "text"), str(root)]) == 1
+        written[jobs] = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+    assert written["1"] == written["2"]
+    assert sorted(written["1"]) == ["json", "junit", "sarif", "text"]
+
+
+def test_a_spool_gives_the_parts_it_kept_only_when_it_kept_one_for_every_result(
+    tmp_path: Path,
+) -> None:
+    make_fleet(tmp_path, 3)
+    paths = sorted(tmp_path.iterdir())
+    spool = fleet.Spool()
+    spool.extend(fleet.check_batch(paths[:2], CheckOptions(), part="json"))
+    parts = spool.prewritten("json")
+    assert parts is not None
+    from conformance.report.json_report import capture_part
+
+    assert list(parts) == [capture_part(result) for result in spool]
+    assert spool.prewritten("sarif") is None  # parts of another report
+    spool.extend(fleet.check_batch(paths[2:], CheckOptions()))  # a batch without its parts
+    assert len(spool) == 4
+    assert spool.prewritten("json") is None
+    spool.close()
 
 
 def test_check_many_keeps_the_order(tmp_path: Path) -> None:
@@ -142,7 +191,8 @@ def test_a_check_goes_through_its_spool_once_for_a_report(
     iterate = fleet.Spool.__iter__
     monkeypatch.setattr(fleet.Spool, "__iter__", lambda self: passes.append(1) or iterate(self))
     assert main(["check", "--output-format", "json", "-j", jobs, str(tmp_path / "fleet")]) == 1
-    assert passes == [1]
+    # with workers, each capture's part of the JSON report came written: no pass at all
+    assert passes == ([1] if jobs == "1" else [])
     report = json.loads(capsys.readouterr().out)
     assert report["summary"]["captures"] == 5
 

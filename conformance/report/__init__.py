@@ -54,6 +54,23 @@ REPORTERS: Mapping[str, Reporter] = _Reporters(
 
 DEFAULT_FORMAT = "text"
 
+_PART_WRITERS = {"json": (".json_report", "capture_part")}
+"""The formats whose text for one capture stands alone (it depends on nothing else in the
+run), with the function that writes it: a fleet's workers write those parts while they
+check, so that the parent, at the end, only copies them into the report."""
+
+
+def part_writer(format: str) -> Callable[[CaptureResult], str] | None:
+    """The function that writes one capture's part of a ``format`` report, if that part
+    stands alone (see :func:`~conformance.report.model.prewritten`); else None."""
+    where = _PART_WRITERS.get(format)
+    if where is None:
+        return None
+    writer: Callable[[CaptureResult], str] = getattr(
+        importlib.import_module(where[0], __name__), where[1]
+    )
+    return writer
+
 
 def write_report(
     report: Report, format: str, stream: TextIO, options: ReportOptions | None = None
@@ -77,5 +94,6 @@ __all__ = [
     "Report",
     "ReportOptions",
     "Reporter",
+    "part_writer",
     "write_report",
 ]

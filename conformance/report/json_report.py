@@ -17,8 +17,15 @@ from ..diagnostics import Diagnostic, Severity, to_json
 from ..rules.base import RuleInfo
 from ..schemas import BASE_URI
 from . import indented
-from .model import CaptureResult, Report
-from .options import ReportOptions, ordered, skipped_ids, stream_marker, write_json_streaming
+from .model import CaptureResult, Report, prewritten
+from .options import (
+    ReportOptions,
+    dumps,
+    ordered,
+    skipped_ids,
+    stream_marker,
+    write_json_streaming,
+)
 
 SCHEMA_URI = BASE_URI + "report.schema.json"
 TOOL = "balloon-conform"
@@ -28,7 +35,16 @@ def write_json(report: Report, stream: TextIO, options: ReportOptions) -> None:
     """Write ``report`` as the JSON document of ``report.schema.json``, capture by capture."""
     marker = stream_marker()
     document = _document(report, options, marker)
-    write_json_streaming(stream, document, marker, map(_written_capture, report.captures))
+    parts = prewritten(report.captures, "json")
+    if parts is None:
+        parts = map(_written_capture, report.captures)
+    write_json_streaming(stream, document, marker, parts)
+
+
+def capture_part(capture: CaptureResult) -> str:
+    """The object of one capture in the ``captures`` list, as :func:`write_json` writes
+    it (what a fleet's workers write ahead, :func:`conformance.report.part_writer`)."""
+    return dumps(_written_capture(capture))
 
 
 def report_json(report: Report, options: ReportOptions) -> dict[str, Any]:

@@ -8,7 +8,7 @@ every diagnostic id that appears or was evaluated, so reporters can describe rul
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -195,3 +195,12 @@ class Report:
     def failed(self) -> bool:
         """True when any finding is an error: the run's exit status is then 1."""
         return self.count(Severity.ERROR) > 0
+
+
+def prewritten(captures: Collection[CaptureResult], format: str) -> Iterable[str] | None:
+    """Each capture's part of a ``format`` report, in order, as written ahead by whoever
+    made the results (a fleet's workers, while they checked), when ``captures`` keeps
+    them for every capture (:meth:`Spool.prewritten <conformance.fleet.Spool.prewritten>`);
+    else None, and the reporter writes each part itself."""
+    method = getattr(captures, "prewritten", None)
+    return method(format) if callable(method) else None

@@ -118,10 +118,22 @@ def write_json_lists(
         opened = False
         for item in items:
             stream.write(("," if opened else "[") + pad)
-            stream.write(_dumps(item).replace("\n", pad))
+            text = item if type(item) is Dumped else _dumps(item)
+            stream.write(text.replace("\n", pad))
             opened = True
         stream.write("\n" + " " * base + "]" if opened else "[]")
     stream.write(rest + "\n")
+
+
+class Dumped(str):
+    """An item of a streamed list as :func:`dumps` wrote it already (at the top level):
+    :func:`write_json_lists` only indents it where it stands."""
+
+
+def dumps(value: Any) -> Dumped:
+    """``value`` as an item of a list :func:`write_json_lists` streams writes it (at the
+    top level: the list indents it where it stands)."""
+    return Dumped(_dumps(value))
 
 
 def _dumps(value: Any) -> str:
