@@ -164,11 +164,22 @@ def _packed(text: str) -> bytes:
     return _LENGTH.pack(len(data)) + data
 
 
-def chunk_size(count: int, jobs: int) -> int:
-    """Captures per chunk of work: enough chunks (16 per worker) that the workers finish
-    together (the last chunk keeps one worker busy alone), each large enough (up to 64
-    captures) that a message per chunk costs little beside the work."""
-    return max(1, min(64, count // (jobs * 16)))
+MAX_CHUNK = 64
+"""The most captures in a chunk of work: a message per chunk costs little beside them."""
+
+
+def chunked(paths: Sequence[Item], jobs: int) -> list[Sequence[Item]]:
+    """``paths`` cut into chunks of work for ``jobs`` workers, in order: each a
+    ``4 * jobs``-th of what is left (at most :data:`MAX_CHUNK`, at least one), so that
+    chunks are large while much is left and shrink towards the end, where the workers
+    then finish within about one capture of each other instead of one chunk."""
+    chunks: list[Sequence[Item]] = []
+    start = 0
+    while start < len(paths):
+        size = max(1, min(MAX_CHUNK, (len(paths) - start) // (4 * jobs)))
+        chunks.append(paths[start : start + size])
+        start += size
+    return chunks
 
 
 def _in_workers(
@@ -181,8 +192,7 @@ def _in_workers(
 ) -> Generator[Batch, None, None]:
     """The :class:`Batch` of each chunk of ``paths``, in order, from ``jobs`` workers,
     with each result's part of a ``part`` report when asked."""
-    size = chunk_size(len(paths), jobs)
-    chunks = [paths[start : start + size] for start in range(0, len(paths), size)]
+    chunks = chunked(paths, jobs)
     work = functools.partial(check_batch, options=options, limits=limits, debug=debug, part=part)
     # a worker killed on a chunk (out of memory, say) costs only that chunk's captures
     fallback = None if debug else functools.partial(_unchecked_batch, part=part)

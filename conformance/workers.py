@@ -14,9 +14,11 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import signal
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from multiprocessing.connection import Connection, wait
+from multiprocessing.reduction import ForkingPickler
 from typing import Any, Generic, TypeVar
 
 Task = TypeVar("Task")
@@ -26,6 +28,12 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 AHEAD = 4
 """Chunks handed out per worker beyond the first one not yet answered: a slow chunk
 holds back at most this many answers in memory."""
+QUEUED = 2
+"""Tasks a worker holds at once: the one it works on and the next."""
+SMALL_TASK = 32 * 1024
+"""The most bytes of a task sent to a worker that is busy. A busy worker may be blocked
+sending a large answer until the parent reads it: what waits for it in the pipe must fit
+there (a pipe holds 64 KiB and more), or the parent, blocked sending, would never read."""
 GRACE = 1.0
 """Seconds a worker has to end after it is told to, before it is killed."""
 
@@ -153,54 +161,90 @@ class Workers(Generic[Task, Answer]):
             self.stop()
 
     def map(self, tasks: Sequence[Task]) -> Iterator[Answer]:
-        """``work(task)`` for each task, in order, computed by the workers."""
-        idle = list(self._conns)
-        busy: dict[Connection, int] = {}
+        """``work(task)`` for each task, in order, computed by the workers.
+
+        Each worker holds up to :data:`QUEUED` tasks, so that it starts the next one as
+        soon as it has answered one, without waiting for the parent to read the answer."""
+        queues: dict[Connection, deque[int]] = {conn: deque() for conn in self._conns}
+        broken: set[Connection] = set()
+        """Workers that could not be sent a task: what they answered is read, then they
+        are replaced."""
         answers: dict[int, Answer] = {}
         sent = done = 0
 
-        def give() -> None:
+        def give(conn: Connection) -> None:
             nonlocal sent
-            while idle and sent < len(tasks) and sent < done + AHEAD * len(self._conns):
-                conn = self._give(idle.pop(), tasks[sent])
-                busy[conn] = sent
+            while (
+                conn not in broken
+                and len(queues[conn]) < QUEUED
+                and sent < len(tasks)
+                and sent < done + AHEAD * len(queues)
+            ):
+                data = bytes(ForkingPickler.dumps(tasks[sent]))
+                if queues[conn] and len(data) > SMALL_TASK:
+                    return  # given once the worker is idle: a task never fills the pipe
+                try:
+                    self._send(conn, data)
+                except WorkerError:
+                    if queues[conn]:
+                        broken.add(conn)
+                        return
+                    if self._fallback is None:
+                        raise
+                    conn = self._resend(conn, queues, [], tasks)[0]  # it ended while idle
+                    continue
+                queues[conn].append(sent)
                 sent += 1
 
         while done < len(tasks):
-            give()
-            for ready in wait(list(busy)):
+            for conn in list(queues):
+                give(conn)
+            for ready in wait([conn for conn, queue in queues.items() if queue]):
                 assert isinstance(ready, Connection)
-                index = busy.pop(ready)
+                queue = queues[ready]
+                index = queue.popleft()
                 try:
                     answers[index] = self._answer(ready)
                 except WorkerError:
                     if self._fallback is None:
                         raise
-                    ready, how = self._replace(ready)
+                    broken.discard(ready)
+                    # the task it ended on is answered for it; the ones after go again
+                    ready, how = self._resend(ready, queues, list(queue), tasks)
                     reason = f"the worker process checking it ended ({how})"
                     answers[index] = self._fallback(tasks[index], reason)
-                idle.append(ready)
-                give()  # its next task first: it works while the answers are taken in
+                if ready in broken and not queues[ready]:  # all it answered is read
+                    broken.discard(ready)
+                    if self._fallback is None:
+                        raise WorkerError("a worker process ended before it was given work")
+                    ready = self._resend(ready, queues, [], tasks)[0]
+                give(ready)  # its next task first: it works while the answers are taken in
             while done in answers:
                 yield answers.pop(done)
                 done += 1
 
-    def _give(self, conn: Connection, task: Task) -> Connection:
-        """Send ``task`` to the worker at ``conn`` (or to a new one, if that one died
-        while idle); the worker's connection."""
-        try:
-            self._send(conn, task)
-        except WorkerError:
-            if self._fallback is None:
-                raise
-            conn, _ = self._replace(conn)
-            self._send(conn, task)  # a new worker that cannot take work is an error
-        return conn
+    def _resend(
+        self,
+        conn: Connection,
+        queues: dict[Connection, deque[int]],
+        again: list[int],
+        tasks: Sequence[Task],
+    ) -> tuple[Connection, str]:
+        """A new worker in place of the dead one at ``conn``, sent the tasks ``again``
+        (which the dead one held but had not started); its connection, and how the
+        dead one ended. A new worker that cannot take work is an error."""
+        del queues[conn]
+        new, how = self._replace(conn)
+        queues[new] = deque()
+        for index in again:
+            self._send(new, bytes(ForkingPickler.dumps(tasks[index])))
+            queues[new].append(index)
+        return new, how
 
     @staticmethod
-    def _send(conn: Connection, task: Any) -> None:
+    def _send(conn: Connection, data: bytes) -> None:
         try:
-            conn.send(task)
+            conn.send_bytes(data)
         except OSError:  # not BrokenPipeError: that would read as "stdout closed"
             raise WorkerError("a worker process ended before it was given work") from None
 
@@ -208,7 +252,7 @@ class Workers(Generic[Task, Answer]):
     def _answer(conn: Connection) -> Any:
         try:
             ok, value = conn.recv()
-        except EOFError:
+        except (EOFError, ConnectionResetError):  # reset: it ended with a task unread
             raise WorkerError("a worker process ended without answering") from None
         if not ok:
             raise value

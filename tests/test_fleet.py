@@ -89,6 +89,18 @@ def test_a_spool_gives_the_parts_it_kept_only_when_it_kept_one_for_every_result(
     spool.close()
 
 
+@pytest.mark.parametrize("count", [1, 2, 7, 100, 1000, 10_000])
+@pytest.mark.parametrize("jobs", [2, 3, 8])
+def test_chunks_keep_the_order_and_shrink_towards_the_end(count: int, jobs: int) -> None:
+    chunks = fleet.chunked(range(count), jobs)
+    assert [n for chunk in chunks for n in chunk] == list(range(count))
+    sizes = [len(chunk) for chunk in chunks]
+    assert min(sizes) >= 1 and max(sizes) <= fleet.MAX_CHUNK
+    assert sizes == sorted(sizes, reverse=True)  # large first, small last
+    assert sizes[-1] == 1  # the workers finish within about one capture of each other
+    assert len(chunks) <= count // fleet.MAX_CHUNK + 4 * jobs * (count.bit_length() + 1)
+
+
 def test_check_many_keeps_the_order(tmp_path: Path) -> None:
     make_fleet(tmp_path, 5)
     paths = sorted(tmp_path.iterdir())

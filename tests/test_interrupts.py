@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -188,6 +189,58 @@ def test_with_a_fallback_a_dead_worker_costs_only_its_task() -> None:
         # 13 ends its worker each time; a new one takes its place for the rest
         answers = list(workers.map([1, 13, 2, 13, 3, 4]))
     assert answers == [1, -1, 4, -1, 9, 16]
+
+
+def test_a_worker_that_dies_holding_a_second_task_costs_only_the_first() -> None:
+    from conformance.workers import Workers
+
+    with Workers(1, _square_or_fail, _fallback) as workers:
+        # the one worker holds 13 and 2 at once: 2 goes to the worker that replaces it
+        assert list(workers.map([13, 2, 13, 3, 4])) == [-1, 4, -1, 9, 16]
+
+
+def _payload_size(task: bytes) -> int:
+    return len(task)
+
+
+def test_large_tasks_wait_for_an_idle_worker_and_every_answer_comes() -> None:
+    # a task too large to wait in the pipe behind another is sent once the worker is idle
+    from conformance.workers import SMALL_TASK, Workers
+
+    tasks = [bytes(SMALL_TASK * 3), b"x", bytes(SMALL_TASK * 4), b"yy"] * 3
+    with Workers(2, _payload_size) as workers:
+        assert list(workers.map(tasks)) == [len(t) for t in tasks]
+
+
+def _sleep_then_square(task: int) -> int:
+    if task == 5:
+        time.sleep(0.5)
+    return task * task
+
+
+def test_a_worker_found_dead_when_given_a_second_task_is_replaced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the send of its second task fails: what it holds is read to its end, then it is
+    # replaced, and the task that could not be sent goes to a worker
+    from conformance import workers as module
+
+    real = module.Workers._send
+    calls: list[int] = []
+
+    def send(conn: Any, data: bytes) -> None:
+        calls.append(1)
+        if len(calls) == 2:  # the second task for the first worker: it ended meanwhile
+            process = pool._processes[pool._conns.index(conn)]
+            os.kill(process.pid, signal.SIGKILL)
+            process.join()
+            raise module.WorkerError("a worker process ended before it was given work")
+        real(conn, data)
+
+    monkeypatch.setattr(module.Workers, "_send", staticmethod(send))
+    with module.Workers(2, _sleep_then_square, _fallback) as pool:
+        answers = list(pool.map([5, 1, 2, 3, 4, 6]))
+    assert answers == [-1, 1, 4, 9, 16, 36]  # 5 was being worked on when it was killed
 
 
 @pytest.mark.skipif(
