@@ -26,7 +26,10 @@ import pytest
 from .test_pipeline import HV
 
 TRIES = 15
-CAPTURES = 3000
+CAPTURES = 12_000
+"""Enough captures that two workers are still at them well after the signal is sent
+(about a second of work on this machine; a run that ended before the signal would die
+of it at exit and prove nothing)."""
 WAIT = 10.0
 """Longest wait for any one step; only a hang ever reaches it."""
 
