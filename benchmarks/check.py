@@ -1,7 +1,8 @@
 """Captures per second and CPU per capture of ``balloon-conform check``, beside its baselines.
 
-Run: ``.venv/bin/python benchmarks/check.py [--count 10000] [--rounds 3] [--python PATH]
-[--json]`` (about ten minutes at the defaults; 10,000 is the fleet size of issue #14)
+Run: ``.venv/bin/python benchmarks/check.py [--count 10000] [--rounds 3] [--scale 1000,3000]
+[--python PATH] [--json]`` (about ten minutes at the defaults; 10,000 is the fleet size of
+issue #14)
 
 Two fleets of ``--count`` captures are generated in a temporary directory, each capture
 with its own numbers (MemFree varied): ``machine``, copies of this project's own machine
@@ -19,6 +20,11 @@ is included), the CPU being user + system time of the process and its children:
 * ``read floor``: read every file of every capture, nothing else;
 * ``read+split+int floor``: read meminfo, vmstat and the virtio features, split the
   lines and ``int()`` every value.
+
+Then ``check`` and ``check -j 2`` alone on smaller fleets of the machine's capture (the
+sizes of ``--scale``, and one capture): how ``-j 2`` scales below 10,000 captures, beside
+the most it could (the fixed cost of a run, what checking one capture costs, is paid
+once either way; only the rest is shared by two workers).
 
 Each pipeline runs ``--rounds`` times, all of them in turn within a round; its row gives
 the least seconds and CPU of its rounds (and the median CPU), and the ratios are of those:
@@ -41,6 +47,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -163,10 +170,12 @@ def pipelines(python: Path, fleet: Path, export: Path) -> dict[str, list[str]]:
     }
 
 
-def run(python: Path, count: int, rounds: int) -> list[dict[str, Any]]:
+def run(python: Path, count: int, rounds: int, scale: Sequence[int] = ()) -> list[dict[str, Any]]:
     """Each pipeline on each fleet, ``rounds`` times, the pipelines in turn within a round
     so that a spell of load on a shared machine falls on all of them alike; a row per
-    pipeline with the best (least) figures of its rounds, and the median CPU."""
+    pipeline with the best (least) figures of its rounds, and the median CPU. Then
+    ``check`` and ``check -j 2`` alone on smaller fleets of this machine's capture, one
+    per size in ``scale``, and on a fleet of one capture (what any run costs at least)."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         export = Path(tmp) / "export"
@@ -178,12 +187,17 @@ def run(python: Path, count: int, rounds: int) -> list[dict[str, Any]]:
             # a baseline that fails measures nothing: stop rather than print its figures
             if not label.startswith("check") and measure(python, argv)["status"] != 0:
                 raise SystemExit(f"the {label!r} pipeline failed on a clean fleet: {argv}")
-        for fleet_name, templates in (("machine", [MACHINE]), ("mixed", GUESTS)):
+        sizes = [("machine", count, [MACHINE]), ("mixed", count, GUESTS)]
+        sizes += [(f"machine-{n}", n, [MACHINE]) for n in [1, *scale]]
+        for fleet_name, size, templates in sizes:
             fleet = Path(tmp) / fleet_name
-            make_fleet(fleet, count, templates)
+            make_fleet(fleet, size, templates)
             runs: dict[str, list[dict[str, float]]] = {}
+            chosen = pipelines(python, fleet, export)
+            if size != count:  # only the start-up and the scaling of check
+                chosen = {k: v for k, v in chosen.items() if k.startswith("check")}
             for _ in range(rounds):
-                for label, argv in pipelines(python, fleet, export).items():
+                for label, argv in chosen.items():
                     runs.setdefault(label, []).append(measure(python, argv))
             for label, measured in runs.items():
                 best = {key: min(m[key] for m in measured) for key in ("seconds", "cpu", "peak")}
@@ -191,7 +205,7 @@ def run(python: Path, count: int, rounds: int) -> list[dict[str, Any]]:
                     {
                         "fleet": fleet_name,
                         "pipeline": label,
-                        "captures": count,
+                        "captures": size,
                         "rounds": rounds,
                         **best,
                         "median_cpu": statistics.median(m["cpu"] for m in measured),
@@ -204,10 +218,14 @@ def run(python: Path, count: int, rounds: int) -> list[dict[str, Any]]:
 
 def ratios(rows: list[dict[str, Any]]) -> list[str]:
     lines = []
-    for fleet in sorted({row["fleet"] for row in rows}):
+    for fleet in sorted({row["fleet"] for row in rows}, key=_fleet_order):
         by = {row["pipeline"]: row for row in rows if row["fleet"] == fleet}
         rate = {label: row["captures"] / row["seconds"] for label, row in by.items()}
         cpu = {label: row["cpu"] / row["captures"] for label, row in by.items()}
+        if "jc + jsonschema" not in by:  # a fleet for the scaling of check alone
+            if by["check"]["captures"] > 1:
+                lines.append(_scaling(fleet, by, rows))
+            continue
         lines += [
             f"{fleet}: check is {cpu['jc + jsonschema'] / cpu['check']:.2f}x as fast as "
             f"jc + jsonschema by CPU per capture, "
@@ -219,6 +237,28 @@ def ratios(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _fleet_order(fleet: str) -> tuple[int, str]:
+    name, _, size = fleet.partition("-")
+    return (int(size) if size else 0, name)
+
+
+def _scaling(fleet: str, by: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) -> str:
+    """``-j 2`` against serial on a smaller fleet, beside the most it could be: a run's
+    fixed cost (start-up, imports, the first capture: ``check`` of one capture) is paid
+    once either way, and only the rest is shared by the workers (Amdahl)."""
+    one = next(r for r in rows if r["fleet"] == "machine-1" and r["pipeline"] == "check")
+    full = next(r for r in rows if r["fleet"] == "machine" and r["pipeline"] == "check")
+    fixed = one["seconds"]
+    each = (full["seconds"] - fixed) / full["captures"]
+    count = by["check"]["captures"]
+    ideal = (fixed + count * each) / (fixed + count * each / 2)
+    measured = by["check"]["seconds"] / by["check -j 2"]["seconds"]
+    return (
+        f"{fleet}: check -j 2 rate is {measured:.2f}x serial (at most {ideal:.2f}x: "
+        f"{fixed * 1000:.0f} ms of a run are fixed, {each * 1000:.3f} ms per capture)"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000, help="captures in each fleet")
@@ -226,17 +266,23 @@ def main() -> int:
     parser.add_argument(
         "--rounds", type=int, default=3, help="runs of each pipeline, in turn; the best counts"
     )
+    parser.add_argument(
+        "--scale",
+        default="1000,3000",
+        help="sizes of the smaller fleets check -j 2 is also measured on (comma separated)",
+    )
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args()
+    scale = [int(n) for n in args.scale.split(",") if n.strip()]
     before = os.getloadavg()
-    rows = run(args.python, args.count, args.rounds)
+    rows = run(args.python, args.count, args.rounds, scale)
     after = os.getloadavg()
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     for row in rows:
         print(
-            f"{row['fleet']:<8} {row['pipeline']:<22} {row['captures']:>6} captures "
+            f"{row['fleet']:<13} {row['pipeline']:<22} {row['captures']:>6} captures "
             f"{row['seconds']:>7.2f} s {row['captures'] / row['seconds']:>8.1f}/s  "
             f"CPU {row['cpu'] / row['captures'] * 1000:>7.3f} ms/capture "
             f"(median {row['median_cpu'] / row['captures'] * 1000:.3f})  "
