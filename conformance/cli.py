@@ -144,8 +144,42 @@ def _command_modules(argv: Sequence[str] | None) -> list[str]:
     return ["cli_check", "cli_capture", "cli_run"]  # the order the help lists them in
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, told the terminal's width by :func:`_columns`: its
+    own way imports :mod:`shutil` (and with it zlib, bz2 and lzma) as soon as an
+    argument is added, on every start of the command, to print help that is seldom asked."""
+
+    def __init__(self, prog: str, *args: Any, **kwargs: Any) -> None:
+        if len(args) < 3 and kwargs.get("width") is None:
+            kwargs["width"] = _columns() - 2  # as argparse sets it
+        super().__init__(prog, *args, **kwargs)
+
+
+def _columns() -> int:
+    """``shutil.get_terminal_size().columns``: ``$COLUMNS``, else the width of the
+    terminal on standard output, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):  # no stdout, closed, or no terminal
+            columns = 0
+    return columns or 80
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser (and the parsers of its commands) with :class:`_Formatter`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
+
 def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="balloon-conform",
         description="Parse and check the guest-visible statistics of Linux balloon drivers.",
     )

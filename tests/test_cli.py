@@ -127,3 +127,32 @@ def test_console_script() -> None:
     script = Path(sys.executable).with_name("balloon-conform")
     done = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == f"balloon-conform {__version__}"
+
+
+@pytest.mark.parametrize("columns", ["50", "132", "", "wide", "0", None])
+@pytest.mark.parametrize("argv", [["--help"], ["check", "--help"], ["schema", "export", "--help"]])
+def test_help_is_as_wide_as_argparse_would_make_it(
+    columns: str | None,
+    argv: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # the command's formatter reads the width itself (argparse's imports shutil for it)
+    import argparse
+    import shutil
+
+    from conformance import cli
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert cli._columns() == shutil.get_terminal_size().columns
+    helps = []
+    for formatter in (cli._Formatter, argparse.HelpFormatter):
+        monkeypatch.setattr(cli, "_Formatter", formatter)
+        with pytest.raises(SystemExit):
+            main(argv)
+        helps.append(capsys.readouterr().out)
+    assert helps[0] == helps[1]
+    assert "usage: balloon-conform" in helps[0]

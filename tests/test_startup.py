@@ -72,6 +72,7 @@ def test_version_loads_nothing_heavy() -> None:
     modules = _modules(PROBE, "--version")
     assert "conformance.cli" in modules
     assert _heavy(modules) == []
+    assert "shutil" not in modules  # argparse's help formatter would import it for a width
     assert "conformance.formats" not in modules  # the parsers load for parse and check
 
 
@@ -94,6 +95,7 @@ def test_parse_of_a_valid_file_needs_no_python_jsonschema() -> None:
     modules = _modules(PROBE, "parse", str(SAMPLE))
     assert "conformance.formats.meminfo" in modules and "jsonschema_rs" in modules
     assert _heavy(modules) == []
+    assert "shutil" not in modules
 
 
 def test_check_loads_its_own_modules_and_help_lists_every_command() -> None:
