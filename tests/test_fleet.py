@@ -64,10 +64,12 @@ def test_several_reports_from_workers_are_those_of_a_serial_run(tmp_path: Path) 
         out = tmp_path / jobs
         out.mkdir()
         reports = [f"--report={fmt}:{out / fmt}" for fmt in ("json", "sarif", "junit")]
+        reports.append(f"--report=json:{out / 'json-again'}")  # the kept parts, twice
         assert main(["check", "-j", jobs, *reports, "--output", str(out / "text"), str(root)]) == 1
         written[jobs] = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
     assert written["1"] == written["2"]
-    assert sorted(written["1"]) == ["json", "junit", "sarif", "text"]
+    assert sorted(written["1"]) == ["json", "json-again", "junit", "sarif", "text"]
+    assert written["2"]["json"] == written["2"]["json-again"]
 
 
 def test_a_spool_gives_the_parts_it_kept_only_when_it_kept_one_for_every_result(
