@@ -81,6 +81,7 @@ test-floors:
 
 bench: $(BIN)/balloon-conform
 	$(BIN)/python benchmarks/parse.py
+	$(BIN)/python benchmarks/parse.py --fleet
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/check.py
 
