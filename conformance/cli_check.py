@@ -11,6 +11,7 @@ without ``--series``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import os
 import re
@@ -129,6 +130,11 @@ def run_check(args: argparse.Namespace) -> int:
             "or 6.15.0-100-generic"
         )
     chosen = targets(args.report, args.output_format, args.output)
+    report_options = ReportOptions(
+        verbose=args.verbose,
+        base_dir=args.base_dir or os.getcwd(),  # SARIF says where %SRCROOT% was
+        category=args.category,
+    )
     results: Collection[CaptureResult]
     if args.dask is not None:
         _dask_fits(args)
@@ -140,20 +146,16 @@ def run_check(args: argparse.Namespace) -> int:
         if args.dask is not None:
             results = _check_on_dask(args.dask, paths, options, limits, args.debug)
         else:
-            parts = {target.format for target in chosen}  # what workers may write ahead
+            # what workers may write ahead: not a JUnit suite stamped with the run's end
+            parts = {t.format for t in chosen if not (args.timestamp and "junit" in t.format)}
             results = _check_paths(
-                paths, args.series, options, args.jobs, limits, args.debug, parts
+                paths, args.series, options, args.jobs, limits, args.debug, parts, report_options
             )
     if not results:
         raise InputError("no capture found: nothing to check")
     report = Report(__version__, results, _catalogue(results))
-    stamp = _utc_now() if args.timestamp else None
-    report_options = ReportOptions(
-        timestamp=stamp,
-        verbose=args.verbose,
-        base_dir=args.base_dir or os.getcwd(),  # SARIF says where %SRCROOT% was
-        category=args.category,
-    )
+    if args.timestamp:
+        report_options = dataclasses.replace(report_options, timestamp=_utc_now())
     write_targets(report, chosen, report_options, annotations=not args.no_annotations)
     return EXIT_ERRORS if report.failed and not args.exit_zero else EXIT_OK
 
@@ -180,6 +182,7 @@ def _check_paths(
     limits: Limits | None = None,
     debug: bool = False,
     parts: Collection[str] = (),
+    report: ReportOptions | None = None,
 ) -> Collection[CaptureResult]:
     if not paths:
         raise UsageError("name a CAPTURE to check (or --live for this guest)")
@@ -195,7 +198,7 @@ def _check_paths(
     members: list[Path] = []
     for path in paths:
         members += _members(path)
-    return spool_results(members, options, jobs, limits, debug, parts)
+    return spool_results(members, options, jobs, limits, debug, parts, report)
 
 
 def _dask_fits(args: argparse.Namespace) -> None:

@@ -29,9 +29,9 @@ from .diagnostics import Diagnostic, Location, Severity
 from .errors import BalloonError
 from .escape import safe_text
 from .formats import all_formats
-from .report import part_writer
+from .report import part_options, part_writer
 from .report.model import CaptureResult, Tally
-from .report.options import Dumped
+from .report.options import Dumped, ReportOptions
 
 Item = TypeVar("Item")
 
@@ -116,10 +116,9 @@ class Batch(NamedTuple):
     pickled: bytes
     """The results, each pickled, one after the other (the layout of a spool's file)."""
     summary: Summary
-    part: str | None = None
-    """The report format each result's part of is in :attr:`parts`, if any."""
-    parts: bytes = b""
-    """Each result's part of a ``part`` report, as a spool keeps them (:func:`_packed`)."""
+    parts: tuple[tuple[str, bytes], ...] = ()
+    """For each report format asked, each result's part of that report, as a spool
+    keeps them (:func:`_packed`)."""
 
     def results(self) -> Iterator[CaptureResult]:
         stream = io.BytesIO(self.pickled)
@@ -132,27 +131,40 @@ def check_batch(
     options: CheckOptions,
     limits: Limits | None = None,
     debug: bool = False,
-    part: str | None = None,
+    parts: tuple[str, ...] = (),
+    report: ReportOptions | None = None,
 ) -> Batch:
-    """A worker's unit of work: the :class:`Batch` of a few captures; with ``part`` (a
-    report format), it holds each result's part of that report too
-    (:func:`~conformance.report.part_writer`), so that the parent only copies it."""
-    return _batch(check_chunk(paths, options, limits, debug), part)
+    """A worker's unit of work: the :class:`Batch` of a few captures; with ``parts``
+    (report formats, written with the options ``report``), it holds each result's part of
+    each of those reports too (:func:`~conformance.report.part_writer`), so that the
+    parent only copies them."""
+    return _batch(check_chunk(paths, options, limits, debug), parts, report)
 
 
-def _unchecked_batch(paths: Sequence[Path], reason: str, part: str | None = None) -> Batch:
-    return _batch(unchecked_chunk(paths, reason), part)
+def _unchecked_batch(
+    paths: Sequence[Path],
+    reason: str,
+    parts: tuple[str, ...] = (),
+    report: ReportOptions | None = None,
+) -> Batch:
+    return _batch(unchecked_chunk(paths, reason), parts, report)
 
 
-def _batch(results: list[CaptureResult], part: str | None) -> Batch:
+def _batch(
+    results: list[CaptureResult], parts: tuple[str, ...], report: ReportOptions | None
+) -> Batch:
     stream = io.BytesIO()
     pickler = pickle.Pickler(stream, protocol=pickle.HIGHEST_PROTOCOL)
     for result in results:
         pickler.dump(result)
         pickler.clear_memo()  # each result read back on its own
-    writer = part_writer(part) if part is not None else None
-    parts = b"" if writer is None else b"".join(_packed(writer(r)) for r in results)
-    return Batch(len(results), stream.getvalue(), Summary(results), writer and part, parts)
+    written = []
+    for format in parts:
+        writer = part_writer(format)
+        if writer is not None:
+            options = report or ReportOptions()
+            written.append((format, b"".join(_packed(writer(r, options)) for r in results)))
+    return Batch(len(results), stream.getvalue(), Summary(results), tuple(written))
 
 
 _LENGTH = struct.Struct("<I")
@@ -188,29 +200,32 @@ def _in_workers(
     jobs: int,
     limits: Limits | None,
     debug: bool,
-    part: str | None = None,
+    parts: tuple[str, ...] = (),
+    report: ReportOptions | None = None,
 ) -> Generator[Batch, None, None]:
     """The :class:`Batch` of each chunk of ``paths``, in order, from ``jobs`` workers,
-    with each result's part of a ``part`` report when asked."""
+    with each result's part of the reports of formats ``parts`` when asked."""
     chunks = chunked(paths, jobs)
-    work = functools.partial(check_batch, options=options, limits=limits, debug=debug, part=part)
+    work = functools.partial(
+        check_batch, options=options, limits=limits, debug=debug, parts=parts, report=report
+    )
     # a worker killed on a chunk (out of memory, say) costs only that chunk's captures
-    fallback = None if debug else functools.partial(_unchecked_batch, part=part)
+    fallback = None if debug else functools.partial(_unchecked_batch, parts=parts, report=report)
     from .workers import Workers, forks  # multiprocessing is imported only when it is used
 
     if forks():
-        _import_what_workers_need(part)
+        _import_what_workers_need(parts)
     with Workers(min(jobs, len(chunks)), work, fallback) as workers:
         yield from workers.map(chunks)
 
 
-def _import_what_workers_need(part: str | None = None) -> None:
-    """The parsers, the fast validation engine and the writer of ``part``, imported once
-    in the parent, so that forked workers share them instead of each importing them again."""
+def _import_what_workers_need(parts: tuple[str, ...] = ()) -> None:
+    """The parsers, the fast validation engine and the writers of ``parts``, imported
+    once in the parent, so that forked workers share them instead of each importing them."""
     all_formats()
     validation.import_engine()
-    if part is not None:
-        part_writer(part)
+    for format in parts:
+        part_writer(format)
 
 
 def spool_results(
@@ -220,10 +235,12 @@ def spool_results(
     limits: Limits | None = None,
     debug: bool = False,
     parts: Collection[str] = (),
+    report: ReportOptions | None = None,
 ) -> Spool:
     """The results of ``paths`` in a :class:`Spool`, with a progress line for long runs;
-    with workers, each result's part of a report of one of the formats ``parts`` (those
-    the run will write) is written by the worker and kept (:meth:`Spool.prewritten`).
+    with workers, each result's part of the reports of formats ``parts`` (those the run
+    will write, with the options ``report``) is written by the worker and kept
+    (:meth:`Spool.prewritten`).
 
     Whatever stops the run (Ctrl-C, SIGTERM, a bug) ends the workers and closes the
     spool before it goes on up: no process and no temporary file outlives the run."""
@@ -231,8 +248,9 @@ def spool_results(
     try:
         progress = Progress(len(paths))
         if jobs > 1 and len(paths) > 1:
-            part = next((p for p in sorted(parts) if part_writer(p) is not None), None)
-            batches = _in_workers(paths, options, jobs, limits, debug, part)
+            formats = tuple(sorted(p for p in set(parts) if part_writer(p) is not None))
+            spool.parts_options = report = report or ReportOptions()
+            batches = _in_workers(paths, options, jobs, limits, debug, formats, report)
             try:  # each batch goes to the spool as it came
                 for batch in progress.track(batches, size=_size):
                     spool.extend(batch)
@@ -267,9 +285,17 @@ class Spool(Collection[CaptureResult]):
         self._at_end = True
         """Whether the file's position is its end (no read since the last append)."""
         self.summary = Summary()
-        self._parts: tuple[str, Any, int] | None = None
-        """A report format, the file of each result's part of that report (written
+        self.parts_options: ReportOptions | None = None
+        """The report options the parts kept were written with."""
+        self._parts: dict[str, tuple[Any, int]] = {}
+        """By report format, the file of each result's part of that report (written
         ahead by a worker), and how many it holds."""
+
+    @property
+    def skipped_rules(self) -> set[str]:
+        """The ids of the checks skipped on some result so far (a SARIF report describes
+        them all, and reads them here instead of going through the spool)."""
+        return self.summary.skipped
 
     @property
     def tally(self) -> Tally:
@@ -289,21 +315,22 @@ class Spool(Collection[CaptureResult]):
         self._file.write(batch.pickled)
         self._count += batch.size
         self.summary.merge(batch.summary)
-        if batch.part is not None:
-            if self._parts is None:
-                self._parts = (batch.part, tempfile.TemporaryFile(), 0)  # noqa: SIM115
-            kept, file, count = self._parts
-            if kept == batch.part:  # one format per spool
-                file.write(batch.parts)
-                self._parts = (kept, file, count + batch.size)
+        for format, packed in batch.parts:
+            if format not in self._parts:
+                self._parts[format] = (tempfile.TemporaryFile(), 0)  # noqa: SIM115
+            file, count = self._parts[format]
+            file.write(packed)
+            self._parts[format] = (file, count + batch.size)
 
-    def prewritten(self, format: str) -> Iterator[Dumped] | None:
+    def prewritten(self, format: str, options: ReportOptions) -> Iterator[Dumped] | None:
         """Each result's part of a ``format`` report, in order, when one was kept for
-        every result (:func:`~conformance.report.model.prewritten`); else None."""
-        if self._parts is None:
+        every result, written with the same ``options`` as far as the part reads them
+        (:func:`~conformance.report.model.prewritten`); else None."""
+        file, count = self._parts.get(format, (None, -1))
+        kept = self.parts_options
+        if count != self._count or kept is None:
             return None
-        kept, file, count = self._parts
-        if kept != format or count != self._count:
+        if any(getattr(kept, f) != getattr(options, f) for f in part_options(format)):
             return None
         return _parts_of(file, count)
 
@@ -331,8 +358,8 @@ class Spool(Collection[CaptureResult]):
 
     def close(self) -> None:
         self._file.close()
-        if self._parts is not None:
-            self._parts[1].close()
+        for file, _ in self._parts.values():
+            file.close()
 
 
 def _parts_of(file: Any, count: int) -> Iterator[Dumped]:
@@ -398,6 +425,8 @@ class Summary:
     def __init__(self, results: Iterable[CaptureResult] = ()) -> None:
         self.tally = Tally()
         self.evaluated: set[str] = set()
+        self.skipped: set[str] = set()
+        """The ids of the checks skipped on some capture (among :attr:`evaluated`)."""
         self.reported: dict[str, Severity] = {}
         for result in results:
             self.add(result)
@@ -406,6 +435,7 @@ class Summary:
         """Add what ``other`` counted (a worker's, for a chunk of the fleet)."""
         self.tally.merge(other.tally)
         self.evaluated |= other.evaluated
+        self.skipped |= other.skipped
         for id, severity in other.reported.items():
             before = self.reported.get(id)
             if before is None or before < severity:
@@ -414,7 +444,10 @@ class Summary:
     def add(self, result: CaptureResult) -> None:
         self.tally.add(result)
         self.evaluated.update(result.rules)
-        self.evaluated.update(skip.rule for skip in result.skipped)
+        if result.skipped:
+            skipped = {skip.rule for skip in result.skipped}
+            self.evaluated |= skipped
+            self.skipped |= skipped
         reported = self.reported
         for diagnostic in result.diagnostics:
             before = reported.get(diagnostic.id)

@@ -77,17 +77,19 @@ def test_a_spool_gives_the_parts_it_kept_only_when_it_kept_one_for_every_result(
 ) -> None:
     make_fleet(tmp_path, 3)
     paths = sorted(tmp_path.iterdir())
-    spool = fleet.Spool()
-    spool.extend(fleet.check_batch(paths[:2], CheckOptions(), part="json"))
-    parts = spool.prewritten("json")
-    assert parts is not None
+    from conformance.report import ReportOptions
     from conformance.report.json_report import capture_part
 
+    spool = fleet.Spool()
+    spool.parts_options = options = ReportOptions()
+    spool.extend(fleet.check_batch(paths[:2], CheckOptions(), parts=("json",)))
+    parts = spool.prewritten("json", options)
+    assert parts is not None
     assert list(parts) == [capture_part(result) for result in spool]
-    assert spool.prewritten("sarif") is None  # parts of another report
+    assert spool.prewritten("sarif", options) is None  # parts of another report
     spool.extend(fleet.check_batch(paths[2:], CheckOptions()))  # a batch without its parts
     assert len(spool) == 4
-    assert spool.prewritten("json") is None
+    assert spool.prewritten("json", options) is None
     spool.close()
 
 
@@ -209,6 +211,55 @@ def test_a_check_goes_through_its_spool_once_for_a_report(
     assert passes == ([1] if jobs == "1" else [])
     report = json.loads(capsys.readouterr().out)
     assert report["summary"]["captures"] == 5
+
+
+@pytest.mark.parametrize("format", ["json", "sarif", "junit", "junit-gitlab"])
+def test_workers_write_the_parts_of_these_reports(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    format: str,
+) -> None:
+    # the parent copies the parts: it never reads a result back to write one
+    make_fleet(tmp_path / "fleet", 4)
+    argv = ["check", "--output-format", format, str(tmp_path / "fleet")]
+    assert main(argv) == 1
+    serial = capsys.readouterr().out
+    passes: list[int] = []
+    iterate = fleet.Spool.__iter__
+    monkeypatch.setattr(fleet.Spool, "__iter__", lambda self: passes.append(1) or iterate(self))
+    assert main([argv[0], "-j", "2", *argv[1:]]) == 1
+    assert passes == []
+    assert capsys.readouterr().out == serial
+
+
+@pytest.mark.parametrize("format", ["sarif", "junit"])
+def test_parts_written_with_other_options_are_not_used(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, format: str
+) -> None:
+    from conformance.report import ReportOptions, write_report
+    from conformance.report.model import Report
+
+    root = make_fleet(tmp_path / "fleet", 3)
+    spool = fleet.spool_results(
+        sorted(root.iterdir()),
+        CheckOptions(),
+        2,
+        parts=[format],
+        report=ReportOptions(base_dir=str(tmp_path)),
+    )
+    here = ReportOptions(base_dir=str(tmp_path))
+    elsewhere = ReportOptions(base_dir=str(root))  # the paths are relative to another place
+    assert spool.prewritten(format, here) is not None
+    assert spool.prewritten(format, elsewhere) is None
+    for options in (here, elsewhere):
+        written = []
+        for captures in (spool, tuple(spool)):  # from the parts, and from the results
+            out = io.StringIO()
+            write_report(Report("v", captures), format, out, options)
+            written.append(out.getvalue())
+        assert written[0] == written[1]
+    spool.close()
 
 
 def test_a_spool_counts_what_a_pass_over_it_counts(tmp_path: Path) -> None:

@@ -60,7 +60,7 @@ def test_report_is_byte_identical(case: str, format: str) -> None:
     assert f"{status}\n{text}" == expected
 
 
-@pytest.mark.parametrize("format", ["json", "sarif", "text"])
+@pytest.mark.parametrize("format", ["json", "sarif", "junit", "junit-gitlab", "text"])
 @pytest.mark.parametrize("case", PARALLEL)
 def test_workers_write_the_same_bytes(case: str, format: str) -> None:
     status, text = render(case, format, jobs=2)

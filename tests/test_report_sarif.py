@@ -337,3 +337,40 @@ def test_a_guest_checked_in_place_is_located_under_its_own_root(sarif_schema: An
         "uri": "c/f",
         "uriBaseId": "%SRCROOT%",
     }
+
+
+class _WrittenAhead(tuple):  # type: ignore[type-arg]
+    """Captures that carry each one's parts of a report, as a fleet's spool keeps those
+    its workers wrote."""
+
+    def prewritten(self, format: str, options: ReportOptions) -> list[str] | None:
+        from conformance.report import part_writer
+
+        writer = part_writer(format)
+        return None if writer is None else [writer(capture, options) for capture in self]
+
+
+SLOT_LOOKALIKE = '"ruleIndex": "@rule-index:capture.unchecked" "index": "@rule-index:x"'
+
+
+@pytest.mark.parametrize("format", ["sarif", "junit", "junit-gitlab", "json"])
+@pytest.mark.parametrize("sample", sorted(SAMPLES))
+def test_parts_written_ahead_make_the_same_report(sample: str, format: str) -> None:
+    # a message that looks like a slot where a rule's index goes is left as it is
+    report = SAMPLES[sample]
+    odd = CaptureResult(
+        "odd",
+        ("odd/proc/meminfo",),
+        (
+            Diagnostic(
+                "meminfo.total", Severity.ERROR, SLOT_LOOKALIKE, Location("odd/proc/meminfo", 2)
+            ),
+        ),
+        ("meminfo.total",),
+    )
+    captures = (*report.captures, odd)
+    catalogue = {**report.catalogue, "meminfo.total": describe("meminfo.total")}
+    plain = render(Report(report.version, captures, catalogue), format)
+    ahead = render(Report(report.version, _WrittenAhead(captures), catalogue), format)
+    assert ahead == plain
+    assert "@rule-index:capture.unchecked" in plain  # the message, as it was

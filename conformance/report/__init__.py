@@ -54,22 +54,37 @@ REPORTERS: Mapping[str, Reporter] = _Reporters(
 
 DEFAULT_FORMAT = "text"
 
-_PART_WRITERS = {"json": (".json_report", "capture_part")}
-"""The formats whose text for one capture stands alone (it depends on nothing else in the
-run), with the function that writes it: a fleet's workers write those parts while they
-check, so that the parent, at the end, only copies them into the report."""
+_PART_WRITERS = {
+    "json": (".json_report", "capture_part", ()),
+    "sarif": (".sarif", "capture_part", ("base_dir",)),
+    "junit": (".junit", "capture_part", ("base_dir", "timestamp")),
+    "junit-gitlab": (".junit", "capture_part_gitlab", ("base_dir", "timestamp")),
+}
+"""The formats whose text for one capture can be written on its own (knowing nothing else
+of the run), with the function that writes it and the report options it reads: a fleet's
+workers write those parts while they check, so that the parent, at the end, only copies
+them into the report (filling in what only the whole run tells, such as SARIF's rule
+indexes)."""
 
 
-def part_writer(format: str) -> Callable[[CaptureResult], str] | None:
-    """The function that writes one capture's part of a ``format`` report, if that part
-    stands alone (see :func:`~conformance.report.model.prewritten`); else None."""
+PartWriter = Callable[[CaptureResult, ReportOptions], str]
+
+
+def part_writer(format: str) -> PartWriter | None:
+    """The function that writes one capture's part of a ``format`` report (with the
+    report's options), if that part stands alone (see
+    :func:`~conformance.report.model.prewritten`); else None."""
     where = _PART_WRITERS.get(format)
     if where is None:
         return None
-    writer: Callable[[CaptureResult], str] = getattr(
-        importlib.import_module(where[0], __name__), where[1]
-    )
+    writer: PartWriter = getattr(importlib.import_module(where[0], __name__), where[1])
     return writer
+
+
+def part_options(format: str) -> tuple[str, ...]:
+    """The fields of :class:`ReportOptions` a ``format`` part is written with: parts
+    written with other values of them are not that report's."""
+    return _PART_WRITERS[format][2] if format in _PART_WRITERS else ()
 
 
 def write_report(
@@ -94,6 +109,7 @@ __all__ = [
     "Report",
     "ReportOptions",
     "Reporter",
+    "part_options",
     "part_writer",
     "write_report",
 ]

@@ -35,13 +35,13 @@ def write_json(report: Report, stream: TextIO, options: ReportOptions) -> None:
     """Write ``report`` as the JSON document of ``report.schema.json``, capture by capture."""
     marker = stream_marker()
     document = _document(report, options, marker)
-    parts = prewritten(report.captures, "json")
+    parts = prewritten(report.captures, "json", options)
     if parts is None:
         parts = map(_written_capture, report.captures)
     write_json_streaming(stream, document, marker, parts)
 
 
-def capture_part(capture: CaptureResult) -> str:
+def capture_part(capture: CaptureResult, options: ReportOptions | None = None) -> str:
     """The object of one capture in the ``captures`` list, as :func:`write_json` writes
     it (what a fleet's workers write ahead, :func:`conformance.report.part_writer`)."""
     return dumps(_written_capture(capture))

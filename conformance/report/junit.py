@@ -25,7 +25,7 @@ import xml.etree.ElementTree as ET
 from typing import TextIO
 
 from ..diagnostics import Diagnostic, Severity
-from .model import CaptureResult, Report
+from .model import CaptureResult, Report, prewritten
 from .options import (
     ReportOptions,
     diagnostic_line,
@@ -56,11 +56,14 @@ def _write(report: Report, stream: TextIO, options: ReportOptions, gitlab: bool)
     """Write ``report`` as a JUnit XML document to ``stream``, one suite at a time.
 
     The root's totals come from a first pass that keeps only two numbers; each suite is
-    then built, written and dropped, so memory does not grow with the fleet."""
+    then built, written and dropped, so memory does not grow with the fleet. Suites a
+    fleet's workers wrote ahead (:func:`capture_part`) are copied, counts and all."""
+    format = "junit-gitlab" if gitlab else "junit"
     tests = failures = 0
-    for capture in report.captures:
-        counts = _suite_counts(capture)
-        tests, failures = tests + counts[0], failures + counts[1]
+    parts = prewritten(report.captures, format, options)
+    counts = map(_suite_counts, report.captures) if parts is None else map(_part_counts, parts)
+    for tested, failed, *_ in counts:
+        tests, failures = tests + tested, failures + failed
     root = ET.Element("testsuites", name="balloon-conform")
     # no "skipped" here: junit-10.xsd has none on <testsuites>, and the xunit plugin
     # skips a whole file that its schema rejects
@@ -73,11 +76,42 @@ def _write(report: Report, stream: TextIO, options: ReportOptions, gitlab: bool)
         return
     opening = ET.tostring(root, encoding="unicode").replace(" />", ">")
     stream.write(opening + "\n")
-    for capture in report.captures:
-        suite = _suite(capture, options, gitlab)
-        ET.indent(suite, level=1)
-        stream.write("  " + ET.tostring(suite, encoding="unicode").rstrip(" \n") + "\n")
+    parts = prewritten(report.captures, format, options)
+    if parts is not None:
+        for part in parts:
+            stream.write(part[part.index(_COUNTED) + 1 :])
+    else:
+        for capture in report.captures:
+            stream.write(_suite_text(capture, options, gitlab))
     stream.write("</testsuites>\n")
+
+
+def _suite_text(capture: CaptureResult, options: ReportOptions, gitlab: bool) -> str:
+    suite = _suite(capture, options, gitlab)
+    ET.indent(suite, level=1)
+    return "  " + ET.tostring(suite, encoding="unicode").rstrip(" \n") + "\n"
+
+
+_COUNTED = "\x01"
+"""Between the counts of a part and its suite (XML text never holds this character)."""
+
+
+def capture_part(capture: CaptureResult, options: ReportOptions) -> str:
+    """One capture's suite as :func:`write_junit` writes it, after its counts (a fleet's
+    workers write these while they check, :func:`conformance.report.part_writer`)."""
+    tests, failures, _ = _suite_counts(capture)
+    return f"{tests} {failures}{_COUNTED}{_suite_text(capture, options, False)}"
+
+
+def capture_part_gitlab(capture: CaptureResult, options: ReportOptions) -> str:
+    """As :func:`capture_part`, for :func:`write_junit_gitlab`."""
+    tests, failures, _ = _suite_counts(capture)
+    return f"{tests} {failures}{_COUNTED}{_suite_text(capture, options, True)}"
+
+
+def _part_counts(part: str) -> tuple[int, int]:
+    tests, failures = part[: part.index(_COUNTED)].split()
+    return int(tests), int(failures)
 
 
 def _suite_counts(capture: CaptureResult) -> tuple[int, int, int]:

@@ -197,10 +197,14 @@ class Report:
         return self.count(Severity.ERROR) > 0
 
 
-def prewritten(captures: Collection[CaptureResult], format: str) -> Iterable[str] | None:
-    """Each capture's part of a ``format`` report, in order, as written ahead by whoever
-    made the results (a fleet's workers, while they checked), when ``captures`` keeps
-    them for every capture (:meth:`Spool.prewritten <conformance.fleet.Spool.prewritten>`);
-    else None, and the reporter writes each part itself."""
+def prewritten(
+    captures: Collection[CaptureResult], format: str, options: Any
+) -> Iterable[str] | None:
+    """Each capture's part of a ``format`` report written with ``options`` (a
+    :class:`~conformance.report.options.ReportOptions`), in order, as written ahead by
+    whoever made the results (a fleet's workers, while they checked), when ``captures``
+    keeps them for every capture, written with the same options
+    (:meth:`Spool.prewritten <conformance.fleet.Spool.prewritten>`); else None, and the
+    reporter writes each part itself."""
     method = getattr(captures, "prewritten", None)
-    return method(format) if callable(method) else None
+    return method(format, options) if callable(method) else None

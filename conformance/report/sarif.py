@@ -24,17 +24,19 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TextIO
 from urllib.parse import quote
 
 from ..diagnostics import Diagnostic, Severity
 from ..rules import FAMILIES, known_ids
 from ..rules.base import RuleInfo
-from .model import CaptureResult, Report
+from .model import CaptureResult, Report, prewritten
 from .options import (
     SEVERITIES,
+    Dumped,
     ReportOptions,
+    dumps,
     ordered,
     plural,
     report_path,
@@ -63,13 +65,64 @@ _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 
 
 def write_sarif(report: Report, stream: TextIO, options: ReportOptions) -> None:
-    """Write ``report`` as a SARIF 2.1.0 log to ``stream``, result by result."""
+    """Write ``report`` as a SARIF 2.1.0 log to ``stream``, result by result (from the
+    parts a fleet's workers wrote, when they did and no result is left out)."""
     marker, skips = stream_marker(), stream_marker()
     log, index, quota = _log(report, options, marker, skips)
-    lists = [(marker, _results(report, index, options, quota))]
+    written = not _left_out(report, quota) and prewritten(report.captures, "sarif", options)
+    if written:
+        results: Iterable[Any] = _from_parts(report, options, index, 1)
+        notes: Iterable[Any] = _from_parts(report, options, index, 0)
+    else:
+        results = _results(report, index, options, quota)
+        notes = _notifications(report, index, quota)
+    lists = [(marker, results)]
     if "toolExecutionNotifications" in log["runs"][0].get("invocations", [{}])[0]:
-        lists.insert(0, (skips, _notifications(report, index, quota)))
+        lists.insert(0, (skips, notes))
     write_json_lists(stream, log, lists)
+
+
+_SLOT = "@rule-index:"
+"""What a part written ahead holds where a rule's index goes, followed by the rule's id:
+the index into the run's rules, which only the whole run tells."""
+_SLOTS = re.compile(r'("ruleIndex": |"index": )"@rule-index:([^"\\]*)"')
+"""A slot in a part: after a key, never inside a string (where each quote is escaped)."""
+_ITEM, _LIST = "\x02", "\x01"
+"""Between the items of a part, and between its notifications and its results: raw
+control characters, which JSON text never holds (its strings escape them)."""
+
+
+class _Slots:
+    """The rule indexes of a part written ahead: a slot for each, filled in at the end."""
+
+    def __getitem__(self, rule: str) -> str:
+        return _SLOT + rule
+
+
+def capture_part(capture: CaptureResult, options: ReportOptions) -> str:
+    """One capture's notifications (checks skipped) and results, each as
+    :func:`write_sarif` writes it, with a slot for each rule index (a fleet's workers
+    write these while they check, :func:`conformance.report.part_writer`)."""
+    slots: Any = _Slots()
+    notes = _ITEM.join(map(dumps, _capture_notes(capture, slots)))
+    results = _ITEM.join(map(dumps, _capture_results(capture, slots, options, None)))
+    return notes + _LIST + results
+
+
+def _from_parts(
+    report: Report, options: ReportOptions, index: dict[str, int], which: int
+) -> Iterator[Dumped]:
+    """The notifications (``which`` 0) or the results (1) of the parts written ahead,
+    their slots filled with the run's rule indexes."""
+
+    def fill(match: re.Match[str]) -> str:
+        return match.group(1) + str(index[match.group(2)])
+
+    for part in prewritten(report.captures, "sarif", options) or ():
+        items = part.split(_LIST)[which]
+        if items:
+            for item in items.split(_ITEM):
+                yield Dumped(_SLOTS.sub(fill, item))
 
 
 def sarif_log(report: Report, options: ReportOptions) -> dict[str, Any]:
@@ -108,14 +161,18 @@ def _notifications(
         text = f"{plural(left, 'result')} left out: GitHub reads at most {MAX_RESULTS} per run"
         yield {"level": "warning", "message": {"text": text}}
     for capture in report.captures:
-        for rule, reason in sorted(skipped_ids(capture).items()):
-            yield {
-                "level": "note",
-                "message": {"text": f"{rule} skipped on {capture.name}: {reason}"},
-                "descriptor": {"id": rule},
-                "associatedRule": {"id": rule, "index": index[rule]},
-                "properties": {"capture": capture.name, "reason": reason},
-            }
+        yield from _capture_notes(capture, index)
+
+
+def _capture_notes(capture: CaptureResult, index: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    for rule, reason in sorted(skipped_ids(capture).items()):
+        yield {
+            "level": "note",
+            "message": {"text": f"{rule} skipped on {capture.name}: {reason}"},
+            "descriptor": {"id": rule},
+            "associatedRule": {"id": rule, "index": index[rule]},
+            "properties": {"capture": capture.name, "reason": reason},
+        }
 
 
 def _log(
@@ -123,7 +180,12 @@ def _log(
 ) -> tuple[dict[str, Any], dict[str, int], dict[Severity, int]]:
     # a finding whose id the catalogue lacks still needs a descriptor for its ruleIndex
     totals = report.totals()
-    skipped = {s.rule for c in report.captures for s in c.skipped} if totals.skipped else set()
+    skipped: set[str] = set()
+    if totals.skipped:  # a spool counted them as results came
+        known = getattr(report.captures, "skipped_rules", None)
+        skipped = (
+            known if known is not None else {s.rule for c in report.captures for s in c.skipped}
+        )
     rules = sorted(set(report.catalogue) | totals.ids | skipped)
     index = {rule: i for i, rule in enumerate(rules)}
     quota = _quota(report)
@@ -168,12 +230,24 @@ def _results(
 ) -> Iterator[dict[str, Any]]:
     room = dict(quota)
     for capture in report.captures:
-        seen: dict[str, int] = {}
-        for diagnostic in ordered(capture.diagnostics):
+        yield from _capture_results(capture, index, options, room)
+
+
+def _capture_results(
+    capture: CaptureResult,
+    index: Mapping[str, Any],
+    options: ReportOptions,
+    room: dict[Severity, int] | None,
+) -> Iterator[dict[str, Any]]:
+    """A capture's results, as many of each severity as ``room`` has left (all, when
+    None)."""
+    seen: dict[str, int] = {}
+    for diagnostic in ordered(capture.diagnostics):
+        if room is not None:
             if room[diagnostic.severity] == 0:
                 continue
             room[diagnostic.severity] -= 1
-            yield _result(diagnostic, index[diagnostic.id], capture, options, seen)
+        yield _result(diagnostic, index[diagnostic.id], capture, options, seen)
 
 
 def help_uri(rule: str, info: RuleInfo | None) -> str:
@@ -237,7 +311,7 @@ def _md(text: str) -> str:
 
 def _result(
     diagnostic: Diagnostic,
-    rule_index: int,
+    rule_index: int | str,
     capture: CaptureResult,
     options: ReportOptions,
     seen: dict[str, int],
