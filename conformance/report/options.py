@@ -117,12 +117,28 @@ def write_json_lists(
         stream.write(head)
         opened = False
         for item in items:
+            kind = type(item)
+            if kind is DumpedItems:
+                if not item:
+                    continue
+                text = item.replace("\n", pad).replace(ITEMS, "," + pad)
+            else:
+                text = (item if kind is Dumped else _dumps(item)).replace("\n", pad)
             stream.write(("," if opened else "[") + pad)
-            text = item if type(item) is Dumped else _dumps(item)
-            stream.write(text.replace("\n", pad))
+            stream.write(text)
             opened = True
         stream.write("\n" + " " * base + "]" if opened else "[]")
     stream.write(rest + "\n")
+
+
+ITEMS = "\x02"
+"""Between the items of :class:`DumpedItems`: a raw control character, which JSON text
+never holds (its strings escape them)."""
+
+
+class DumpedItems(str):
+    """Several items of a streamed list (none, when empty), each as :func:`dumps` wrote
+    it, with :data:`ITEMS` between them: :func:`write_json_lists` writes them at once."""
 
 
 class Dumped(str):

@@ -33,8 +33,9 @@ from ..rules import FAMILIES, known_ids
 from ..rules.base import RuleInfo
 from .model import CaptureResult, Report, prewritten
 from .options import (
+    ITEMS,
     SEVERITIES,
-    Dumped,
+    DumpedItems,
     ReportOptions,
     dumps,
     ordered,
@@ -87,9 +88,9 @@ _SLOT = "@rule-index:"
 the index into the run's rules, which only the whole run tells."""
 _SLOTS = re.compile(r'("ruleIndex": |"index": )"@rule-index:([^"\\]*)"')
 """A slot in a part: after a key, never inside a string (where each quote is escaped)."""
-_ITEM, _LIST = "\x02", "\x01"
-"""Between the items of a part, and between its notifications and its results: raw
-control characters, which JSON text never holds (its strings escape them)."""
+_LIST = "\x01"
+"""Between a part's notifications and its results: a raw control character, which JSON
+text never holds (its strings escape them); its items are :data:`ITEMS` apart."""
 
 
 class _Slots:
@@ -104,25 +105,22 @@ def capture_part(capture: CaptureResult, options: ReportOptions) -> str:
     :func:`write_sarif` writes it, with a slot for each rule index (a fleet's workers
     write these while they check, :func:`conformance.report.part_writer`)."""
     slots: Any = _Slots()
-    notes = _ITEM.join(map(dumps, _capture_notes(capture, slots)))
-    results = _ITEM.join(map(dumps, _capture_results(capture, slots, options, None)))
+    notes = ITEMS.join(map(dumps, _capture_notes(capture, slots)))
+    results = ITEMS.join(map(dumps, _capture_results(capture, slots, options, None)))
     return notes + _LIST + results
 
 
 def _from_parts(
     report: Report, options: ReportOptions, index: dict[str, int], which: int
-) -> Iterator[Dumped]:
-    """The notifications (``which`` 0) or the results (1) of the parts written ahead,
+) -> Iterator[DumpedItems]:
+    """The notifications (``which`` 0) or the results (1) of each part written ahead,
     their slots filled with the run's rule indexes."""
 
     def fill(match: re.Match[str]) -> str:
         return match.group(1) + str(index[match.group(2)])
 
     for part in prewritten(report.captures, "sarif", options) or ():
-        items = part.split(_LIST)[which]
-        if items:
-            for item in items.split(_ITEM):
-                yield Dumped(_SLOTS.sub(fill, item))
+        yield DumpedItems(_SLOTS.sub(fill, part.split(_LIST)[which]))
 
 
 def sarif_log(report: Report, options: ReportOptions) -> dict[str, Any]:
