@@ -5,7 +5,10 @@ the next; its :class:`CaptureResult` goes to a :class:`Spool` on disk, and the r
 through the spool capture by capture, so memory stays flat however large the fleet. With
 ``jobs > 1`` the captures are checked in worker processes (:mod:`conformance.workers`),
 each of which builds its schema validators once; results come back in the order of the
-input, so the report is the same bytes whatever ``jobs`` is.
+input, so the report is the same bytes whatever ``jobs`` is. A worker answers a chunk of
+captures with one :class:`Batch`, which the parent writes to the spool as it came; for
+the reports whose part for one capture can be written on its own (JSON, SARIF, JUnit),
+the worker writes those parts too, and the reporter copies them from the spool.
 """
 
 from __future__ import annotations
