@@ -27,7 +27,7 @@ from .check import CheckOptions, check_series, kernel_version
 from .errors import InputError, UsageError
 from .escape import safe_text
 from .fleet import Spool, Summary, spool_results
-from .report import REPORTERS, ReportOptions
+from .report import REPORTERS, ReportOptions, part_options
 from .report.model import CaptureResult, Report
 from .report.targets import targets, write_targets
 from .rules import (
@@ -146,8 +146,9 @@ def run_check(args: argparse.Namespace) -> int:
         if args.dask is not None:
             results = _check_on_dask(args.dask, paths, options, limits, args.debug)
         else:
-            # what workers may write ahead: not a JUnit suite stamped with the run's end
-            parts = {t.format for t in chosen if not (args.timestamp and "junit" in t.format)}
+            # what workers may write ahead: not a part that reads the time, taken at the end
+            late = ("timestamp",) if args.timestamp else ()
+            parts = {t.format for t in chosen if not set(late) & set(part_options(t.format))}
             results = _check_paths(
                 paths, args.series, options, args.jobs, limits, args.debug, parts, report_options
             )

@@ -171,17 +171,21 @@ class Workers(Generic[Task, Answer]):
         are replaced."""
         answers: dict[int, Answer] = {}
         sent = done = 0
+        waiting: bytes | None = None
+        """The next task, pickled, when it waits for an idle worker (too large to queue)."""
 
         def give(conn: Connection) -> None:
-            nonlocal sent
+            nonlocal sent, waiting
             while (
                 conn not in broken
                 and len(queues[conn]) < QUEUED
                 and sent < len(tasks)
                 and sent < done + AHEAD * len(queues)
             ):
-                data = bytes(ForkingPickler.dumps(tasks[sent]))
+                data = waiting if waiting is not None else bytes(ForkingPickler.dumps(tasks[sent]))
+                waiting = None
                 if queues[conn] and len(data) > SMALL_TASK:
+                    waiting = data
                     return  # given once the worker is idle: a task never fills the pipe
                 try:
                     self._send(conn, data)

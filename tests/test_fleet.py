@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -231,6 +232,21 @@ def test_workers_write_the_parts_of_these_reports(
     assert main([argv[0], "-j", "2", *argv[1:]]) == 1
     assert passes == []
     assert capsys.readouterr().out == serial
+
+
+@pytest.mark.parametrize("format", ["junit", "junit-gitlab", "sarif", "json"])
+def test_with_workers_and_a_timestamp_every_suite_has_the_run_s_time(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, format: str
+) -> None:
+    # the time is taken at the end: a part that reads it is written then, not ahead
+    make_fleet(tmp_path / "fleet", 4)
+    argv = ["check", "-j", "2", "--timestamp", "--output-format", format]
+    assert main([*argv, str(tmp_path / "fleet")]) == 1
+    out = capsys.readouterr().out
+    stamps = re.findall(r'(?:timestamp="|"(?:timestamp|endTimeUtc)": ")([^"]+)"', out)
+    assert stamps and len(set(stamps)) == 1
+    if format.startswith("junit"):
+        assert len(stamps) == out.count("<testsuite ") == 5
 
 
 @pytest.mark.parametrize("format", ["sarif", "junit"])

@@ -96,17 +96,16 @@ _COUNTED = "\x01"
 """Between the counts of a part and its suite (XML text never holds this character)."""
 
 
-def capture_part(capture: CaptureResult, options: ReportOptions) -> str:
+def capture_part(capture: CaptureResult, options: ReportOptions, gitlab: bool = False) -> str:
     """One capture's suite as :func:`write_junit` writes it, after its counts (a fleet's
     workers write these while they check, :func:`conformance.report.part_writer`)."""
     tests, failures, _ = _suite_counts(capture)
-    return f"{tests} {failures}{_COUNTED}{_suite_text(capture, options, False)}"
+    return f"{tests} {failures}{_COUNTED}{_suite_text(capture, options, gitlab)}"
 
 
 def capture_part_gitlab(capture: CaptureResult, options: ReportOptions) -> str:
     """As :func:`capture_part`, for :func:`write_junit_gitlab`."""
-    tests, failures, _ = _suite_counts(capture)
-    return f"{tests} {failures}{_COUNTED}{_suite_text(capture, options, True)}"
+    return capture_part(capture, options, gitlab=True)
 
 
 def _part_counts(part: str) -> tuple[int, int]:

@@ -70,10 +70,12 @@ def write_sarif(report: Report, stream: TextIO, options: ReportOptions) -> None:
     parts a fleet's workers wrote, when they did and no result is left out)."""
     marker, skips = stream_marker(), stream_marker()
     log, index, quota = _log(report, options, marker, skips)
-    written = not _left_out(report, quota) and prewritten(report.captures, "sarif", options)
-    if written:
-        results: Iterable[Any] = _from_parts(report, options, index, 1)
-        notes: Iterable[Any] = _from_parts(report, options, index, 0)
+    ahead = None if _left_out(report, quota) else prewritten(report.captures, "sarif", options)
+    if ahead is not None:  # a pass over the parts for each list
+        notes: Iterable[Any] = _from_parts(ahead, index, 0)
+        results: Iterable[Any] = _from_parts(
+            prewritten(report.captures, "sarif", options) or (), index, 1
+        )
     else:
         results = _results(report, index, options, quota)
         notes = _notifications(report, index, quota)
@@ -110,16 +112,14 @@ def capture_part(capture: CaptureResult, options: ReportOptions) -> str:
     return notes + _LIST + results
 
 
-def _from_parts(
-    report: Report, options: ReportOptions, index: dict[str, int], which: int
-) -> Iterator[DumpedItems]:
+def _from_parts(parts: Iterable[str], index: dict[str, int], which: int) -> Iterator[DumpedItems]:
     """The notifications (``which`` 0) or the results (1) of each part written ahead,
     their slots filled with the run's rule indexes."""
 
     def fill(match: re.Match[str]) -> str:
         return match.group(1) + str(index[match.group(2)])
 
-    for part in prewritten(report.captures, "sarif", options) or ():
+    for part in parts:
         yield DumpedItems(_SLOTS.sub(fill, part.split(_LIST)[which]))
 
 
