@@ -39,9 +39,11 @@ KERNEL_ROOT = Path(
 class FakeQMP:
     """A QMP server on a UNIX socket that answers from a script, one client."""
 
+    GREETING = b'{"QMP": {"version": {"qemu": {"major": 7}}}}\n'
+
     def __init__(self, path: Path, greeting: bytes | None = None) -> None:
         self.path = path
-        self.greeting = greeting or b'{"QMP": {"version": {"qemu": {"major": 7}}}}\n'
+        self.greeting = greeting or self.GREETING
         self.received: list[dict[str, Any]] = []
         self.actual = 1 << 30
         self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -118,6 +120,17 @@ def test_qmp_without_a_greeting_is_refused(tmp_path: Path) -> None:
     server = FakeQMP(tmp_path / "qmp.sock", greeting=b'{"hello": 1}\n')
     with pytest.raises(QMPError, match="not a QMP greeting"):
         QMPClient.connect(server.path, timeout=5)
+    server.server.close()
+
+
+def test_qmp_event_before_the_greeting_is_kept(tmp_path: Path) -> None:
+    # QEMU 7.2 in CI: a client that connected as the guest started read RESUME first
+    resume = b'{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "RESUME"}\n'
+    server = FakeQMP(tmp_path / "qmp.sock", greeting=resume + FakeQMP.GREETING)
+    with QMPClient.connect(server.path, timeout=5) as client:
+        assert client.greeting["version"]["qemu"]["major"] == 7
+        assert [e["event"] for e in client.events] == ["RESUME"]
+        assert client.balloon_actual() == 1 << 30
     server.server.close()
 
 

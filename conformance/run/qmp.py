@@ -4,7 +4,7 @@ QMP is one JSON object per line: the server greets (``{"QMP": {...}}``), the cli
 negotiates with ``qmp_capabilities``, then each ``{"execute": ...}`` gets one ``return``
 or ``error`` answer, with asynchronous ``event`` objects interleaved at any point. Every
 command carries an ``id`` so that an answer is never taken for another's; events read on
-the way are kept in :attr:`QMPClient.events`. Every read has a deadline.
+the way, before the greeting too, are kept in :attr:`QMPClient.events`. Every read has a deadline.
 """
 
 from __future__ import annotations
@@ -68,10 +68,20 @@ class QMPClient:
         return client
 
     def _read_greeting(self) -> dict[str, Any]:
-        message = self._receive(time.monotonic() + self._timeout)
-        if "QMP" not in message:
-            raise QMPError(f"not a QMP greeting: {json.dumps(message)[:200]}")
-        return dict(message["QMP"])
+        """The greeting; events that come before it are kept in :attr:`events`.
+
+        QEMU can write an event before the greeting: a client that connects while the
+        guest starts may read ``RESUME`` first (seen with QEMU 7.2, ``-qmp unix:...,wait=off``).
+        Anything else first means the peer is not a QMP server.
+        """
+        deadline = time.monotonic() + self._timeout
+        while True:
+            message = self._receive(deadline)
+            if "QMP" in message:
+                return dict(message["QMP"])
+            if "event" not in message:
+                raise QMPError(f"not a QMP greeting: {json.dumps(message)[:200]}")
+            self.events.append(message)
 
     def execute(self, command: str, arguments: dict[str, Any] | None = None) -> Any:
         """Run ``command`` and return its ``return`` value; an ``error`` answer raises."""
