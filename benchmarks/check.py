@@ -24,7 +24,9 @@ is included), the CPU being user + system time of the process and its children:
 Then ``check`` and ``check -j 2`` alone on smaller fleets of the machine's capture (the
 sizes of ``--scale``, and one capture): how ``-j 2`` scales below 10,000 captures, beside
 the most it could (the fixed cost of a run, what checking one capture costs, is paid
-once either way; only the rest is shared by two workers).
+once either way; only the rest is shared by two workers), and beside what two processes
+reach on this machine at that moment: two serial checks started at once, each naming
+half the captures (``2 checks of halves``, what ``xargs -P 2`` would do).
 
 Each pipeline runs ``--rounds`` times, all of them in turn within a round; its row gives
 the least seconds and CPU of its rounds (and the median CPU), and the ratios are of those:
@@ -115,12 +117,23 @@ print(total % 1000)
 
 MEASURE = """
 import resource, subprocess, sys, time
+commands, command = [], []
+for word in sys.argv[1:]:  # commands that run at once, separated by a lone AND
+    if word == AND:
+        commands.append(command)
+        command = []
+    else:
+        command.append(word)
+commands.append(command)
 start = time.perf_counter()
-done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)
+running = [subprocess.Popen(argv, stdout=subprocess.DEVNULL) for argv in commands]
+status = max(process.wait() for process in running)
 seconds = time.perf_counter() - start
 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, done.returncode)
-"""
+print(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, status)
+""".replace("AND", repr("--and--"))
+AND = "--and--"
+"""The word between commands that :func:`measure` runs at once."""
 
 
 def make_fleet(directory: Path, count: int, templates: list[Path]) -> None:
@@ -141,7 +154,9 @@ def _vary(match: re.Match[str], rng: random.Random) -> str:
 
 
 def measure(python: Path, argv: list[str]) -> dict[str, float]:
-    """Seconds, CPU seconds, peak resident KiB and exit status of ``argv`` in a new process."""
+    """Seconds, CPU seconds, peak resident KiB and exit status of ``argv`` in a new process
+    (of the commands in ``argv`` separated by :data:`AND`, all started at once: the
+    seconds until the last ends, their CPU together, the largest peak and status)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env.setdefault("PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / "balloon-bench-pyc"))
     out = subprocess.run(
@@ -170,6 +185,20 @@ def pipelines(python: Path, fleet: Path, export: Path) -> dict[str, list[str]]:
     }
 
 
+HALVES = "2 checks of halves"
+
+
+def halves(python: Path, fleet: Path) -> list[str]:
+    """Two serial checks at once, each of half the captures, named one by one: what two
+    processes reach on this machine (both pay the fixed cost, at the same time, and
+    nothing is shared), the most ``-j 2`` could be expected to."""
+    tool = str(python.with_name("balloon-conform"))
+    check = [tool, "check", "--output-format", "json", "--output", "/dev/null"]
+    members = sorted(str(p) for p in fleet.iterdir())
+    middle = len(members) // 2
+    return [*check, *members[:middle], AND, *check, *members[middle:]]
+
+
 def run(python: Path, count: int, rounds: int, scale: Sequence[int] = ()) -> list[dict[str, Any]]:
     """Each pipeline on each fleet, ``rounds`` times, the pipelines in turn within a round
     so that a spell of load on a shared machine falls on all of them alike; a row per
@@ -196,6 +225,8 @@ def run(python: Path, count: int, rounds: int, scale: Sequence[int] = ()) -> lis
             chosen = pipelines(python, fleet, export)
             if size != count:  # only the start-up and the scaling of check
                 chosen = {k: v for k, v in chosen.items() if k.startswith("check")}
+                if size > 1:
+                    chosen[HALVES] = halves(python, fleet)
             for _ in range(rounds):
                 for label, argv in chosen.items():
                     runs.setdefault(label, []).append(measure(python, argv))
@@ -253,9 +284,11 @@ def _scaling(fleet: str, by: dict[str, dict[str, Any]], rows: list[dict[str, Any
     count = by["check"]["captures"]
     ideal = (fixed + count * each) / (fixed + count * each / 2)
     measured = by["check"]["seconds"] / by["check -j 2"]["seconds"]
+    two = by["check"]["seconds"] / by[HALVES]["seconds"]
     return (
         f"{fleet}: check -j 2 rate is {measured:.2f}x serial (at most {ideal:.2f}x: "
-        f"{fixed * 1000:.0f} ms of a run are fixed, {each * 1000:.3f} ms per capture)"
+        f"{fixed * 1000:.0f} ms of a run are fixed, {each * 1000:.3f} ms per capture; "
+        f"two serial checks of half the fleet at once: {two:.2f}x)"
     )
 
 
