@@ -26,14 +26,12 @@ from .capture import Limits
 from .check import CheckOptions
 from .errors import InputError, UsageError
 from .escape import safe_text
-from .fleet import Progress, Spool, check_chunk, unchecked_chunk
+from .fleet import Progress, Spool, check_chunk, chunked, unchecked_chunk
 from .report.model import CaptureResult
 
 INSTALL_HINT = "pip install 'sphinxext-balloon[dask]'"
 CONNECT_TIMEOUT = "20s"
 """How long the client tries to reach the scheduler before giving up."""
-MAX_CHUNK = 64
-"""Captures per task at most: enough to amortise a task's overhead, few enough to spread."""
 
 
 def import_distributed() -> Any:
@@ -82,8 +80,9 @@ def check_paths(
     Close the iterator rather than drop it: closing (or a Ctrl-C in it) cancels the
     chunks still in flight."""
     threads = _threads(client)
-    size = max(1, min(MAX_CHUNK, len(paths) // (threads * 8)))
-    chunks = (paths[start : start + size] for start in range(0, len(paths), size))
+    # as locally: large chunks while much is left, shrinking towards the end so that the
+    # workers finish together
+    chunks = chunked(paths, threads)
     tasks = (_submit_chunk(client, chunk, options, limits, debug) for chunk in chunks)
     yield from _in_order(client, tasks, window or 2 * threads + 2, debug)
 
