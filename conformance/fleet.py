@@ -247,12 +247,13 @@ def spool_results(
 
     Whatever stops the run (Ctrl-C, SIGTERM, a bug) ends the workers and closes the
     spool before it goes on up: no process and no temporary file outlives the run."""
-    spool = Spool()
+    in_workers = jobs > 1 and len(paths) > 1
+    report = (report or ReportOptions()) if in_workers else None
+    spool = Spool(report)
     try:
         progress = Progress(len(paths))
-        if jobs > 1 and len(paths) > 1:
+        if in_workers:
             formats = tuple(sorted(p for p in set(parts) if part_writer(p) is not None))
-            spool.parts_options = report = report or ReportOptions()
             batches = _in_workers(paths, options, jobs, limits, debug, formats, report)
             try:  # each batch goes to the spool as it came
                 for batch in progress.track(batches, size=_size):
@@ -282,13 +283,15 @@ class Spool(Collection[CaptureResult]):
     the file.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, parts_options: ReportOptions | None = None) -> None:
+        """``parts_options``: the report options of the parts that batches bring
+        (:meth:`extend`), if any."""
         self._file = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the spool
         self._count = 0
         self._at_end = True
         """Whether the file's position is its end (no read since the last append)."""
         self.summary = Summary()
-        self.parts_options: ReportOptions | None = None
+        self.parts_options = parts_options
         """The report options the parts kept were written with."""
         self._parts: dict[str, tuple[Any, int]] = {}
         """By report format, the file of each result's part of that report (written

@@ -81,8 +81,8 @@ def test_a_spool_gives_the_parts_it_kept_only_when_it_kept_one_for_every_result(
     from conformance.report import ReportOptions
     from conformance.report.json_report import capture_part
 
-    spool = fleet.Spool()
-    spool.parts_options = options = ReportOptions()
+    options = ReportOptions()
+    spool = fleet.Spool(options)
     spool.extend(fleet.check_batch(paths[:2], CheckOptions(), parts=("json",)))
     parts = spool.prewritten("json", options)
     assert parts is not None
