@@ -24,10 +24,9 @@ import json
 import os
 import stat
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .capture_budget import (
     LOG_NAMES,
@@ -52,6 +51,11 @@ from .capture_dir import (
 )
 from .diagnostics import Diagnostic, Severity
 from .formats import all_formats
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass, field
+else:
+    from .records import dataclass, field
 
 __all__ = [
     "LOG_NAMES",

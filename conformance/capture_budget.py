@@ -10,13 +10,18 @@ every entry looked at and every byte admitted against :class:`Limits`, and colle
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from .diagnostics import Diagnostic, Location, Severity
 from .escape import safe_text as safe_text  # the readers' name for it
 from .formats import GUEST_PATHS
 from .pipeline import format_id_for_path
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass
+else:
+    from .records import dataclass
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_CAPTURE_BYTES = 64 * 1024 * 1024

@@ -21,13 +21,18 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass
 from itertools import islice
 from operator import attrgetter
+from typing import TYPE_CHECKING
 
 from .capture_budget import Budget, may_hold, wanted
 from .diagnostics import Severity
 from .output import is_link_error
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass
+else:
+    from .records import dataclass
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)

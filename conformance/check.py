@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import schemas, series
 from .capture import MANIFEST, Capture
@@ -24,9 +23,15 @@ from .diagnostics import Diagnostic, Location, Severity, sorted_diagnostics
 from .errors import BalloonError
 from .model import Layout
 from .pipeline import parse
+from .records import replace
 from .report.model import CaptureResult, Skip
 from .rules import RULES, Rule, Scope
 from .view import CaptureView, ParsedFile
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass
+else:
+    from .records import dataclass
 
 
 @dataclass(frozen=True)

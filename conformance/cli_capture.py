@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import io
 import os
 import re
@@ -26,6 +25,7 @@ from .capture import MAX_FILE_BYTES, Limits, capture_from_files
 from .check import CheckOptions, check_capture
 from .errors import InputError, UsageError
 from .output import is_link_error
+from .records import replace
 from .report.model import CaptureResult
 
 if TYPE_CHECKING:
@@ -134,7 +134,7 @@ def at_guest_paths(result: CaptureResult) -> CaptureResult:
         for d in result.diagnostics
     )
     files = tuple(guest(f) for f in result.files)
-    return dataclasses.replace(result, files=files, diagnostics=diagnostics, guest=True)
+    return replace(result, files=files, diagnostics=diagnostics, guest=True)
 
 
 def run_capture(args: argparse.Namespace) -> int:

@@ -11,7 +11,6 @@ without ``--series``.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime
 import os
 import re
@@ -27,6 +26,7 @@ from .check import CheckOptions, check_series, kernel_version
 from .errors import InputError, UsageError
 from .escape import safe_text
 from .fleet import Spool, Summary, spool_results
+from .records import replace
 from .report import REPORTERS, ReportOptions, part_options
 from .report.model import CaptureResult, Report
 from .report.targets import targets, write_targets
@@ -156,7 +156,7 @@ def run_check(args: argparse.Namespace) -> int:
         raise InputError("no capture found: nothing to check")
     report = Report(__version__, results, _catalogue(results))
     if args.timestamp:
-        report_options = dataclasses.replace(report_options, timestamp=_utc_now())
+        report_options = replace(report_options, timestamp=_utc_now())
     write_targets(report, chosen, report_options, annotations=not args.no_annotations)
     return EXIT_ERRORS if report.failed and not args.exit_zero else EXIT_OK
 

@@ -18,9 +18,8 @@ from __future__ import annotations
 import asyncio
 import collections
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .capture import Limits
 from .check import CheckOptions
@@ -28,6 +27,11 @@ from .errors import InputError, UsageError
 from .escape import safe_text
 from .fleet import Progress, Spool, check_chunk, chunked, unchecked_chunk
 from .report.model import CaptureResult
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass
+else:
+    from .records import dataclass
 
 INSTALL_HINT = "pip install 'sphinxext-balloon[dask]'"
 CONNECT_TIMEOUT = "20s"

@@ -17,8 +17,13 @@ import errno
 import os
 import re
 import stat
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass
+else:
+    from .records import dataclass
 
 KMSG = Path("/dev/kmsg")
 _RECORD = re.compile(rb"(\d+),(\d+),(\d+),[^;]*;(.*)")

@@ -20,15 +20,19 @@ import posixpath
 import re
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .capture import MANIFEST, Limits, has_show_mem
 from .capture_dir import read_bounded
 from .kmsg import KMSG, read_kernel_log
 from .live_facts import Reader, boot_facts, hypervisor, machine_facts
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass
+else:
+    from .records import dataclass
 
 PROC_FILES = ("proc/meminfo", "proc/vmstat")
 DEBUGFS = "sys/kernel/debug"

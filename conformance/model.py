@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from .diagnostics import Diagnostic, Location
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass
+else:
+    from .records import dataclass
 
 JSON = Any
 """A JSON-compatible value: dict, list, str, int, bool or None."""
@@ -67,9 +71,9 @@ class ParseResult:
         while True:
             if probe in self.source_map:
                 line, column = self.source_map[probe]
-                return Location(line=line, column=column)
+                return Location("", line, column)
             if not probe:
-                return Location(line=1, column=1)
+                return Location("", 1, 1)
             probe = probe.rsplit("/", 1)[0]
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 
 from . import schemas
 from .diagnostics import Diagnostic, sorted_diagnostics
 from .errors import DetectionError
 from .formats import GUEST_PATHS, all_formats, format_ids, get_format
 from .model import FormatSpec, Layout, ParseResult
+from .records import replace
 from .text import Source
 
 MAX_PER_KIND = 100

@@ -20,9 +20,15 @@ Pure functions of a :class:`referencing.Registry`; no file access, no Sphinx.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urldefrag, urljoin
+
+from .records import replace
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass
+else:
+    from .records import dataclass
 
 try:
     from referencing.exceptions import Unresolvable

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,11 @@ from .errors import SchemaError
 from .model import ParseResult
 from .schema_inline import inline
 from .text import pointer_token
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass
+else:
+    from .records import dataclass
 
 if TYPE_CHECKING:  # imported when first used: they cost more than the rest of a start-up
     from jsonschema import Draft202012Validator

@@ -14,9 +14,14 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .tar_stream import BoundedTarStream
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass
+else:
+    from .records import dataclass
 
 BLOCK = 512
 MAX_EXTENDED = 64 * 1024

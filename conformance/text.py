@@ -10,11 +10,15 @@ map in a :class:`ParseBuilder` instead of threading lists through every function
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, Callable, Union
+from typing import TYPE_CHECKING, Any, Callable, Union
 
 from .diagnostics import Diagnostic, Location, Severity
 from .model import JSON, Layout, ParseResult
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass
+else:
+    from .records import dataclass
 
 MAX_DIGITS = 40
 """No C type the kernel prints needs more digits; longer runs are refused unread."""
@@ -63,7 +67,7 @@ class ParseBuilder:
         hint: str = "",
         pointer: str = "",
     ) -> None:
-        location = Location(line=line, column=column)
+        location = Location("", line, column)
         self.diagnostics.append(Diagnostic(id, severity, message, location, hint, pointer))
 
     def error(self, id: str, message: str, line: int = 0, column: int = 0, **kw: str) -> None:

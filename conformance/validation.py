@@ -23,8 +23,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass
+else:
+    from .records import dataclass
 
 ENGINE_VARIABLE = "BALLOON_CONFORM_VALIDATOR"
 """Environment variable choosing the engines: ``python`` turns the fast one off;

@@ -8,14 +8,19 @@ the page size, when it was taken and which boot it belongs to.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import schemas
 from .capture import Capture, CapturedFile
 from .diagnostics import Location
 from .model import ParseResult
+from .records import replace
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass, field
+else:
+    from .records import dataclass, field
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable
 
 from conformance import Diagnostic, Layout, ParseResult, Severity, get_format, parse, schemas
 from conformance.capture import CapturedFile
 from conformance.diagnostics import sorted_diagnostics
+from conformance.records import replace  # conformance's classes and dataclasses alike
 from conformance.rules import RULES, Scope
 from conformance.view import ParsedFile
 

@@ -15,7 +15,7 @@ and reports each sample, and fills its container.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from docutils import nodes
 from sphinx.application import Sphinx
@@ -25,6 +25,7 @@ from conformance import Diagnostic, Layout, Location
 from conformance.capture import Capture, CapturedFile
 from conformance.check import CheckOptions, check_capture
 from conformance.escape import escape
+from conformance.records import replace  # conformance's classes and dataclasses alike
 from conformance.rules import RULES, Scope
 
 from .checking import SampleCheck, SampleRequest, add_findings, parser_input

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 import conformance
-from conformance import DetectionError, UnknownFormatError, format_for_path, parse, pipeline
+from conformance import (
+    DetectionError,
+    UnknownFormatError,
+    format_for_path,
+    parse,
+    pipeline,
+    records,
+)
 from conformance.model import ParseResult
 
 from .golden import samples
@@ -113,7 +118,7 @@ def test_the_format_table_names_each_module_and_its_guest_paths() -> None:
 def test_a_located_result_keeps_every_field_of_the_parser_s() -> None:
     """parse() copies a result field by field to locate its findings: a field added to
     ParseResult must be copied there too, or this fails."""
-    assert [f.name for f in dataclasses.fields(ParseResult)] == [
+    assert [f.name for f in records.fields(ParseResult)] == [
         "format",
         "dialect",
         "instance",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 
 import pytest
 
+from conformance import records
 from conformance.errors import UsageError
 from conformance.report import DEFAULT_FORMAT, REPORTERS, ReportOptions, write_report
 from conformance.report.model import Report
@@ -49,10 +49,10 @@ def test_two_runs_give_the_same_bytes(format: str) -> None:
 def _shuffled(report: Report) -> Report:
     """The same findings and catalogue, given in the reverse order."""
     captures = tuple(
-        dataclasses.replace(c, diagnostics=tuple(reversed(c.diagnostics))) for c in report.captures
+        records.replace(c, diagnostics=tuple(reversed(c.diagnostics))) for c in report.captures
     )
     catalogue = dict(reversed(list(report.catalogue.items())))
-    return dataclasses.replace(report, captures=captures, catalogue=catalogue)
+    return records.replace(report, captures=captures, catalogue=catalogue)
 
 
 @pytest.mark.parametrize("format", FORMATS)

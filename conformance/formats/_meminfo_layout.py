@@ -17,7 +17,12 @@ template exists once. Widths come from ``fs/proc/meminfo.c`` (kernel-formats.md 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass
+else:
+    from ..records import dataclass
 
 MODERN_WIDTH = 16
 OLD_WIDTH = 14

@@ -10,12 +10,17 @@ that is not those very bytes, or that the line reader would report on, is left t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from ..model import ParseResult
 from ..text import LazySourceMap, Source, ascii_text, pointer_token
 from ._meminfo_layout import INFLATED, KNOWN, PRINTED_BEFORE_INFLATED, label_width, template
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass
+else:
+    from ..records import dataclass
 
 FORMAT_ID = "meminfo"
 _FIELD = re.compile(r"^([A-Za-z0-9_()]+):[ ]*(0|[1-9][0-9]{0,19})", re.MULTILINE)

@@ -14,9 +14,13 @@ GET_TARGET command counter with a ``(N failed)`` tail. The two are told apart by
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass
+else:
+    from ..records import dataclass
 
 GEN_A, GEN_B, GEN_C = "2.6.34", "4.4", "4.20"
 

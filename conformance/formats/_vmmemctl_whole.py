@@ -18,10 +18,9 @@ line reader's) nor of A.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache, lru_cache
 from operator import itemgetter
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ._vmmemctl_lines import (
     BITS,
@@ -33,6 +32,11 @@ from ._vmmemctl_lines import (
     capability_names,
     prefix_of,
 )
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass
+else:
+    from ..records import dataclass
 
 _UNSIGNED = "(0|[1-9][0-9]{0,39})"
 _SIGNED = "(0|-?[1-9][0-9]{0,39})"

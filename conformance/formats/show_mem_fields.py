@@ -10,12 +10,16 @@ dump a line belongs to.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..text import Line, ParseBuilder, clip, pointer_token, words
 from . import show_mem_lines as g
 from . import show_mem_render as t
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass, field
+else:
+    from ..records import dataclass, field
 
 Style = dict[str, tuple[str, bool]]
 

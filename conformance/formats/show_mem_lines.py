@@ -12,7 +12,12 @@ for each value, and how, is :mod:`.show_mem_render`'s.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass
+else:
+    from ..records import dataclass
 
 PREFIX = re.compile(
     r"(?:[a-z]+ *:[a-z]+ *: )?"  # dmesg -x: facility and level

@@ -19,14 +19,18 @@ import json
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ..diagnostics import Diagnostic, Severity
 from ..escape import escape
 from .model import CaptureResult, Report
 from .options import ReportOptions
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass
+else:
+    from ..records import dataclass
 
 SNAPSHOT = re.compile(r"t(\d+)")
 MAX_BYTES = 1 << 20  # a guest's meminfo and vmstat are a few kB; more is not one

@@ -9,13 +9,17 @@ every diagnostic id that appears or was evaluated, so reporters can describe rul
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import Diagnostic, Severity
 from ..escape import escape
 from ..rules.base import RuleInfo
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass, field
+else:
+    from ..records import dataclass, field
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,17 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..diagnostics import Diagnostic, Severity
 from ..escape import json_text
 from . import indented
 from .model import CaptureResult, Totals
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass
+else:
+    from ..records import dataclass
 
 SEVERITIES = (Severity.ERROR, Severity.WARNING, Severity.NOTE)
 """Worst first: the order counts are said in."""

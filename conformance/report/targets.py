@@ -17,8 +17,7 @@ import importlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ..errors import InputError, UsageError
 from ..output import write_output
@@ -27,6 +26,11 @@ from .annotations import write_limited_annotations
 from .model import Report
 from .options import ReportOptions
 from .summary import write_step_summary
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass
+else:
+    from ..records import dataclass
 
 STDOUT = "-"
 PAGES = {"html": "html"}

@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Callable
 
 from ..diagnostics import Diagnostic, Location, Severity
+from ..records import fields, replace
 from .citations import cite
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass, field
+else:
+    from ..records import dataclass, field
 
 if TYPE_CHECKING:
     from ..view import CaptureView

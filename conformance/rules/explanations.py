@@ -11,10 +11,15 @@ why it matters and what to do, without pointing at a document the reader may not
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..diagnostics import Severity
 from .format_ids import FORMAT_ENTRIES
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass
+else:
+    from ..records import dataclass
 
 E, W, N = Severity.ERROR, Severity.WARNING, Severity.NOTE
 

@@ -8,10 +8,10 @@ driver prints fields it reads at different moments.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Diagnostic, Location, Severity
+from ..records import replace
 from .base import Rule, Scope
 
 if TYPE_CHECKING:

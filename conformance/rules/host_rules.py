@@ -12,10 +12,10 @@ without a host record (any capture not taken by ``run``) skips these rules with 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import Diagnostic, Location, Severity
+from ..records import replace
 from .base import Needs, Rule, Scope
 from .capture_rules import _balloon_device, balloon_events_kb
 

@@ -15,11 +15,16 @@ import gzip
 import lzma
 import struct
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import HarnessError
 from .serial import READY, SNAPSHOT_SHELL
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass
+else:
+    from ..records import dataclass
 
 WANTED_MODULES = ("virtio_pci", "virtio_balloon")
 BUSYBOX_PATHS = (Path("/bin/busybox"), Path("/usr/bin/busybox"))

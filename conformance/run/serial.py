@@ -26,10 +26,15 @@ import base64
 import binascii
 import hashlib
 import re
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..live import DEBUGFS, DEBUGFS_FILES, VIRTIO_DEVICES
 from .errors import HarnessError
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass
+else:
+    from ..records import dataclass
 
 MARK = "@@BC"
 READY = f"{MARK} READY"

@@ -18,9 +18,8 @@ import re
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..cli_capture import byte_size, write_directory
@@ -31,6 +30,11 @@ from .initramfs import Kernel, build, find_busybox
 from .manifest import guest_manifest
 from .qemu import STATS_POLLING, Machine, device_spec
 from .serial import END, READY, parse_snapshot
+
+if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
+    from dataclasses import dataclass
+else:
+    from ..records import dataclass
 
 MIB = 1 << 20
 POLL_SECONDS = 0.25
