@@ -167,9 +167,14 @@ def _make(cls: type[T], eq: bool, order: bool, frozen: bool) -> type[T]:
     if frozen:
         put("__setattr__", _frozen_setattr(cls, frozenset(names)))
         put("__delattr__", _frozen_delattr(cls, frozenset(names)))
+    put("__replace__", _replace)  # copy.replace (Python 3.13), as dataclasses give it
     if "__match_args__" not in own:
         setattr(cls, "__match_args__", names)  # noqa: B010 - not declared on type
     return cls
+
+
+def _replace(self: Any, /, **changes: Any) -> Any:
+    return replace(self, **changes)
 
 
 def _is_class_var(annotation: Any) -> bool:

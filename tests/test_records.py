@@ -234,6 +234,13 @@ def test_replace_alike_and_post_init_runs_again() -> None:
     assert [f.name for f in records.fields(theirs)] == ["name", "size", "extra", "hook"]
 
 
+@pytest.mark.skipif(not hasattr(copy, "replace"), reason="copy.replace came with Python 3.13")
+def test_copy_replace_alike() -> None:
+    theirs, ours = both("Derived", ("n", 1), {"extra": "e"})
+    made = copy.replace(theirs, size=2), copy.replace(ours, size=2)  # type: ignore[attr-defined]
+    assert values(made[0]) == values(made[1])
+
+
 def test_compare_false_fields_are_left_out_of_equality_and_hash() -> None:
     a = OURS["Derived"]("n", hook=len)
     b = OURS["Derived"]("n", hook=repr)
