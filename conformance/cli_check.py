@@ -147,8 +147,11 @@ def run_check(args: argparse.Namespace) -> int:
             results = _check_on_dask(args.dask, paths, options, limits, args.debug)
         else:
             # what workers may write ahead: not a part that reads the time, taken at the end
-            late = ("timestamp",) if args.timestamp else ()
-            parts = {t.format for t in chosen if not set(late) & set(part_options(t.format))}
+            parts = {
+                t.format
+                for t in chosen
+                if not (args.timestamp and "timestamp" in part_options(t.format))
+            }
             results = _check_paths(
                 paths, args.series, options, args.jobs, limits, args.debug, parts, report_options
             )

@@ -162,10 +162,10 @@ def _batch(
         pickler.dump(result)
         pickler.clear_memo()  # each result read back on its own
     written = []
+    options = report or ReportOptions()
     for format in parts:
         writer = part_writer(format)
         if writer is not None:
-            options = report or ReportOptions()
             written.append((format, b"".join(_packed(writer(r, options)) for r in results)))
     return Batch(len(results), stream.getvalue(), Summary(results), tuple(written))
 

@@ -149,7 +149,7 @@ def parse(
         diagnostics = bounded(sorted_diagnostics(diagnostics))
     if path:
         diagnostics = [d.at(path) for d in diagnostics]
-    # made field by field, not by dataclasses.replace, whose generic copy costs more than
+    # made field by field, not by records.replace, whose generic copy costs more than
     # the rest of this function for a small file (tests/test_pipeline.py holds the fields)
     return ParseResult(
         result.format,

@@ -29,6 +29,7 @@ keyword arguments in a loop.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from operator import attrgetter
 from typing import Any, TypeVar
@@ -149,15 +150,10 @@ def _make(cls: type[T], eq: bool, order: bool, frozen: bool) -> type[T]:
     put("__init__", _init(cls, found))
     put("__repr__", _repr(shown))
     if eq:
-        put("__eq__", _compare(key, lambda a, b: a == b))
+        put("__eq__", _compare(key, operator.eq))
     if order:
-        for name, test in (
-            ("__lt__", lambda a, b: a < b),
-            ("__le__", lambda a, b: a <= b),
-            ("__gt__", lambda a, b: a > b),
-            ("__ge__", lambda a, b: a >= b),
-        ):
-            put(name, _compare(key, test))
+        for name in ("__lt__", "__le__", "__gt__", "__ge__"):
+            put(name, _compare(key, getattr(operator, name)))
     explicit_hash = "__hash__" in own and not (own["__hash__"] is None and "__eq__" in own)
     if eq and not explicit_hash:
         if frozen:
@@ -167,7 +163,8 @@ def _make(cls: type[T], eq: bool, order: bool, frozen: bool) -> type[T]:
     if frozen:
         put("__setattr__", _frozen_setattr(cls, frozenset(names)))
         put("__delattr__", _frozen_delattr(cls, frozenset(names)))
-    put("__replace__", _replace)  # copy.replace (Python 3.13), as dataclasses give it
+    if "__replace__" not in own:  # copy.replace (Python 3.13), as dataclasses give it
+        cls.__replace__ = _replace  # type: ignore[attr-defined]
     if "__match_args__" not in own:
         setattr(cls, "__match_args__", names)  # noqa: B010 - not declared on type
     return cls
