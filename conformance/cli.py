@@ -92,23 +92,50 @@ class Terminated(BaseException):
 
 @contextlib.contextmanager
 def _terminable() -> Iterator[None]:
-    """SIGTERM raises :class:`Terminated` while the command runs (as SIGINT raises
-    KeyboardInterrupt), unless someone else already chose what SIGTERM does."""
+    """While the command runs, SIGINT raises KeyboardInterrupt and SIGTERM raises
+    :class:`Terminated` (unless someone else already chose what they do), and either
+    first silences :mod:`logging` until the command returns.
+
+    The user asked the run to stop, and the exit status says it stopped: what the
+    libraries' own threads log while the run unwinds (Dask's event loop reporting the
+    work it was told to drop, with a traceback) is not theirs to read. Silencing in the
+    handler, before the exception is raised, leaves no moment in which another thread
+    can log because of the signal and still be heard."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        hush()
+        raise KeyboardInterrupt
 
     def terminated(signum: int, frame: object) -> None:
+        hush()
         raise Terminated
 
-    previous = None
-    try:
-        if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-            previous = signal.signal(signal.SIGTERM, terminated)
-    except ValueError:  # not the main thread: signals are not ours to take
-        previous = None
+    hushed: list[int] = []
+
+    def hush() -> None:
+        # not loaded yet: nothing can log, and start-up stays without it
+        logging = sys.modules.get("logging")
+        if logging is not None and not hushed:
+            hushed.append(logging.root.manager.disable)
+            logging.disable(logging.CRITICAL)
+
+    taken = []
+    for signum, ours, theirs in (
+        (signal.SIGINT, interrupt, signal.default_int_handler),
+        (signal.SIGTERM, terminated, signal.SIG_DFL),
+    ):
+        try:
+            if signal.getsignal(signum) == theirs:
+                taken.append((signum, signal.signal(signum, ours)))
+        except ValueError:  # not the main thread: signals are not ours to take
+            break
     try:
         yield
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, previous in taken:
+            signal.signal(signum, previous)
+        if hushed:
+            sys.modules["logging"].disable(hushed[0])
 
 
 def _silence_stdout() -> None:

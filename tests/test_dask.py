@@ -168,6 +168,43 @@ def test_ctrl_c_exits_130_quietly_and_cancels_the_work(
         time.sleep(0.05)
 
 
+RACE = """
+import asyncio, os, signal, sys, threading, traceback
+from distributed.utils import LoopRunner, sync
+from conformance import cli
+
+runner = LoopRunner(asynchronous=False)
+runner.start()
+gate = threading.Event()
+runner.loop.add_callback(gate.wait)  # the loop is busy: sync's coroutine cannot start
+signal_soon = lambda: (gate.wait(0.5), os.kill(os.getpid(), signal.SIGINT))
+with cli._terminable():
+    threading.Thread(target=signal_soon).start()
+    try:
+        sync(runner.loop, asyncio.sleep, 0)
+    except KeyboardInterrupt as exc:
+        where = [frame.name for frame in traceback.extract_tb(exc.__traceback__)]
+        gate.set()
+        sync(runner.loop, asyncio.sleep, 0)  # after the callback sync left on the loop
+        print("interrupted in", " > ".join(where[where.index("sync"):]))
+runner.stop()
+"""
+
+
+def test_ctrl_c_before_dask_starts_the_call_is_quiet() -> None:
+    """A Ctrl-C that lands while ``distributed``'s ``sync`` waits for its event loop to
+    start the call: ``sync`` leaves a callback on the loop to cancel the call, which (in
+    ``distributed`` 2026.8) fails for want of it and logs a traceback from the loop's
+    thread. The command's signal handler has silenced logging by then."""
+    pytest.importorskip("distributed", reason="needs the [dask] extra")
+    done = subprocess.run(
+        [sys.executable, "-c", RACE], capture_output=True, text=True, timeout=WAIT, cwd=ROOT
+    )
+    # where the race is: in sync, waiting (the signal handler is the last frame)
+    assert done.stdout.startswith("interrupted in sync > wait > "), done
+    assert (done.returncode, done.stderr) == (0, "")
+
+
 def _busy(client: Any) -> int:
     return sum(len(tasks) for tasks in client.processing().values())
 

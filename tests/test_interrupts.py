@@ -376,3 +376,47 @@ def test_ctrl_c_while_the_fast_engine_loads_is_ctrl_c(tmp_path: Path) -> None:
         timeout=WAIT * 6,
     )
     assert (done.returncode, done.stderr) == (130, "")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_after_a_signal_the_libraries_threads_log_nothing(signum: int) -> None:
+    """What another thread logs once the run was told to stop (Dask's event loop, with a
+    traceback, about the work it drops) is not shown; the command's own handlers are back,
+    and logging with them, once it returns."""
+    import logging
+    import threading
+
+    from conformance import cli
+
+    heard: list[str] = []
+
+    class Ear(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            heard.append(record.getMessage())
+
+    logger = logging.getLogger("a.library")
+    logger.addHandler(Ear())
+    before = signal.getsignal(signum)
+    if before not in (signal.default_int_handler, signal.SIG_DFL):
+        pytest.skip("the test runner took this signal for itself")
+
+    def log(message: str) -> None:
+        thread = threading.Thread(target=logger.error, args=(message,))
+        thread.start()
+        thread.join()
+
+    with cli._terminable():
+        log("while the run goes on")
+        try:
+            os.kill(os.getpid(), signum)
+            for _ in range(1000):  # the handler runs at the next bytecode
+                pass
+            pytest.fail("the signal raised nothing")
+        except (KeyboardInterrupt, cli.Terminated):
+            log("while the run unwinds")  # the library still at it after the signal
+            level = logging.root.manager.disable
+    assert heard == ["while the run goes on"]
+    assert level == logging.CRITICAL
+    log("after the command")
+    assert heard[-1] == "after the command"  # heard again once the command returns
+    assert signal.getsignal(signum) == before
