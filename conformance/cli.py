@@ -94,13 +94,13 @@ class Terminated(BaseException):
 def _terminable() -> Iterator[None]:
     """While the command runs, SIGINT raises KeyboardInterrupt and SIGTERM raises
     :class:`Terminated` (unless someone else already chose what they do), and either
-    first silences :mod:`logging` until the command returns.
+    first silences :mod:`logging` for the rest of the process.
 
     The user asked the run to stop, and the exit status says it stopped: what the
-    libraries' own threads log while the run unwinds (Dask's event loop reporting the
-    work it was told to drop, with a traceback) is not theirs to read. Silencing in the
-    handler, before the exception is raised, leaves no moment in which another thread
-    can log because of the signal and still be heard."""
+    libraries' own threads log while the run unwinds and the process exits (Dask's event
+    loop reporting the work it was told to drop, with a traceback) is not theirs to read.
+    Silencing in the handler, before the exception is raised, leaves no moment in which
+    another thread can log because of the signal and still be heard."""
 
     def interrupt(signum: int, frame: object) -> None:
         hush()
@@ -110,13 +110,10 @@ def _terminable() -> Iterator[None]:
         hush()
         raise Terminated
 
-    hushed: list[int] = []
-
     def hush() -> None:
         # not loaded yet: nothing can log, and start-up stays without it
         logging = sys.modules.get("logging")
-        if logging is not None and not hushed:
-            hushed.append(logging.root.manager.disable)
+        if logging is not None:
             logging.disable(logging.CRITICAL)
 
     taken = []
@@ -134,8 +131,6 @@ def _terminable() -> Iterator[None]:
     finally:
         for signum, previous in taken:
             signal.signal(signum, previous)
-        if hushed:
-            sys.modules["logging"].disable(hushed[0])
 
 
 def _silence_stdout() -> None:
