@@ -10,7 +10,8 @@ incremental and parallel builds right.
 
 Field targets: ``FORMAT.FIELD`` (``hv-balloon.host_version.major``) finds the format's
 table, or a dialect's when no table covers the whole format; ``FORMAT:DIALECT.FIELD``
-(``hv-balloon:rfc.pages_ballooned_out``) finds that dialect's. Rule targets: a rule id
+(``hv-balloon:rfc.pages_ballooned_out``, ``hv-balloon:6.0.pages_ballooned``: a dialect id
+may hold dots) finds that dialect's. Rule targets: a rule id
 (``virtio.no-access-platform``), or any id of a family a list documents as a whole
 (``parse.bad-number`` finds ``parse.*``).
 """
@@ -30,7 +31,32 @@ from sphinx.roles import XRefRole
 from sphinx.util import logging
 from sphinx.util.nodes import make_refnode
 
+from conformance import BalloonError, get_format
+
 logger = logging.getLogger(__name__)
+
+
+def split_field_target(target: str) -> tuple[str, str, str]:
+    """``(format, dialect, field)`` of ``FORMAT.FIELD`` or ``FORMAT:DIALECT.FIELD``.
+
+    A format id holds neither ``.`` nor ``:``, so whichever comes first ends it. A dialect
+    id may hold dots (``6.0``, ``2.6.24``) and a field name too (``host_version.major``):
+    the dialect is the longest of the format's dialect ids that the rest begins with,
+    followed by a dot; for a format or dialect nothing knows, the rest up to its first
+    dot (and the link stays unresolved, with Sphinx's warning)."""
+    end = min((i for i in (target.find("."), target.find(":")) if i >= 0), default=len(target))
+    format_id, separator, rest = target[:end], target[end : end + 1], target[end + 1 :]
+    if separator != ":":
+        return format_id, "", rest
+    try:
+        known = [d.id for d in get_format(format_id).dialects]
+    except BalloonError:
+        known = []
+    for dialect in sorted(known, key=len, reverse=True):
+        if rest.startswith(dialect + "."):
+            return format_id, dialect, rest[len(dialect) + 1 :]
+    dialect, _, field = rest.partition(".")
+    return format_id, dialect, field
 
 
 class FieldTarget(NamedTuple):
@@ -142,8 +168,7 @@ class BalloonDomain(Domain):
 
     def find_field(self, target: str) -> FieldTarget | None:
         """The table row that ``target`` names; see the module docstring for the forms."""
-        head, _, rest = target.partition(".")
-        format_id, _, dialect = head.partition(":")
+        format_id, dialect, rest = split_field_target(target)
         matches = [
             t
             for t in self.fields
@@ -188,8 +213,7 @@ class BalloonDomain(Domain):
 
     def first_sample_showing(self, target: str, docname: str) -> SampleRecord | None:
         """The first sample of ``docname`` that shows field ``FORMAT[:DIALECT].FIELD``."""
-        head, _, field = target.partition(".")
-        format_id, _, dialect = head.partition(":")
+        format_id, dialect, field = split_field_target(target)
         return self._first(
             s
             for s in self.samples

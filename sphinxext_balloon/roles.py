@@ -34,7 +34,7 @@ from conformance import BalloonError, get_format
 from conformance.rules import FAMILIES, RULES, describe
 
 from . import settings
-from .domain import BalloonDomain
+from .domain import BalloonDomain, split_field_target
 
 
 class FieldRole(XRefRole):
@@ -96,8 +96,7 @@ def fallback_target(
 def _field_description(target: str, extra: tuple[str, ...]) -> str | None:
     """What the schema says of ``FORMAT[:DIALECT].FIELD``: "" when it has no words for
     it, None when the format, dialect or field does not exist."""
-    head, _, field = target.partition(".")
-    format_id, _, dialect = head.partition(":")
+    format_id, dialect, field = split_field_target(target)
     try:
         spec = get_format(format_id)
         schema = spec.dialect(dialect).schema if dialect else spec.schema

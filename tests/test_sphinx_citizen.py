@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from bs4 import BeautifulSoup
 
 from .conftest import ROOTS, sphinx_path
 
@@ -82,6 +83,34 @@ def test_a_table_on_two_pages_is_one_warning(app: Any, warning: Any) -> None:
     assert "balloon-schema: the table of hv-balloon is on 2 pages: index.rst, other.rst" in text
     assert f"{Path(app.srcdir) / 'other.rst'}: WARNING" in text
     assert "vmmemctl" not in text  # two dialects' tables are two tables
+
+
+@pytest.mark.sphinx("html", testroot="balloon-tables")
+def test_a_field_of_a_dialect_whose_id_holds_dots(app: Any, warning: Any) -> None:
+    app.build()
+    soup = BeautifulSoup(Path(app.outdir, "index.html").read_text("utf-8"), "html.parser")
+    links = {a.get_text(): a["href"] for a in soup.select("a.reference.internal")}
+    assert links["vmmemctl:4.20.target"] == "#balloon-field-vmmemctl-4-20-target"
+    assert links["vmmemctl:4.4.target"] == "other.html#balloon-field-vmmemctl-4-4-target"
+    assert "reference target not found" not in _plain(warning)
+
+
+@pytest.mark.parametrize(
+    ("target", "parts"),
+    [
+        ("hv-balloon.host_version.major", ("hv-balloon", "", "host_version.major")),
+        ("hv-balloon:rfc.pages_ballooned_out", ("hv-balloon", "rfc", "pages_ballooned_out")),
+        ("hv-balloon:6.0.pages_ballooned", ("hv-balloon", "6.0", "pages_ballooned")),
+        ("vmmemctl:4.20.target", ("vmmemctl", "4.20", "target")),
+        ("vmmemctl:2.6.34.target", ("vmmemctl", "2.6.34", "target")),
+        ("meminfo.a:b", ("meminfo", "", "a:b")),  # a colon after the first dot is the field's
+        ("nosuch:1.2.x", ("nosuch", "1", "2.x")),  # nothing known: up to the first dot
+    ],
+)
+def test_field_targets_split(target: str, parts: tuple[str, str, str]) -> None:
+    from sphinxext_balloon.domain import split_field_target
+
+    assert split_field_target(target) == parts
 
 
 def test_an_epub_carries_the_stylesheet(make_app: Callable[..., Any], tmp_path: Path) -> None:
