@@ -63,7 +63,8 @@ class SampleRequest:
     violates: tuple[str, ...] = ()
     extra_schemas: tuple[str, ...] = ()
     data: bytes | None = None
-    """The raw bytes of a sample file that is not valid UTF-8 (the parser reports it)."""
+    """The bytes of a ``:file:`` sample, which the parser reads as the command line does
+    (line endings, a last line without its newline, bytes that are not UTF-8)."""
     excerpt: bool = False
     """Only some lines of the file: missing lines and members are not findings."""
     group: str = ""
@@ -125,12 +126,19 @@ def check_sample(request: SampleRequest, rules: RuleHook | None = file_rules) ->
 
 
 def parser_input(request: SampleRequest) -> tuple[str | bytes, Placeholders]:
-    """What the parser reads: the output, a template's output with its placeholders
-    filled, or the raw bytes of a file that is not UTF-8; and where placeholders stand."""
-    if request.data is not None:
-        return request.data, Placeholders()
+    """What the parser reads: a template's output with its placeholders filled, the
+    bytes of a sample file after its prompt line, or the output as written; and where
+    placeholders stand."""
     if request.template:
-        return fill_placeholders(request.text.output)
+        filled, holes = fill_placeholders(request.text.output)
+        if request.data is not None and not request.data.endswith(b"\n"):
+            filled = filled[:-1]  # the file's last line has no newline: neither has this
+        return filled, holes
+    if request.data is not None:
+        data = request.data
+        if request.text.prompt:
+            data = data[data.find(b"\n") + 1 :] if b"\n" in data else b""
+        return data, Placeholders()
     return request.text.output_text(), Placeholders()
 
 

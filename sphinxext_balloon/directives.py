@@ -201,11 +201,7 @@ class SampleDirective(SphinxDirective):
                 f"balloon-sample: {path} is larger than {MAX_FILE_BYTES} bytes; "
                 "no kernel statistics file is"
             )
-        try:
-            return data.decode("utf-8").splitlines(), None, path
-        except UnicodeDecodeError:
-            # the parser reports where the bad byte is; the block shows it replaced
-            return data.decode("utf-8", errors="replace").splitlines(), data, path
+        return file_lines(data), data, path
 
     def _file(self, name: str) -> Path:
         """``name`` relative to the document (``/`` = the source folder), if allowed.
@@ -300,6 +296,17 @@ class SampleDirective(SphinxDirective):
         if not box["ids"]:
             box["ids"].append(f"balloon-sample-{self.env.new_serialno('balloon-sample')}")
         return box
+
+
+def file_lines(data: bytes) -> list[str]:
+    """The lines of a sample file as ``balloon-conform`` numbers them: split at ``\n``
+    only (a form feed or a lone ``\r`` is inside a line, for the parser to judge), a
+    ``\r`` before it kept, bytes that are not UTF-8 shown replaced (the parser reads the
+    bytes themselves and says where they are)."""
+    lines = data.decode("utf-8", errors="replace").split("\n")
+    if lines[-1] == "":  # the newline that ends the last line starts no other
+        lines.pop()
+    return lines
 
 
 def _unreadable(path: Path) -> str | None:

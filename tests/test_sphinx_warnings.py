@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
 
-from .conftest import ERROR
+from .conftest import ERROR, ROOTS, sphinx_path
 
 
 def _plain(warning: Any) -> str:
@@ -98,3 +100,92 @@ def test_misuse_is_an_error_at_the_directive(app: Any, warning: Any) -> None:
     # :violates: with :expect: valid, a text of no known format
     blocks = [pre.get_text().strip() for pre in BeautifulSoup(html, "html.parser").select("pre")]
     assert blocks == ["host_version : 2.0"] * 3 + ["just some words"], blocks
+
+
+HV_LINES = (ROOTS / "test-balloon-files" / "samples" / "hv.txt").read_bytes().split(b"\n")[:-1]
+"""A conforming hv-balloon file, in lines without their newlines."""
+
+FILE_BYTES = {
+    "crlf.txt": b"\r\n".join(HV_LINES) + b"\r\n",
+    "no-final-newline.txt": b"\n".join(HV_LINES),
+    "form-feed.txt": b"\n".join([HV_LINES[0] + b"\x0c", *HV_LINES[1:3], HV_LINES[3] + b"x"])
+    + b"\n",
+    "separators.txt": b"\n".join(
+        [
+            HV_LINES[0] + "\u2028".encode(),
+            HV_LINES[1] + b"\x1c\x0b",
+            HV_LINES[2] + b"\r",
+            *HV_LINES[3:6],
+            HV_LINES[6].replace(b"0", b"z"),
+        ]
+    )
+    + b"\n",
+    "not-utf-8.txt": b"\n".join([*HV_LINES[:4], HV_LINES[4] + b"\xff\xfe", *HV_LINES[5:]]) + b"\n",
+    "nul.txt": b"\n".join([*HV_LINES[:2], b"\x00" + HV_LINES[2], *HV_LINES[3:]]) + b"\n",
+    "prompt-crlf.txt": b"# cat /sys/kernel/debug/hv-balloon\r\n" + b"\r\n".join(HV_LINES[:5]),
+}
+
+
+@pytest.mark.parametrize("layout", ["exact", "lenient"])
+def test_a_file_sample_is_read_as_the_command_line_reads_the_file(
+    make_app: Any, tmp_path: Path, layout: str
+) -> None:
+    """Every finding of ``balloon-conform parse`` on a sample file, at the same line, and
+    no other: the same bytes reach the same parser (line ends, separators other than
+    ``\\n``, a missing last newline, bytes that are not UTF-8)."""
+    srcdir = tmp_path / "src"
+    srcdir.mkdir()
+    (srcdir / "conf.py").write_text('extensions = ["sphinxext_balloon"]\n')
+    page = ["Files", "=====", ""]
+    for name, data in FILE_BYTES.items():
+        (srcdir / name).write_bytes(data)
+        page += [".. balloon-sample:: hv-balloon", f"   :file: {name}", f"   :layout: {layout}", ""]
+    (srcdir / "index.rst").write_text("\n".join(page))
+    app = make_app("html", srcdir=sphinx_path(srcdir))
+    app.build()
+    text = _plain(app._warning)
+    for name, data in FILE_BYTES.items():
+        file = srcdir / name
+        prompt = 1 if data.startswith(b"#") else 0
+        body = data.split(b"\n", 1)[1] if prompt else data
+        (tmp_path / "body").write_bytes(body)
+        command = ["parse", "--format", "hv-balloon", "--layout", layout, str(tmp_path / "body")]
+        cli = subprocess.run(
+            [sys.executable, "-m", "conformance", *command],
+            capture_output=True,
+            text=True,
+        )
+        expected = set()
+        for line in cli.stderr.splitlines():
+            where, _, rest = line.partition(": ")
+            # a line past the end (a missing line) is shown at the last one
+            lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+            number = min(int(where.split(":")[1]) + prompt, lines)
+            expected.add((number, rest.rsplit("[", 1)[1].rstrip("]")))
+        said = {
+            (int(w.split(":")[1]), _rule_tags(w)[-1])
+            for w in text.splitlines()
+            if w.startswith(f"{file}:")
+        }
+        assert said == expected, (name, text, cli.stderr)
+    assert "Traceback" not in text
+
+
+def test_a_template_file_keeps_its_line_ends(make_app: Any, tmp_path: Path) -> None:
+    """A ``:template:`` file's placeholders are filled, and its line ends still reach the
+    parser as they are: the last line's missing newline is a finding in exact layout."""
+    srcdir = tmp_path / "src"
+    srcdir.mkdir()
+    (srcdir / "conf.py").write_text('extensions = ["sphinxext_balloon"]\n')
+    lines = [line.replace(b": 0", b": XXX") for line in HV_LINES]
+    (srcdir / "t.txt").write_bytes(b"\n".join(lines))
+    (srcdir / "index.rst").write_text(
+        "T\n=\n\n.. balloon-sample:: hv-balloon\n   :file: t.txt\n   :template:\n"
+        "   :layout: exact\n"
+    )
+    app = make_app("html", srcdir=sphinx_path(srcdir))
+    app.build()
+    said = [w for w in _plain(app._warning).splitlines() if "WARNING" in w]
+    assert len(said) == 1, said
+    assert said[0].startswith(f"{srcdir / 't.txt'}:{len(lines)}: WARNING")
+    assert _rule_tags(said[0]) == ["layout.trailing-newline"]
