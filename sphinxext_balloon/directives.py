@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, NamedTuple, cast
 
 from docutils import nodes
 from docutils.parsers.rst import DirectiveError, directives
@@ -39,6 +39,7 @@ from conformance.escape import escape, safe_text
 
 from . import settings
 from .checking import Expect, SampleRequest, check_sample
+from .domain import BalloonDomain, Unchecked
 from .group import MEMBER, Member
 from .nodes import balloon_box
 from .outcome import Placement, finish, report
@@ -75,6 +76,37 @@ def _choice(*values: str) -> Callable[[str | None], str]:
     return convert
 
 
+class _Refused(NamedTuple):
+    """An option docutils would refuse before the directive runs (unknown, or a value its
+    converter rejects), kept for :meth:`SampleDirective.run` to refuse instead: there the
+    sample is still shown, unchecked, and ``balloon_strict`` counts it."""
+
+    message: str
+
+
+class _Options(dict[str, Callable[..., Any]]):
+    """An ``option_spec`` whose every refusal reaches the directive as a :class:`_Refused`
+    value. docutils looks each option name up in it and calls what it finds."""
+
+    def __init__(self, spec: dict[str, Callable[..., Any]]) -> None:
+        super().__init__((name, _kept(name, convert)) for name, convert in spec.items())
+
+    def __missing__(self, name: str) -> Callable[..., Any]:
+        known = ", ".join(f":{option}:" for option in sorted(self))
+        return lambda value: _Refused(f"unknown option :{safe_text(name, 60)}: (known: {known})")
+
+
+def _kept(name: str, convert: Callable[..., Any]) -> Callable[[str | None], Any]:
+    def run(value: str | None) -> Any:
+        try:
+            return convert(value)
+        except (ValueError, TypeError) as exc:
+            why = " ".join(str(arg) for arg in exc.args)
+            return _Refused(f"invalid option value :{name}: {safe_text(value or '', 60)!r}: {why}")
+
+    return run
+
+
 def _why(exc: BaseException) -> str:
     """What went wrong, without the (maybe very long) file name an OSError repeats."""
     if isinstance(exc, OSError) and exc.strerror:
@@ -91,24 +123,30 @@ class SampleDirective(SphinxDirective):
 
     has_content = True
     optional_arguments = 1
-    option_spec = {  # noqa: RUF012 -- docutils reads this class attribute
-        "dialect": directives.unchanged_required,
-        "layout": _choice("exact", "lenient"),
-        "file": directives.path,
-        "caption": directives.unchanged_required,
-        "name": directives.unchanged_required,
-        "expect": _choice("valid", "invalid"),
-        "violates": _ids,
-        "template": directives.flag,
-        "excerpt": directives.flag,
-        "group": directives.unchanged_required,
-        "kernel": _kernel,
-    }
+    final_argument_whitespace = True  # more than one word: refused in run(), not before
+    option_spec = _Options(  # docutils reads this class attribute
+        {
+            "dialect": directives.unchanged_required,
+            "layout": _choice("exact", "lenient"),
+            "file": directives.path,
+            "caption": directives.unchanged_required,
+            "name": directives.unchanged_required,
+            "expect": _choice("valid", "invalid"),
+            "violates": _ids,
+            "template": directives.flag,
+            "excerpt": directives.flag,
+            "group": directives.unchanged_required,
+            "kernel": _kernel,
+        }
+    )
 
     def run(self) -> list[nodes.Node]:
         try:
+            self._refuse_misuse()
             return self._checked()
         except DirectiveError as exc:
+            domain = cast(BalloonDomain, self.env.get_domain("balloon"))
+            domain.unchecked.append(Unchecked(self.env.docname, self.lineno))
             # the reader still sees the sample, unchecked, where the writer put it
             error = self.state.document.reporter.system_message(
                 exc.level, exc.msg, line=self.lineno
@@ -119,6 +157,17 @@ class SampleDirective(SphinxDirective):
             block = nodes.literal_block(text, text, classes=["balloon-unchecked"])
             self.set_source_info(block)
             return [block, error]
+
+    def _refuse_misuse(self) -> None:
+        """Options docutils would have refused, and more than one argument."""
+        for value in self.options.values():
+            if isinstance(value, _Refused):
+                raise self.error(f"balloon-sample: {value.message}")
+        if self.arguments and len(self.arguments[0].split()) > 1:
+            raise self.error(
+                f"balloon-sample: one argument, the format, not "
+                f"{safe_text(self.arguments[0], 60)!r}"
+            )
 
     def _checked(self) -> list[nodes.Node]:
         request, origin = self._request()
@@ -143,8 +192,8 @@ class SampleDirective(SphinxDirective):
                 request, check, placement, self.block_text, self._path(request, origin)
             )
         else:
-            report(check.problems, placement, check.result.format, self.config)
-            finish(self.env, box, request, check, self.block_text)
+            shown = report(check.problems, placement, check.result.format, self.config)
+            finish(self.env, box, request, check, self.block_text, shown)
         return [box]
 
     # -- reading ------------------------------------------------------------------

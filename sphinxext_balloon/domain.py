@@ -59,6 +59,10 @@ def split_field_target(target: str) -> tuple[str, str, str]:
     return format_id, dialect, field
 
 
+LISTS = ("fields", "rules", "samples", "unchecked")
+"""The domain's lists, each of entries with a ``docname``."""
+
+
 class FieldTarget(NamedTuple):
     """A field row of a ``balloon-schema`` table."""
 
@@ -89,12 +93,21 @@ class SampleRecord(NamedTuple):
     dialect: str
     fired: tuple[str, ...]
     problems: int = 0
-    """How many problems the build reported about it (``balloon_strict`` fails on any)."""
+    """How many problems the build showed about it (``balloon_strict`` fails on any;
+    those ``suppress_warnings`` silences are not counted)."""
     fields: tuple[str, ...] = ()
     """The fields it shows (``host_version.major``): a ``:balloon-field:`` link's target
     when the build has no ``balloon-schema`` table."""
     line: int = 0
     """The directive's line in its document: "the first sample on the page"."""
+
+
+class Unchecked(NamedTuple):
+    """A sample the build could not check (misuse of the directive): shown, unchecked,
+    with an error at the directive; ``balloon_strict`` fails on it."""
+
+    docname: str
+    line: int
 
 
 class BalloonDomain(Domain):
@@ -108,7 +121,13 @@ class BalloonDomain(Domain):
         "rule": ObjType("rule", "rule"),
     }
     roles = {"field": XRefRole(), "rule": XRefRole()}  # noqa: RUF012
-    initial_data = {"fields": [], "rules": [], "samples": [], "descriptions": {}}  # noqa: RUF012
+    initial_data = {  # noqa: RUF012
+        "fields": [],
+        "rules": [],
+        "samples": [],
+        "unchecked": [],
+        "descriptions": {},
+    }
 
     @property
     def fields(self) -> list[FieldTarget]:
@@ -121,6 +140,10 @@ class BalloonDomain(Domain):
     @property
     def samples(self) -> list[SampleRecord]:
         return self.data.setdefault("samples", [])  # type: ignore[no-any-return]
+
+    @property
+    def unchecked(self) -> list[Unchecked]:
+        return self.data.setdefault("unchecked", [])  # type: ignore[no-any-return]
 
     def note_field(self, target: FieldTarget) -> None:
         """Record a field anchor; a second table of the same field in one document is
@@ -154,13 +177,13 @@ class BalloonDomain(Domain):
         self.rules.append(target)
 
     def clear_doc(self, docname: str) -> None:
-        for key in ("fields", "rules", "samples"):
+        for key in LISTS:
             self.data[key] = [entry for entry in self.data.get(key, []) if entry.docname != docname]
         self.descriptions.pop(docname, None)
 
     def merge_domaindata(self, docnames: Iterable[str], otherdata: dict[str, Any]) -> None:
         wanted = set(docnames)
-        for key in ("fields", "rules", "samples"):
+        for key in LISTS:
             mine = self.data.setdefault(key, [])
             mine.extend(entry for entry in otherdata.get(key, []) if entry.docname in wanted)
         theirs = otherdata.get("descriptions", {})

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 from docutils import nodes
 from sphinx.application import Sphinx
-from sphinx.util import logging
 
 from conformance import Diagnostic, Layout, Location
 from conformance.capture import Capture, CapturedFile
@@ -28,10 +27,8 @@ from conformance.escape import escape
 from conformance.records import replace  # conformance's classes and dataclasses alike
 from conformance.rules import RULES, Scope
 
-from .checking import SampleCheck, SampleRequest, add_findings, parser_input
+from .checking import Problem, SampleCheck, SampleRequest, add_findings, parser_input
 from .outcome import Placement, finish, report
-
-logger = logging.getLogger(__name__)
 
 MEMBER = "balloon-member"
 """The container attribute that holds a grouped sample until its group is checked; it is
@@ -62,11 +59,14 @@ def check_groups(app: Sphinx, doctree: nodes.document) -> None:
             groups.setdefault(member.request.group, []).append((node, member))
     for name, entries in groups.items():
         members = [member for _, member in entries]
-        found = group_findings(f"{app.env.docname}:{name}", members)
-        for (node, member), extra in zip(entries, found):
+        kernel, mismatches = _kernel(members)
+        found = group_findings(f"{app.env.docname}:{name}", members, kernel)
+        for index, ((node, member), extra) in enumerate(zip(entries, found)):
             check = add_findings(member.request, member.check, extra)
-            report(check.problems, member.placement, check.result.format, app.config)
-            finish(app.env, node, member.request, check, member.rawsource)
+            if index in mismatches:  # the writer's mistake: counts as any problem does
+                check = replace(check, problems=(*check.problems, mismatches[index]))
+            shown = report(check.problems, member.placement, check.result.format, app.config)
+            finish(app.env, node, member.request, check, member.rawsource, shown)
 
 
 def _containers(doctree: nodes.document) -> Iterator[nodes.Element]:
@@ -77,15 +77,17 @@ def _containers(doctree: nodes.document) -> Iterator[nodes.Element]:
             yield node
 
 
-def group_findings(name: str, members: Sequence[Member]) -> list[list[Diagnostic]]:
-    """The capture rules' findings on the group, one list per member (in its lines)."""
+def group_findings(
+    name: str, members: Sequence[Member], kernel: str = ""
+) -> list[list[Diagnostic]]:
+    """The capture rules' findings on the group, one list per member (in its lines);
+    ``kernel`` is the release the group's guest runs, when a sample says."""
     paths = _unique_paths(members)
     files = tuple(
         CapturedFile(m.check.result.format, path, _data(m.request))
         for m, path in zip(members, paths)
     )
     capture = Capture(name, files)
-    kernel = _kernel(members)
     options = CheckOptions(select=CAPTURE_RULES, kernel=kernel or None, layout=Layout.LENIENT)
     # a finding's path is escaped (conformance.escape); a prompt may name any file
     owner = {escape(path): index for index, path in enumerate(paths)}
@@ -116,20 +118,19 @@ def _data(request: SampleRequest) -> bytes:
     return source if isinstance(source, bytes) else source.encode("utf-8")
 
 
-def _kernel(members: Sequence[Member]) -> str:
-    """The group's kernel release: one guest runs one kernel, so a second one is a
-    mistake in the document."""
-    given = [(m, m.request.kernel) for m in members if m.request.kernel]
+def _kernel(members: Sequence[Member]) -> tuple[str, dict[int, Problem]]:
+    """The group's kernel release, and a problem for each member that names another: one
+    guest runs one kernel, so a second one is a mistake in the document."""
+    given = [(i, m.request.kernel) for i, m in enumerate(members) if m.request.kernel]
     if not given:
-        return ""
+        return "", {}
     first = given[0][1]
-    for member, kernel in given[1:]:
-        if kernel != first:
-            logger.warning(
-                f"balloon-sample: group {member.request.group!r} is one guest, running "
-                f"kernel {first}, but this sample says :kernel: {kernel}",
-                location=member.placement.location(0),
-                type="balloon",
-                subtype="group",
-            )
-    return first
+    return first, {
+        index: Problem(
+            "group",
+            f"group {members[index].request.group!r} is one guest, running kernel {first}, "
+            f"but this sample says :kernel: {kernel}",
+        )
+        for index, kernel in given[1:]
+        if kernel != first
+    }

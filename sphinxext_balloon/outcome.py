@@ -19,6 +19,7 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
+from sphinx.util.logging import is_suppressed_warning
 
 from conformance.schemadoc import FieldDoc
 
@@ -43,16 +44,21 @@ class Placement:
         return self.lines[min(output_line, len(self.lines) - 1)]
 
 
-def report(problems: Sequence[Problem], placement: Placement, format_id: str, config: Any) -> None:
+def report(problems: Sequence[Problem], placement: Placement, format_id: str, config: Any) -> int:
     """One warning (an error with ``balloon_strict``) per problem, at its own line,
-    typed ``balloon``/<diagnostic id> so ``suppress_warnings`` can name it.
+    typed ``balloon``/<diagnostic id> so ``suppress_warnings`` can name it; returns how
+    many the build shows (``suppress_warnings`` silences the others, and a strict build
+    fails only on what it shows).
 
     The id is named once: Sphinx 8 and later end every warning with its type and
     subtype (``[balloon.schema.const]``, ``show_warning_types``); before, the message
     does. A finding inside a ``:file:`` sample also names the directive that shows it."""
     strict = bool(config.balloon_strict)
     tagged = bool(getattr(config, "show_warning_types", False))
+    suppressed = list(getattr(config, "suppress_warnings", None) or ())
+    shown = 0
     for problem in problems:
+        shown += not is_suppressed_warning("balloon", problem.subtype, suppressed)
         message = f"balloon-sample ({format_id}): {problem.message}"
         if problem.rule and not tagged:
             message += f" [{problem.rule}]"
@@ -63,6 +69,7 @@ def report(problems: Sequence[Problem], placement: Placement, format_id: str, co
             logger.error(message, location=location, type="balloon", subtype=problem.subtype)
         else:
             logger.warning(message, location=location, type="balloon", subtype=problem.subtype)
+    return shown
 
 
 def fill(
@@ -91,9 +98,10 @@ def finish(
     request: SampleRequest,
     check: SampleCheck,
     rawsource: str,
+    shown: int,
 ) -> None:
-    """Fill ``box`` and record the sample, with the ids it fired, and its fields'
-    descriptions in the domain."""
+    """Fill ``box`` and record the sample, with the ids it fired, how many problems the
+    build showed (:func:`report`), and its fields' descriptions in the domain."""
     titles = fill(box, request, check, rawsource)
     domain = cast(BalloonDomain, env.get_domain("balloon"))
     domain.note_descriptions(env.docname, render.schema_key(check.schema), titles)
@@ -104,7 +112,7 @@ def finish(
             check.result.format,
             check.result.dialect,
             check.fired_ids,
-            len(check.problems),
+            shown,
             render.shown_fields(check.result.source_map),
             box.line or 0,
         )
@@ -112,7 +120,8 @@ def finish(
 
 
 def fail_strict_build(app: Sphinx, exception: BaseException | None) -> None:
-    """``build-finished``: with ``balloon_strict``, a sample's problem fails the build.
+    """``build-finished``: with ``balloon_strict``, a sample's problem fails the build,
+    and so does a sample the build could not check (misuse of the directive).
 
     Sphinx 9 no longer turns a logged error into a non-zero exit status without ``-W``;
     the domain knows, also for documents read in other processes or earlier builds."""
@@ -120,6 +129,9 @@ def fail_strict_build(app: Sphinx, exception: BaseException | None) -> None:
         return
     domain = cast(BalloonDomain, app.env.get_domain("balloon"))
     failed = sum(1 for sample in domain.samples if sample.problems)
-    if failed and app.statuscode == 0:
+    unchecked = len(domain.unchecked)
+    if (failed or unchecked) and app.statuscode == 0:
         app.statuscode = 1
-        logger.info(f"balloon_strict: {failed} sample(s) do not conform; the build fails")
+        said = [f"{failed} sample(s) do not conform"] if failed else []
+        said += [f"{unchecked} could not be checked"] if unchecked else []
+        logger.info(f"balloon_strict: {' and '.join(said)}; the build fails")

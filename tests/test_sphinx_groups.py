@@ -130,3 +130,10 @@ def test_group_findings_in_files_name_the_file_line(app: Any, warning: Any) -> N
     assert "(samples/vmstat.txt (index.rst:10): nr_balloon_pages 5)" in text
     assert f"(sample at {srcdir / 'index.rst'}:6)" in text
     assert text.count("WARNING") == 1, text
+
+
+def test_a_second_kernel_in_a_group_counts_as_a_problem_of_its_sample(app: Any) -> None:
+    """What ``balloon_strict`` fails on: the sample that names another kernel."""
+    app.build()
+    lines = {s.line: s.problems for s in app.env.get_domain("balloon").samples}
+    assert lines[118] == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -81,25 +82,62 @@ def test_misuse_is_an_error_at_the_directive(app: Any, warning: Any) -> None:
     expected = [
         (4, "unknown format 'no-such-format'"),
         (8, "has no dialect '9.9'"),
-        (13, 'Error in "balloon-sample" directive:'),
+        (13, "invalid option value :layout: 'sloppy'"),
         (18, "no file 'missing.txt'"),
         (21, "'../../outside.txt' is outside the source folder"),
         (24, ":violates: names the checks a counter-example breaks"),
         (30, "give the sample as content or with :file:"),
         (32, "cannot tell the format of this text; name the format: .. balloon-sample:: FORMAT"),
         (36, "balloon-schema: unknown format 'no-such-format'"),
+        (40, "unknown option :layuot: (known: :caption:, :dialect:"),
+        (45, "one argument, the format, not 'hv-balloon meminfo'"),
     ]
     for line, message in expected:
         pattern = re.escape(f"{source}:{line}: {ERROR}: ") + ".*" + re.escape(message)
         assert re.search(pattern, text), (line, message, text)
-    assert "invalid option value" in text and "sloppy" in text
     assert "Traceback" not in text
     html = (Path(app.outdir) / "index.html").read_text("utf-8")
     assert "after the misuse." in html
     # a misused sample still shows its text, unchecked: unknown format, unknown dialect,
-    # :violates: with :expect: valid, a text of no known format
+    # a bad option value, :violates: with :expect: valid, a text of no known format, an
+    # unknown option, two arguments
     blocks = [pre.get_text().strip() for pre in BeautifulSoup(html, "html.parser").select("pre")]
-    assert blocks == ["host_version : 2.0"] * 3 + ["just some words"], blocks
+    assert blocks == ["host_version : 2.0"] * 4 + ["just some words"] + ["host_version : 2.0"] * 2
+
+
+def test_strict_fails_on_a_sample_it_could_not_check(make_app: Any, tmp_path: Path) -> None:
+    """Misuse leaves a sample unchecked: a strict build must not pass on it (Sphinx does
+    not fail on an error without -W)."""
+    app = make_app(
+        "html",
+        srcdir=sphinx_path(_copy(ROOTS / "test-balloon-misuse", tmp_path)),
+        confoverrides={"balloon_strict": True},
+    )
+    app.build()
+    assert app.statuscode == 1
+    unchecked = [u.line for u in app.env.get_domain("balloon").unchecked]
+    assert unchecked == [4, 8, 13, 18, 21, 24, 30, 32, 40, 45]  # every sample of the page
+
+
+def test_strict_passes_when_every_problem_is_suppressed(make_app: Any, tmp_path: Path) -> None:
+    srcdir = _copy(ROOTS / "test-balloon-strict", tmp_path)
+    index = srcdir / "index.rst"
+    index.write_text(index.read_text().replace("   pages_whatever        : 1\n", ""))
+    app = make_app("html", srcdir=sphinx_path(srcdir))
+    app.build()
+    assert app.statuscode == 0  # the exact-layout finding is suppressed: shown nowhere
+    samples = app.env.get_domain("balloon").samples
+    assert [s.fired for s in samples] == [(), ("layout.whitespace",)]
+    index.write_text(index.read_text() + "\n.. balloon-sample:: hv-balloon\n\n   nonsense\n")
+    app = make_app("html", srcdir=sphinx_path(srcdir), freshenv=True)
+    app.build()
+    assert app.statuscode == 1
+
+
+def _copy(root: Path, tmp_path: Path) -> Path:
+    srcdir = tmp_path / root.name
+    shutil.copytree(root, srcdir)
+    return srcdir
 
 
 HV_LINES = (ROOTS / "test-balloon-files" / "samples" / "hv.txt").read_bytes().split(b"\n")[:-1]
