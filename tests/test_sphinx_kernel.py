@@ -134,3 +134,34 @@ def test_the_page_weighs_a_bounded_multiple_of_plain_literal_blocks(
     light = (plain / "_out" / "index.html").stat().st_size
     assert len(_soup(plain).select("pre")) == len(_soup(checked).select("pre"))
     assert heavy <= WEIGHT_BOUNDS[setting] * light, (heavy, light, heavy / light)
+
+
+def test_the_fallback_takes_every_option_and_any_file(tmp_path: Path) -> None:
+    """Every option of the real directives (the fallback must not fall behind them), and
+    a ``:file:`` that cannot be read: a warning at the directive, never a traceback."""
+    from sphinxext_balloon.directives import SampleDirective
+    from sphinxext_balloon.rules_list import RulesDirective
+
+    src = tmp_path / "src"
+    src.mkdir()
+    fallback = (DOCS / "kernel" / "conf_fallback.py").read_text()
+    (src / "conf.py").write_text("extensions = []\n\n" + fallback)
+    (src / "folder").mkdir()
+    sample = [f"   :{name}: x" for name in SampleDirective.option_spec if name != "file"]
+    rules = [f"   :{name}: x" for name in RulesDirective.option_spec]
+    lines = ["T", "=", "", ".. balloon-sample:: hv-balloon", *sample, "", "   host_version : 2.0"]
+    lines += ["", ".. balloon-rules:: rfc.accounting", *rules, ""]
+    where = {}
+    for name in ("missing.txt", "folder", "x" * 300):  # the last: a name too long
+        where[name] = len(lines) + 1
+        lines += [".. balloon-sample:: hv-balloon", f"   :file: {name}", ""]
+    (src / "index.rst").write_text("\n".join(lines))
+    hide = tmp_path / "hide"
+    hide.mkdir()
+    (hide / "sphinxext_balloon.py").write_text('raise ImportError("not installed")\n')
+    status, warnings = _build(src, env={**os.environ, "PYTHONPATH": str(hide)})
+    assert status == 0, warnings
+    assert "Traceback" not in warnings and "unknown option" not in warnings, warnings
+    for name, line in where.items():
+        assert f"index.rst:{line}: WARNING: balloon-sample: cannot read {name!r}" in warnings
+    assert [pre.get_text().strip() for pre in _soup(src).select("pre")] == ["host_version : 2.0"]

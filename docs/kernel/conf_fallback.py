@@ -19,25 +19,20 @@ def balloon_fallback(app):
     from docutils.parsers.rst import Directive, directives
     from sphinx.util import logging
 
-    def options(*names):
-        return {name: directives.unchanged for name in names}
+    class AnyOption(dict):
+        """Accepts every option the extension has, now or in a later release."""
+
+        def __missing__(self, name):
+            return directives.unchanged
+
+        def __bool__(self):  # docutils reads no option of a directive whose spec is empty
+            return True
 
     class Sample(Directive):
         has_content = True
         optional_arguments = 1
-        option_spec = options(
-            "dialect",
-            "layout",
-            "file",
-            "caption",
-            "name",
-            "expect",
-            "violates",
-            "template",
-            "excerpt",
-            "group",
-            "kernel",
-        )
+        final_argument_whitespace = True
+        option_spec = AnyOption()
 
         def run(self):
             text = "\n".join(self.content)
@@ -45,14 +40,23 @@ def balloon_fallback(app):
                 env = self.state.document.settings.env
                 _, path = env.relfn2path(self.options["file"], env.docname)
                 env.note_dependency(path)
-                text = Path(path).read_text(encoding="utf-8", errors="replace").rstrip("\n")
+                try:
+                    data = Path(path).read_bytes()
+                except (OSError, ValueError) as exc:  # missing, a folder, a NUL in the name
+                    why = getattr(exc, "strerror", None) or exc
+                    error = self.state.document.reporter.warning(
+                        f"balloon-sample: cannot read {self.options['file']!r}: {why}",
+                        line=self.lineno,
+                    )
+                    return [error]
+                text = data.decode("utf-8", errors="replace").rstrip("\n")
             return [nodes.literal_block(text, text)] if text else []
 
     class Nothing(Directive):
         has_content = True
         optional_arguments = 2
         final_argument_whitespace = True
-        option_spec = options("scope", "prefix", "families")
+        option_spec = AnyOption()
 
         def run(self):
             return []
