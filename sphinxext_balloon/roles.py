@@ -31,7 +31,7 @@ from sphinx.roles import XRefRole
 from sphinx.util.nodes import make_refnode
 
 from conformance import BalloonError, get_format
-from conformance.rules import FAMILIES, RULES, describe
+from conformance.rules import describe, is_known
 
 from . import settings
 from .domain import BalloonDomain, split_field_target
@@ -108,5 +108,4 @@ def _field_description(target: str, extra: tuple[str, ...]) -> str | None:
 
 def _rule_title(target: str) -> str | None:
     """The title of rule (or family member) ``target``; None for an id nothing knows."""
-    known = any(rule.id == target for rule in RULES) or target.split(".", 1)[0] in FAMILIES
-    return describe(target).title if known else None
+    return describe(target).title if is_known(target) else None

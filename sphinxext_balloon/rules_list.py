@@ -24,7 +24,17 @@ from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.util.docutils import SphinxDirective
 
-from conformance.rules import EXPLANATIONS, FAMILIES, RULES, RuleInfo, Scope, describe
+from conformance.escape import safe_text
+from conformance.rules import (
+    EXPLANATIONS,
+    FAMILIES,
+    RULES,
+    RuleInfo,
+    Scope,
+    describe,
+    is_known,
+    suggest,
+)
 
 from .domain import BalloonDomain, RuleTarget, rule_anchor
 
@@ -77,7 +87,16 @@ class RulesDirective(SphinxDirective):
 
     def _entries(self) -> list[RuleInfo]:
         if self.arguments:
-            infos = [describe(rule_id) for rule_id in _words(self.arguments[0])]
+            named = _words(self.arguments[0])
+            unknown = [rule_id for rule_id in named if not is_known(rule_id)]
+            if unknown:
+                close = suggest(unknown[0])
+                hint = f"; did you mean {' or '.join(close)}?" if close else ""
+                raise self.error(
+                    f"balloon-rules: unknown id {safe_text(unknown[0], 80)!r}{hint} "
+                    "(balloon-conform rules lists the rules)"
+                )
+            infos = [describe(rule_id) for rule_id in named]
         else:
             infos = [rule.info for rule in RULES]
             if "explained" in self.options:  # the anchors SARIF's helpUri points at

@@ -85,8 +85,10 @@ def test_warnings_and_misuse(app: Any, warning: Any) -> None:
     assert f'{source}:12: {ERROR}: Error in "balloon-rules" directive:' in text
     assert "'sideways' is not a scope (one of file, capture, series)" in text
     assert f"{source}:15: {ERROR}: balloon-rules: no rule matches" in text
+    # an id no report can hold is refused, as balloon-conform explain refuses it
+    assert f"{source}:18: {ERROR}: balloon-rules: unknown id 'rfc.acounting'; did you mean" in text
     assert "Traceback" not in text
-    assert len(re.findall(rf"(WARNING|{ERROR}):", text)) == 3, text
+    assert len(re.findall(rf"(WARNING|{ERROR}):", text)) == 4, text
 
 
 @pytest.mark.sphinx("text", testroot="balloon-rules", freshenv=True)

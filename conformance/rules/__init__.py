@@ -49,6 +49,14 @@ def known_ids() -> list[str]:
     return sorted(set(_BY_ID) | set(EXPLANATIONS))
 
 
+def is_known(diagnostic_id: str) -> bool:
+    """Whether a report can hold ``diagnostic_id``: a rule's or an explained id, or an id
+    of a family whose members are open-ended (``schema.<keyword>``), or a family as a
+    whole (``parse.*``)."""
+    family, dot, rest = diagnostic_id.partition(".")
+    return diagnostic_id in known_ids() or (family in FAMILIES and bool(dot) and bool(rest))
+
+
 def members(prefix: str) -> list[str]:
     """The known ids of the family or prefix ``prefix`` (``capture``, ``virtio.``)."""
     stem = prefix.rstrip(".")
