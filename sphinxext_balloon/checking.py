@@ -158,11 +158,13 @@ def _counted(
     request: SampleRequest, found: Sequence[Diagnostic], holes: Placeholders
 ) -> list[Diagnostic]:
     """The findings that count: not about a placeholder, not a line an excerpt leaves
-    out, and not a note (information for the reader, never a reason to fail a build)."""
+    out, and not a note (information for the reader, never a reason to fail a build)
+    unless the counter-example names it in ``:violates:``, which a note fulfils."""
     return [
         d
         for d in structural(found, holes)
-        if d.severity is not Severity.NOTE and not (request.excerpt and _left_out(d))
+        if (d.severity is not Severity.NOTE or d.id in request.violates)
+        and not (request.excerpt and _left_out(d))
     ]
 
 

@@ -126,3 +126,16 @@ def test_file_rules_run_by_default() -> None:
     sample = SampleRequest(split_sample(lines), "hv-balloon")
     assert check_sample(sample).fired_ids == ("hv-balloon.onlined-within-added",)
     assert check_sample(sample, rules=None).fired == ()
+
+
+def test_a_note_counts_only_when_a_counter_example_names_it() -> None:
+    # bit 7 of the features: no name in any version known here, a note
+    features = split_sample(["0" * 7 + "1" + "0" * 56])
+    check = check_sample(SampleRequest(features, format="virtio-features"))
+    assert check.problems == () and check.fired_ids == ()
+    assert "virtio-features.unknown-bit" in {d.id for d in check.result.diagnostics}
+    named = ("virtio-features.unknown-bit",)
+    counter = check_sample(
+        SampleRequest(features, format="virtio-features", expect=Expect.INVALID, violates=named)
+    )
+    assert counter.problems == () and counter.fired_ids == named
