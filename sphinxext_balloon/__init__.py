@@ -24,7 +24,15 @@ from . import assets, outcome, settings, warm
 from .directives import SampleDirective
 from .domain import BalloonDomain, duplicate_tables
 from .group import check_groups
-from .nodes import BLOCK_HTML, BLOCK_PLAIN, BOX_HTML, BOX_PLAIN, balloon_block, balloon_box
+from .nodes import (
+    BLOCK_HTML,
+    BLOCK_PLAIN,
+    BOX_HTML,
+    BOX_PLAIN,
+    KeepSamplesUntranslated,
+    balloon_block,
+    balloon_box,
+)
 from .roles import FieldRole, RuleRole, optional_target
 from .rules_list import RulesDirective
 from .schema_table import SchemaDirective
@@ -44,6 +52,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("balloon-rules", RulesDirective)
     app.add_role("balloon-field", FieldRole())
     app.add_role("balloon-rule", RuleRole())
+    app.add_transform(KeepSamplesUntranslated)
     assets.add_files(app)
     app.connect("builder-inited", assets.copy_static)
     app.connect("env-updated", assets.write_descriptions)

@@ -41,7 +41,7 @@ from . import settings
 from .checking import Expect, SampleRequest, check_sample
 from .domain import BalloonDomain, Unchecked
 from .group import MEMBER, Member
-from .nodes import balloon_box
+from .nodes import UNCHECKED, balloon_box
 from .outcome import Placement, finish, report
 from .sample import SampleText, split_sample
 
@@ -154,7 +154,8 @@ class SampleDirective(SphinxDirective):
             if not self.content:
                 return [error]
             text = "\n".join(self.content)
-            block = nodes.literal_block(text, text, classes=["balloon-unchecked"])
+            block = nodes.literal_block(text, text, classes=[UNCHECKED])
+            block["translatable"] = False  # see nodes.KeepSamplesUntranslated
             self.set_source_info(block)
             return [block, error]
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from docutils import nodes
+from sphinx.transforms import SphinxTransform
 
 MARK = "balloonwrappermark"
 """A word the highlighter leaves as it is: where the sample goes in the wrapper."""
@@ -38,6 +39,29 @@ class balloon_block(nodes.literal_block):
 
 class balloon_box(nodes.container):
     """A checked sample's container; HTML writes its field map and findings link."""
+
+
+UNCHECKED = "balloon-unchecked"
+"""The class of the plain literal block that shows a sample the build could not check."""
+
+
+class KeepSamplesUntranslated(SphinxTransform):
+    """Kernel output is not prose: no sample is a message to translate.
+
+    ``gettext_additional_targets = ["literal-block"]`` marks every literal block
+    translatable (Sphinx's ``ExtraTranslatableNodes``, priority 10); this undoes it for
+    the samples before the translations are applied (``Locale``, priority 20), so a
+    catalogue never offers a sample (or its directive's source, the block's rawsource)
+    and a translated build shows the samples as they were checked."""
+
+    default_priority = 15
+
+    def apply(self, **kwargs: Any) -> None:
+        # findall() since docutils 0.18; traverse() before (Sphinx 3.4.3 pins 0.16)
+        walk = getattr(self.document, "findall", None) or self.document.traverse
+        for node in walk(nodes.literal_block):
+            if isinstance(node, balloon_block) or UNCHECKED in node["classes"]:
+                node["translatable"] = False
 
 
 FIELDS, DESCRIBED = "balloon-fields", "balloon-described"

@@ -65,6 +65,7 @@ def sample_block(request: SampleRequest, check: SampleCheck, rawsource: str) -> 
     whole = "\n".join(text.lines)
     block = balloon_block(rawsource, whole, classes=["balloon-block"], language="none")
     block["marks"] = sorted(marks, key=lambda m: (m[0], -m[1], m[2]))
+    block["translatable"] = False  # kernel output: see nodes.KeepSamplesUntranslated
     return block
 
 

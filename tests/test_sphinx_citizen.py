@@ -120,3 +120,20 @@ def test_an_epub_carries_the_stylesheet(make_app: Callable[..., Any], tmp_path: 
     (book,) = Path(app.outdir).glob("*.epub")
     with zipfile.ZipFile(book) as archive:
         assert "_static/balloon.css" in archive.namelist()
+
+
+def test_samples_are_not_messages_to_translate(
+    make_app: Callable[..., Any], tmp_path: Path
+) -> None:
+    """Kernel output is not prose: gettext, with literal blocks among its targets, must
+    not offer a sample (nor the directive's source) for translation."""
+    srcdir = _copy_root("balloon-misuse", tmp_path)  # checked and unchecked samples
+    app = make_app(
+        "gettext",
+        srcdir=sphinx_path(srcdir),
+        confoverrides={"gettext_additional_targets": ["literal-block"]},
+    )
+    app.build()
+    catalog = Path(app.outdir, "index.pot").read_text("utf-8")
+    assert "after the misuse." in catalog  # prose is offered
+    assert "balloon-sample" not in catalog and "host_version" not in catalog, catalog
