@@ -84,6 +84,13 @@ def _file(name: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
     raise SchemaError(f"no schema file {name!r}")
 
 
+def forget() -> None:
+    """Drop every schema read so far, to read the files again: for a long-lived process
+    whose schema folders changed (a documentation build that rebuilds on edits)."""
+    for cached in (_documents, _file, registry, _by_id, inlined, validator, fast_validator):
+        cached.cache_clear()
+
+
 def names(extra: tuple[str, ...] = ()) -> list[str]:
     """File names of all schemas (the meta-schema included), sorted."""
     return sorted(_documents(extra))

@@ -62,6 +62,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-check-consistency", duplicate_tables)
     app.connect("doctree-read", check_groups)
     app.connect("missing-reference", optional_target)
+    app.connect("env-get-outdated", settings.reread_for_schemas)
     return {
         "version": __version__,
         "env_version": 5,  # 5: fields as a map on the box, descriptions in the domain

@@ -55,6 +55,46 @@ def _absolute_paths(app: Sphinx, config: Config) -> None:
         config.balloon_capture_root = str(root)
 
 
+LISTING = "balloon_schema_listing"
+"""The environment's record of the schema files each extra folder held at the last read."""
+
+
+def schema_listing(config: Config) -> tuple[tuple[str, tuple[tuple[str, int], ...]], ...]:
+    """Each extra schema folder with the schema files in it and their times of change."""
+    listing = []
+    for folder in extra_schemas(config):
+        files = []
+        try:
+            for path in sorted(Path(folder).rglob("*.json")):
+                files.append((path.relative_to(folder).as_posix(), path.stat().st_mtime_ns))
+        except OSError:
+            pass
+        listing.append((folder, tuple(files)))
+    return tuple(listing)
+
+
+def reread_for_schemas(
+    app: Sphinx, env: Any, added: set[str], changed: set[str], removed: set[str]
+) -> list[str]:
+    """``env-get-outdated``: when a schema file of an extra folder came, went or changed
+    since the last build, the schemas are read again and every document with a sample,
+    table or rule link is too. A new file (an override of a bundled schema) is nobody's
+    dependency until it is read, and a folder cannot be one (Sphinx rereads a document
+    whose dependency is not a file at every build); and a process that builds again
+    (``sphinx-autobuild``) would go on with the schemas it read first."""
+    now = schema_listing(app.config)
+    before = getattr(env, LISTING, None)
+    setattr(env, LISTING, now)
+    if before is None or before == now:
+        return []
+    schemas.forget()
+    schema_files.cache_clear()
+    field_doc.cache_clear()
+    domain = env.get_domain("balloon")
+    lists = (domain.samples, domain.unchecked, domain.fields)
+    return sorted({entry.docname for entries in lists for entry in entries})
+
+
 def extra_schemas(config: Config) -> tuple[str, ...]:
     return tuple(config.balloon_schema_path)
 

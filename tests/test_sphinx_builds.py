@@ -125,6 +125,33 @@ def test_editing_a_schema_rebuilds_the_pages_that_used_it(
     assert sorted(seen) == ["index", "sub/page"]
 
 
+def test_a_schema_added_to_a_folder_rereads_the_pages(
+    make_app: Callable[..., Any], tmp_path: Path
+) -> None:
+    """A new override of a bundled schema is nobody's dependency until it is read: the
+    next build rereads the pages with samples all the same, and checks against it."""
+    from conformance import schemas
+
+    srcdir = _copy_root("balloon-files", tmp_path)
+    extra = srcdir / "vendor-schemas"
+    extra.mkdir()
+    (srcdir / "conf.py").write_text(
+        'extensions = ["sphinxext_balloon"]\nballoon_schema_path = ["vendor-schemas"]\n'
+    )
+    app = make_app("html", srcdir=sphinx_path(srcdir))
+    app.build()
+    seen = _reread(app)
+    app.build()
+    assert seen == []  # nothing changed: nothing is read again
+    name = "hv-balloon.6.0.schema.json"
+    document = json.loads((schemas.schema_dir() / name).read_text())
+    document["properties"]["page_size"] = {"type": "integer", "maximum": 1024}
+    (extra / name).write_text(json.dumps(document))
+    app.build()
+    assert sorted(seen) == ["index", "sub/page"]
+    assert "schema.maximum" in _plain(app._warning)  # the new file, read in this process
+
+
 def test_capture_root_allows_files_outside_the_sources(
     make_app: Callable[..., Any], tmp_path: Path
 ) -> None:
