@@ -19,7 +19,7 @@ may hold dots) finds that dialect's. Rule targets: a rule id
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any, NamedTuple, cast
+from typing import Any, Callable, NamedTuple, cast
 
 from docutils import nodes
 from docutils.nodes import Element
@@ -234,26 +234,39 @@ class BalloonDomain(Domain):
                 return matches[0]
         return None
 
-    def first_sample_showing(self, target: str, docname: str) -> SampleRecord | None:
-        """The first sample of ``docname`` that shows field ``FORMAT[:DIALECT].FIELD``."""
+    def first_sample_showing(
+        self, target: str, docname: str, shown: Callable[[SampleRecord], bool] = bool
+    ) -> SampleRecord | None:
+        """The first sample of ``docname`` that shows field ``FORMAT[:DIALECT].FIELD``,
+        of those that ``shown`` says this build's output holds."""
         format_id, dialect, field = split_field_target(target)
         return self._first(
-            s
-            for s in self.samples
-            if s.docname == docname
-            and s.format == format_id
-            and (not dialect or s.dialect == dialect)
-            and field in s.fields
+            (
+                s
+                for s in self.samples
+                if s.docname == docname
+                and s.format == format_id
+                and (not dialect or s.dialect == dialect)
+                and field in s.fields
+            ),
+            shown,
         )
 
-    def first_sample_breaking(self, rule_id: str, docname: str) -> SampleRecord | None:
-        """The first sample of ``docname`` that fired ``rule_id`` (a counter-example)."""
-        return self._first(s for s in self.samples if s.docname == docname and rule_id in s.fired)
+    def first_sample_breaking(
+        self, rule_id: str, docname: str, shown: Callable[[SampleRecord], bool] = bool
+    ) -> SampleRecord | None:
+        """The first sample of ``docname`` that fired ``rule_id`` (a counter-example), of
+        those that ``shown`` says this build's output holds."""
+        return self._first(
+            (s for s in self.samples if s.docname == docname and rule_id in s.fired), shown
+        )
 
     @staticmethod
-    def _first(samples: Iterable[SampleRecord]) -> SampleRecord | None:
+    def _first(
+        samples: Iterable[SampleRecord], shown: Callable[[SampleRecord], bool]
+    ) -> SampleRecord | None:
         # grouped samples are recorded after the others: order by place in the page
-        return min(samples, key=lambda s: s.line, default=None)
+        return min((s for s in samples if shown(s)), key=lambda s: s.line, default=None)
 
     def resolve_any_xref(
         self,

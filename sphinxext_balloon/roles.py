@@ -20,10 +20,11 @@ keeps the id as plain text, without a warning, when no rule list documents it.
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Callable, cast
 
 from docutils import nodes
 from docutils.nodes import Element, Node, system_message
+from sphinx import addnodes
 from sphinx.addnodes import pending_xref
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
@@ -34,7 +35,7 @@ from conformance import BalloonError, get_format
 from conformance.rules import describe, is_known
 
 from . import settings
-from .domain import BalloonDomain, split_field_target
+from .domain import BalloonDomain, SampleRecord, split_field_target
 
 
 class FieldRole(XRefRole):
@@ -77,12 +78,13 @@ def fallback_target(
     page that shows the field (breaks the rule), else the name with its description."""
     target, fromdoc = str(node["reftarget"]), str(node.get("refdoc", env.docname))
     domain = cast(BalloonDomain, env.get_domain("balloon"))
+    shown = _in_output(app, node)
     if node["reftype"] == "field":
         description = _field_description(target, settings.extra_schemas(env.config))
-        sample = domain.first_sample_showing(target, fromdoc)
+        sample = domain.first_sample_showing(target, fromdoc, shown)
     else:
         description = _rule_title(target)
-        sample = domain.first_sample_breaking(target, fromdoc)
+        sample = domain.first_sample_breaking(target, fromdoc, shown)
     if description is None:
         return None  # a name nothing knows: Sphinx warns, as for any broken link
     if sample is not None:
@@ -91,6 +93,24 @@ def fallback_target(
     if not description:
         return contnode
     return nodes.abbreviation("", "", contnode, explanation=description)
+
+
+def _in_output(app: Sphinx, node: Element) -> Callable[[SampleRecord], bool]:
+    """Whether this builder's page holds a sample of the page ``node`` is in: not one in
+    an ``.. only::`` of another builder (links resolve before those are taken out)."""
+    document = node.document
+
+    def shown(sample: SampleRecord) -> bool:
+        found = document.ids.get(sample.anchor) if document is not None else None
+        while found is not None:
+            if isinstance(found, addnodes.only) and not app.builder.tags.eval_condition(
+                found["expr"]
+            ):
+                return False
+            found = found.parent
+        return True
+
+    return shown
 
 
 def _field_description(target: str, extra: tuple[str, ...]) -> str | None:

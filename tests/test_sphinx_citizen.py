@@ -137,3 +137,26 @@ def test_samples_are_not_messages_to_translate(
     catalog = Path(app.outdir, "index.pot").read_text("utf-8")
     assert "after the misuse." in catalog  # prose is offered
     assert "balloon-sample" not in catalog and "host_version" not in catalog, catalog
+
+
+def test_a_link_without_a_table_skips_a_sample_this_builder_leaves_out(
+    make_app: Callable[..., Any], tmp_path: Path
+) -> None:
+    srcdir = tmp_path / "src"
+    srcdir.mkdir()
+    (srcdir / "conf.py").write_text('extensions = ["sphinxext_balloon"]\n')
+    sample = (ROOTS / "test-balloon-files" / "samples" / "hv.txt").read_text()
+    body = "".join(f"      {line}\n" for line in sample.splitlines())
+    (srcdir / "index.rst").write_text(
+        "Only\n====\n\n.. only:: latex\n\n   .. balloon-sample:: hv-balloon\n      :name: in-pdf\n\n"
+        + body.replace("      ", "         ")
+        + "\n.. balloon-sample:: hv-balloon\n   :name: everywhere\n\n"
+        + body.replace("      ", "   ")
+        + "\nSee :balloon-field:`hv-balloon.pages_ballooned`.\n"
+    )
+    app = make_app("html", srcdir=sphinx_path(srcdir))
+    app.build()
+    soup = BeautifulSoup(Path(app.outdir, "index.html").read_text("utf-8"), "html.parser")
+    (link,) = [a for a in soup.select("a") if a.get_text() == "hv-balloon.pages_ballooned"]
+    assert link["href"] == "#everywhere"
+    assert soup.find(id="everywhere") is not None
