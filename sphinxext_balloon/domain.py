@@ -73,6 +73,8 @@ class FieldTarget(NamedTuple):
     docname: str
     anchor: str
     description: str
+    line: int = 0
+    """The ``balloon-schema`` directive's line in its document."""
 
 
 class RuleTarget(NamedTuple):
@@ -306,9 +308,10 @@ def duplicate_tables(app: Any, env: BuildEnvironment) -> None:
     """``env-check-consistency``: one warning for each schema whose whole table stands on
     more than one page, naming them all (its ``:balloon-field:`` links go to the first)."""
     domain = cast(BalloonDomain, env.get_domain("balloon"))
-    pages: dict[tuple[str, str], set[str]] = {}
+    pages: dict[tuple[str, str], dict[str, int]] = {}
     for target in domain.fields:
-        pages.setdefault((target.format, target.dialect), set()).add(target.docname)
+        lines = pages.setdefault((target.format, target.dialect), {})
+        lines[target.docname] = min(lines.get(target.docname, target.line), target.line)
     for (format_id, dialect), docnames in sorted(pages.items()):
         if len(docnames) < 2:
             continue
@@ -318,7 +321,7 @@ def duplicate_tables(app: Any, env: BuildEnvironment) -> None:
             f"balloon-schema: the table of {table} is on {len(names)} pages: "
             f"{', '.join(str(env.doc2path(n, False)) for n in names)}; field links go to "
             f"{env.doc2path(names[0], False)}",
-            location=names[-1],
+            location=(names[-1], docnames[names[-1]] or None),
             type="balloon",
             subtype="duplicate-table",
         )

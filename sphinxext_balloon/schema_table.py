@@ -74,7 +74,15 @@ class SchemaDirective(SphinxDirective):
                 nodes.Text(", ".join(row.since)),
             )
             domain.note_field(
-                FieldTarget(format_id, dialect, row.name, self.env.docname, anchor, row.description)
+                FieldTarget(
+                    format_id,
+                    dialect,
+                    row.name,
+                    self.env.docname,
+                    anchor,
+                    row.description,
+                    self.lineno,
+                )
             )
         return table
 
