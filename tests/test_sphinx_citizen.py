@@ -148,7 +148,8 @@ def test_a_link_without_a_table_skips_a_sample_this_builder_leaves_out(
     sample = (ROOTS / "test-balloon-files" / "samples" / "hv.txt").read_text()
     body = "".join(f"      {line}\n" for line in sample.splitlines())
     (srcdir / "index.rst").write_text(
-        "Only\n====\n\n.. only:: latex\n\n   .. balloon-sample:: hv-balloon\n      :name: in-pdf\n\n"
+        "Only\n====\n\n.. only:: latex\n\n"
+        + "   .. balloon-sample:: hv-balloon\n      :name: in-pdf\n\n"
         + body.replace("      ", "         ")
         + "\n.. balloon-sample:: hv-balloon\n   :name: everywhere\n\n"
         + body.replace("      ", "   ")
