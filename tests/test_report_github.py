@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -120,7 +121,129 @@ def test_step_summary_counts_each_check_with_its_worst_severity_and_first_place(
     )
     stream = io.StringIO()
     write_step_summary(Report("0", captures), stream)
-    assert "| `x.y` | error | 3 | a/f:3 |\n" in stream.getvalue()
+    assert "| `x.y` | error | 3 | a\\/f\\:3 |\n" in stream.getvalue()
     stream = io.StringIO()
     write_step_summary(Report("0", captures[2:]), stream)
-    assert "| `x.y` | warning | 1 | c/f\\|x:2 |\n" in stream.getvalue()  # a | stays in its cell
+    assert "| `x.y` | warning | 1 | c\\/f\\|x\\:2 |\n" in stream.getvalue()  # | stays in its cell
+
+
+# names a capture may have, each of which Markdown would otherwise read as something else
+HOSTILE = (
+    "x[link](https://evil.example)",
+    "![x](https://evil.example/i.png)",
+    "[ref]: https://evil.example",
+    "<https://evil.example>",
+    "https://evil.example/bare www.evil.example user@evil.example",
+    "a`code`b ``two``",
+    "pipe|in|the|table",
+    "# heading",
+    "> quote",
+    "- item",
+    "1. item",
+    "<script>alert(1)</script><img src=x onerror=alert(1)>",
+    "*em* _em_ **strong** __strong__ ~~gone~~",
+    "&lt;not a tag&gt; &#x41; &amp;",
+    "$x^2$ and trailing backslash \\",
+    "---",
+)
+PUNCTUATION = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def _hostile_summary() -> str:
+    import io
+
+    from conformance.report.model import CaptureResult, Skip
+    from conformance.report.summary import write_step_summary
+
+    captures = tuple(
+        CaptureResult(
+            name,
+            (f"{name}/proc/meminfo",),
+            (Diagnostic(f"r.n{i:02d}", Severity.ERROR, "m", Location(f"{name}/proc/meminfo", 3)),),
+            (f"r.n{i:02d}",),
+            (Skip(f"s.n{i:02d}", f"no release in {name}"),),
+        )
+        for i, name in enumerate(HOSTILE)
+    )
+    stream = io.StringIO()
+    write_step_summary(Report("0", captures), stream)
+    return stream.getvalue()
+
+
+def _cells(row: str) -> list[str]:
+    """A GitHub table row's cells: it splits at each ``|`` that is not escaped."""
+    return [c.strip() for c in re.split(r"(?<!\\)\|", row.strip())[1:-1]]
+
+
+def _literal(markdown: str) -> str:
+    """What CommonMark shows for text of escaped punctuation, after checking that no
+    punctuation character in it is left unescaped."""
+    shown = []
+    escaped = False
+    for char in markdown:
+        if escaped:
+            shown.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        else:
+            assert char not in PUNCTUATION, (char, markdown)
+            shown.append(char)
+    assert not escaped, markdown
+    return "".join(shown)
+
+
+def test_step_summary_shows_every_name_and_reason_as_it_is() -> None:
+    """Before, a capture named x[link](https://evil.example) was a link in the summary,
+    ![x](...) an image, *em* emphasis, and a backtick opened a code span."""
+    lines = _hostile_summary().splitlines()
+    rows = [line for line in lines if line.startswith("| `r.n")]
+    assert [_cells(row)[0] for row in rows] == [f"`r.n{i:02d}`" for i in range(len(HOSTILE))]
+    assert all(len(_cells(row)) == 4 for row in rows)
+    assert [_literal(_cells(row)[3]) for row in rows] == [
+        f"{name}/proc/meminfo:3" for name in HOSTILE
+    ]
+    items = [line for line in lines if line.startswith("- `s.n")]
+    assert [_literal(item.split(": ", 1)[1]) for item in items] == [
+        f"no release in {name}" for name in HOSTILE
+    ]
+
+
+def _render_cmarkgfm(markdown: str) -> str:
+    cmarkgfm = pytest.importorskip("cmarkgfm", reason="renders as GitHub does, if installed")
+    from cmarkgfm.cmark import Options
+
+    # raw HTML let through, as the strictest test: none may come from a capture's name
+    return str(
+        cmarkgfm.github_flavored_markdown_to_html(markdown, options=Options.CMARK_OPT_UNSAFE)
+    )
+
+
+def _render_markdown_it(markdown: str) -> str:
+    markdown_it = pytest.importorskip("markdown_it", reason="a CommonMark renderer, if installed")
+    parser = markdown_it.MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    return str(parser.render(markdown))
+
+
+@pytest.mark.parametrize("render", [_render_cmarkgfm, _render_markdown_it])
+def test_step_summary_renders_hostile_names_as_text(render: Any) -> None:
+    """Rendered by a real Markdown implementation (GitHub's cmark-gfm or markdown-it-py,
+    whichever is installed; neither is a dependency): no element comes from a name (no
+    link, image, emphasis, heading, quote, list, code span or HTML), and each is shown
+    as it is."""
+    bs4 = pytest.importorskip("bs4")
+    page = bs4.BeautifulSoup(render(_hostile_summary()), "html.parser")
+    # cmark-gfm finds e-mail addresses in the text once escapes are undone, so no escape
+    # stops them: one stays a mailto: link that shows that very address
+    assert all(a["href"] == f"mailto:{a.get_text()}" for a in page.find_all("a"))
+    made = {tag.name for tag in page.find_all(True)} - {"a"}
+    assert made <= {"h2", "p", "table", "thead", "tbody", "tr", "th", "td", "code", "ul", "li"}
+    assert [h.get_text() for h in page.find_all("h2")] == ["balloon-conform check failed"]
+    assert [c.get_text() for c in page.find_all("code")] == [
+        *(f"r.n{i:02d}" for i in range(len(HOSTILE))),
+        *(f"s.n{i:02d}" for i in range(len(HOSTILE))),
+    ]
+    cells = [row.find_all("td") for row in page.find_all("tr")[1:]]
+    assert [row[3].get_text() for row in cells] == [f"{name}/proc/meminfo:3" for name in HOSTILE]
+    items = [li.get_text().split(": ", 1)[1] for li in page.find_all("li")]
+    assert items == [f"no release in {name}" for name in HOSTILE]
