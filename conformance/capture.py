@@ -20,7 +20,6 @@ its content, or a ``capture.unknown-file`` note).
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from collections.abc import Iterable, Mapping
@@ -49,6 +48,7 @@ from .capture_dir import (
     open_beneath,
     read_bounded,
 )
+from .capture_manifest import read_manifest
 from .diagnostics import Diagnostic, Severity
 from .formats import all_formats
 
@@ -362,18 +362,13 @@ def _manifest(raw: Mapping[str, bytes], budget: Budget) -> Mapping[str, Any] | N
     data = raw.get(MANIFEST)
     if data is None:
         return None
-    try:
-        value = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        message = f"not valid JSON: {safe_text(str(exc), 200)}"
-        budget.problem("capture.manifest", MANIFEST, message, Severity.ERROR)
-        return None
-    if not isinstance(value, dict):
-        budget.problem("capture.manifest", MANIFEST, "not a JSON object", Severity.ERROR)
-        return None
-    return value
+    manifest, problems = read_manifest(data, f"{budget.name}/{MANIFEST}")
+    budget.diagnostics.extend(problems)
+    return manifest
 
 
 def has_show_mem(data: bytes) -> bool:
     """Whether a kernel log holds a show_mem() dump."""
     return b"Mem-Info:" in data or b"Balloon InflatedTotal:" in data
+    """The sound members of the capture's ``capture.json`` (see
+    :mod:`~conformance.capture_manifest`); each problem in it is a finding."""

@@ -222,9 +222,11 @@ _ENTRIES = (
         "capture.manifest",
         E,
         "capture.json is not valid",
-        "capture.json, the manifest 'balloon-conform capture' writes, is not a JSON object or"
-        " breaks its schema (capture.schema.json, shipped with the tool: 'balloon-conform "
-        "schema show capture'); its kernel release and page size are not used.",
+        "capture.json, the manifest 'balloon-conform capture' writes, is not a JSON object, "
+        "gives a name twice, or has a member that breaks its schema (capture.schema.json, "
+        "shipped with the tool: 'balloon-conform schema show capture'), such as a time "
+        "that is not a date and time with its zone. A member that is not valid is not "
+        "used: the check goes on as if it were absent.",
     ),
     (
         "capture.unreadable",
