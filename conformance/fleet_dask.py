@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,8 @@ else:
 INSTALL_HINT = "pip install 'sphinxext-balloon[dask]'"
 CONNECT_TIMEOUT = "20s"
 """How long the client tries to reach the scheduler before giving up."""
+CLOSE_TIMEOUT = 5
+"""Seconds a client whose start failed may take to close (it has nothing in flight)."""
 
 
 def import_distributed() -> Any:
@@ -51,15 +54,53 @@ def import_distributed() -> Any:
 
 def connect(address: str) -> Any:
     """A ``distributed.Client`` of the scheduler at ``address``; a usage error (exit
-    status 2, no traceback) when it cannot be reached in :data:`CONNECT_TIMEOUT`."""
+    status 2, no traceback) when the address is not one or the scheduler cannot be
+    reached in :data:`CONNECT_TIMEOUT`."""
     distributed = import_distributed()
+    check_address(address)
+    # the client is made in two steps so that one whose start fails can be closed here:
+    # left to the garbage collector, it closes at exit, when its event loop is gone, and
+    # waits twice the connect timeout for it before printing a traceback
+    client = distributed.Client.__new__(distributed.Client)
     try:
-        return distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
-    except (OSError, ValueError, TypeError, asyncio.TimeoutError) as exc:
+        client.__init__(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    except BaseException as exc:
+        _close_unstarted(client)
+        if isinstance(exc, (OSError, ValueError, TypeError, asyncio.TimeoutError)):
+            raise UsageError(
+                f"--dask {safe_text(address, 100)!r}: cannot reach a Dask scheduler there "
+                f"({safe_text(str(exc) or type(exc).__name__, 200)})"
+            ) from exc
+        raise
+    return client
+
+
+def check_address(address: str) -> None:
+    """A usage error, before any client is made, for an address that names no scheduler
+    this command can reach: no port (``localhost``), an unknown scheme (``foo://``), an
+    in-process one (``inproc://``, only another thread of this process could serve it)."""
+    from distributed.comm import registry
+    from distributed.comm.addressing import parse_address
+
+    try:
+        scheme, location = parse_address(address)
+        if scheme == "inproc":
+            raise ValueError("an in-process address, which only this process could serve")
+        backend: Any = registry.get_backend(scheme)  # its methods are not typed
+        with contextlib.suppress(NotImplementedError):  # not host:port (ucx): it says
+            backend.get_address_host_port(location)
+    except (ValueError, TypeError, ImportError) as exc:
         raise UsageError(
-            f"--dask {safe_text(address, 100)!r}: cannot reach a Dask scheduler there "
-            f"({safe_text(str(exc) or type(exc).__name__, 200)})"
+            f"--dask {safe_text(address, 100)!r}: not the address of a Dask scheduler "
+            f"({safe_text(str(exc) or type(exc).__name__, 200)}); give tcp://HOST:PORT"
         ) from exc
+
+
+def _close_unstarted(client: Any) -> None:
+    """Close a client whose start failed, whatever it got to (its event loop, a
+    connection), without another error: the failure is the one to report."""
+    with contextlib.suppress(Exception):
+        client.close(timeout=CLOSE_TIMEOUT)
 
 
 @dataclass(frozen=True)

@@ -214,11 +214,74 @@ def test_an_unreachable_scheduler_is_a_usage_error(
 ) -> None:
     pytest.importorskip("distributed", reason="needs the [dask] extra")
     monkeypatch.setattr(fleet_dask, "CONNECT_TIMEOUT", "1s")
-    for address in ("tcp://127.0.0.1:9", "no-such-protocol://x"):
-        assert main(["check", "--dask", address, str(EXAMPLES)]) == 2
-        err = capsys.readouterr().err
-        assert "cannot reach a Dask scheduler there" in err, err
-        assert "Traceback" not in err
+    assert main(["check", "--dask", "tcp://127.0.0.1:9", str(EXAMPLES)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach a Dask scheduler there" in err, err
+    assert "Traceback" not in err
+
+
+ENDS = 120.0
+"""Longest wait for a run that should end at once; only a hang reaches it (the clients
+left to the garbage collector waited 40 seconds at exit)."""
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "localhost",  # no port
+        "",
+        "tcp://localhost",
+        "tcp://[::1",
+        "inproc://x",  # only this process could serve it
+        "foo://bar:1",
+        "no-such-protocol://x",
+    ],
+)
+def test_an_address_that_is_none_is_one_line_and_the_run_ends(address: str) -> None:
+    """Before, the one line came, then a client whose start had failed was closed by
+    the garbage collector at exit, with its event loop gone: after twice the connect
+    timeout it printed a traceback ("Exception ignored in: Client.__del__")."""
+    pytest.importorskip("distributed", reason="needs the [dask] extra")
+    script = shutil.which("balloon-conform", path=str(Path(sys.executable).parent))
+    assert script
+    done = subprocess.run(
+        [script, "check", "--dask", address, str(EXAMPLES)],
+        capture_output=True,
+        text=True,
+        timeout=ENDS,
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"balloon-conform: error: --dask {address!r}: not the address ")
+
+
+START_FAILS = """
+import sys
+from conformance import cli, fleet_dask
+fleet_dask.check_address = lambda address: None  # the client is made, and its start fails
+sys.exit(cli.main(["check", "--dask", "localhost", sys.argv[1]]))
+"""
+
+
+def test_a_client_whose_start_fails_is_closed_before_the_error() -> None:
+    """Whatever makes a client's start fail (here an address let through), the client
+    is closed then, not left for the interpreter's exit."""
+    pytest.importorskip("distributed", reason="needs the [dask] extra")
+    done = subprocess.run(
+        [sys.executable, "-c", START_FAILS, str(EXAMPLES)],
+        capture_output=True,
+        text=True,
+        timeout=ENDS,
+        cwd=ROOT,
+    )
+    assert (done.returncode, done.stderr.splitlines()) == (
+        2,
+        [
+            "balloon-conform: error: --dask 'localhost': cannot reach a Dask scheduler "
+            "there (missing port number in address 'localhost')"
+        ],
+    )
 
 
 def test_without_dask_the_option_says_how_to_install_it(
