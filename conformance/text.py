@@ -25,6 +25,13 @@ MAX_DIGITS = 40
 
 BITS_MAX = {32: 2**32 - 1, 64: 2**64 - 1}
 
+ODD_SPACES = frozenset(
+    "\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+)
+"""What ``str.split()`` takes for blanks besides the space, the tab and the line ends:
+no kernel prints one in these files (``text.odd-space``)."""
+
 SHOWN = 60
 """At most this many characters of the input are quoted in a message or hint, so that a
 finding about a line of a megabyte does not carry a copy of it."""
@@ -314,6 +321,8 @@ def split_lines(data: Source, builder: ParseBuilder, annotations: bool = True) -
         nul = content.find("\0")
         if nul >= 0:
             builder.error("text.nul", "NUL byte in the text", number, nul + 1)
+        if not content.isascii() or not content.isprintable():
+            _odd_space(content, number, builder)
         start = annotation_start(content) if annotations else -1
         if start >= 0:
             note = content[content.index("//", start) + 2 :].strip()
@@ -329,6 +338,19 @@ def split_lines(data: Source, builder: ParseBuilder, annotations: bool = True) -
             continue
         lines.append(Line(number, content))
     return lines
+
+
+def _odd_space(content: str, number: int, builder: ParseBuilder) -> None:
+    """A warning at the first blank of ``content`` that is not a space or a tab."""
+    for column, char in enumerate(content, start=1):
+        if char in ODD_SPACES:
+            builder.warning(
+                "text.odd-space",
+                f"{char!r} (U+{ord(char):04X}) is no padding the kernel prints",
+                number,
+                column,
+            )
+            return
 
 
 def pointer_token(key: str) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from conformance import parse
 from conformance.model import Layout
-from conformance.text import ParseBuilder, first_difference, parse_int, split_lines
+from conformance.text import ODD_SPACES, ParseBuilder, first_difference, parse_int, split_lines
 
 
 def read(
@@ -115,3 +116,19 @@ def test_a_lazy_source_map_is_made_once_when_first_read_and_pickles_as_a_dict() 
     copy = pickle.loads(pickle.dumps(lazy))
     assert type(copy) is dict and copy == dict(lazy)
     assert made == ["a 1\nb 2\n"]
+
+
+@pytest.mark.parametrize("blank", sorted(ODD_SPACES))
+def test_a_blank_the_kernel_never_prints_is_said_in_either_layout(blank: str) -> None:
+    """The lenient layout reads any run of blanks, as ``str.split`` does; one that is
+    not a space or a tab is read all the same, and said."""
+    data = f"MemTotal:{blank}   2760316 kB\nMemFree:  \t 2 kB\n"
+    for layout in Layout:
+        result = parse(data, format="meminfo", layout=layout, validate=False)
+        assert result.instance == {"MemTotal": 2760316, "MemFree": 2}
+        odd = [
+            (d.location.line, d.location.column)
+            for d in result.diagnostics
+            if d.id == "text.odd-space"
+        ]
+        assert odd == [(1, 10)], (layout, result.diagnostics)

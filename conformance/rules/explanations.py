@@ -64,6 +64,15 @@ _ENTRIES = (
         "The kernel prints no NUL bytes in these files; a NUL usually means the file was read"
         " past its end (a sparse or truncated copy).",
     ),
+    (
+        "text.odd-space",
+        W,
+        "a space character the kernel never prints",
+        "The kernel pads these files with spaces (and a few with tabs). A form feed, a "
+        "vertical tab, a file or group separator, a no-break or ideographic space is no "
+        "padding it prints: the value beside it is still read, as the lenient layout reads "
+        "any run of blanks, and this says the file is not what a kernel wrote.",
+    ),
     # the shape of lines
     (
         "parse.unreadable-line",
