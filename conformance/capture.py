@@ -68,6 +68,7 @@ __all__ = [
     "Limits",
     "capture_from_files",
     "fleet_members",
+    "fleet_strays",
     "is_capture",
     "read_capture",
 ]
@@ -112,12 +113,14 @@ def is_capture(path: Path) -> bool:
     if has_guest_root(path):
         return True
     entries = _entries(path)  # listed once for both questions: a fleet may be large
-    if any(format_of(entry.name) for entry in entries):
-        return True
     peeks = _Peeks()
     members = (Path(entry.path) for entry in entries if _member(entry))
     if any(_poses_as_member(member, peeks) for member in members):
-        return False  # a fleet, even with a stray log of its own
+        # a fleet, even with a stray file of its own (a log, a meminfo): taking it for one
+        # capture would hide every member; the stray is said (fleet_strays), not read
+        return False
+    if any(format_of(entry.name) for entry in entries):
+        return True
     return _guest_file_by_content(path, peeks)
 
 
@@ -193,6 +196,24 @@ def fleet_members(path: Path) -> list[Path]:
     return [Path(entry.path) for entry in _entries(path) if _member(entry)]
 
 
+def fleet_strays(path: Path) -> list[Capture]:
+    """What else a fleet directory holds at its top (files that are not tarballs, FIFOs,
+    devices ...), in name order, each as a capture of one note that says it was not
+    looked into: nothing a fleet holds goes unmentioned. Only listed, never opened."""
+    strays = []
+    for entry in _entries(path):
+        if _member(entry):
+            continue
+        info = _lstat(entry.path)
+        mode = info.st_mode if info is not None else stat.S_IFREG
+        what = "a file" if stat.S_ISREG(mode) else kind_of(mode)
+        budget = Budget(_DEFAULT_LIMITS, safe_text(entry.path))
+        message = f"{what} beside the captures, not a capture or tarball; not looked into"
+        budget.problem("capture.unknown-file", "", message, Severity.NOTE)
+        strays.append(Capture(budget.name, (), None, tuple(budget.diagnostics)))
+    return strays
+
+
 def _member(entry: os.DirEntry[str]) -> bool:
     try:
         if entry.is_dir(follow_symlinks=False) or is_tar_name(entry.name):
@@ -218,9 +239,30 @@ def _lstat(path: Path | str) -> os.stat_result | None:
         return None
 
 
+TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz")
+"""The tarballs read: plain or gzip-compressed, named in any case (``.TGZ``)."""
+OTHER_TAR_SUFFIXES: tuple[str, ...] = (
+    ".tar.xz",
+    ".txz",
+    ".tar.bz2",
+    ".tbz",
+    ".tbz2",
+    ".tar.zst",
+    ".tzst",
+    ".tar.lz4",
+    ".tar.lzma",
+    ".tlz",
+    ".tar.lz",
+    ".tar.z",
+    ".taz",
+)
+"""Tarballs of other compressions: captures all the same, which reading refuses (an
+error), so that one is never passed over as a stray file."""
+
+
 def is_tar_name(name: str) -> bool:
-    """Whether a file named ``name`` is read as a capture tarball."""
-    return name.endswith((".tar", ".tar.gz", ".tgz"))
+    """Whether a file named ``name`` is taken for a capture tarball."""
+    return name.lower().endswith(TAR_SUFFIXES + OTHER_TAR_SUFFIXES)
 
 
 _DEFAULT_LIMITS = Limits()
@@ -255,6 +297,14 @@ def _open_capture(path: Path, budget: Budget) -> tuple[int, os.stat_result] | Ca
         if not (stat.S_ISDIR(seen.st_mode) or is_tar_name(path.name)):
             what = "a file" if stat.S_ISREG(seen.st_mode) else kind_of(seen.st_mode)
             return _refused(budget, "capture.unreadable", f"{what}, not a capture or tarball")
+        if path.name.lower().endswith(OTHER_TAR_SUFFIXES):
+            suffix = next(s for s in OTHER_TAR_SUFFIXES if path.name.lower().endswith(s))
+            return _refused(
+                budget,
+                "capture.unreadable",
+                f"a {suffix} tarball; balloon-conform reads .tar, .tar.gz and .tgz "
+                "(decompress it first)",
+            )
         if not (stat.S_ISDIR(seen.st_mode) or stat.S_ISREG(seen.st_mode)):
             return _refused(budget, "capture.special-file", f"{kind_of(seen.st_mode)}; not opened")
         fd = os.open(path, FILE)
@@ -359,6 +409,8 @@ def _device_path(relative: str) -> str:
 
 
 def _manifest(raw: Mapping[str, bytes], budget: Budget) -> Mapping[str, Any] | None:
+    """The sound members of the capture's ``capture.json`` (see
+    :mod:`~conformance.capture_manifest`); each problem in it is a finding."""
     data = raw.get(MANIFEST)
     if data is None:
         return None
@@ -370,5 +422,3 @@ def _manifest(raw: Mapping[str, bytes], budget: Budget) -> Mapping[str, Any] | N
 def has_show_mem(data: bytes) -> bool:
     """Whether a kernel log holds a show_mem() dump."""
     return b"Mem-Info:" in data or b"Balloon InflatedTotal:" in data
-    """The sound members of the capture's ``capture.json`` (see
-    :mod:`~conformance.capture_manifest`); each problem in it is a finding."""

@@ -26,6 +26,7 @@ from .pipeline import parse
 from .records import replace
 from .report.model import CaptureResult, Skip
 from .rules import RULES, Rule, Scope
+from .rules.file_rules import is_balloon_device
 from .view import CaptureView, ParsedFile
 
 if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
@@ -115,8 +116,12 @@ def _said(error: Any) -> str:
 
 
 def check_capture(capture: Capture, options: CheckOptions = CheckOptions()) -> CaptureResult:
-    """Every finding in one capture: reading, parsing, schemas, file and capture rules."""
-    return _check_view(view_of(capture, options), options)
+    """Every finding in one capture: reading, parsing, schemas, file and capture rules;
+    a check between captures that ``options`` selects by name is said to be skipped."""
+    return _check_view(view_of(capture, options), options, alone=True)
+
+
+ALONE = "a check between captures over time: it runs with --series"
 
 
 EMPTY = (
@@ -127,12 +132,12 @@ EMPTY = (
 
 
 def _check_view(
-    view: CaptureView, options: CheckOptions, extra: Sequence[Diagnostic] = ()
+    view: CaptureView, options: CheckOptions, extra: Sequence[Diagnostic] = (), alone: bool = False
 ) -> CaptureResult:
     capture = view.capture
     found: list[Diagnostic] = [*capture.diagnostics, *_manifest_findings(view), *extra]
     found += view.extra.get("unread", ())
-    if not view.parsed and not _refused(capture):
+    if not any(map(_balloon_related, view.parsed)) and not _refused(capture):
         found.append(Diagnostic("capture.empty", Severity.ERROR, EMPTY[0], view.location, EMPTY[1]))
     evaluated: set[str] = set()
     skipped: dict[str, str] = {}
@@ -150,8 +155,16 @@ def _check_view(
         for parsed in view.parsed:
             if parsed.result.format in rule.formats:
                 found += rule.run(parsed)
+    if alone and options.select:  # named, and not run: said (else every run would say it)
+        skipped.update((rule.id, ALONE) for rule in _rules(Scope.SERIES, options))
     files = [p.file.path for p in view.parsed]
     return _result(capture.name, files, found, evaluated, options, skipped)
+
+
+def stray_result(capture: Capture, options: CheckOptions = CheckOptions()) -> CaptureResult:
+    """The result of what reading said of something that is no capture (a fleet's stray
+    file, :func:`~conformance.capture.fleet_strays`): its note, and no checks to skip."""
+    return _result(capture.name, (), capture.diagnostics, set(), options)
 
 
 def check_series(
@@ -169,6 +182,13 @@ def check_series(
             results.append(_check_view(view, options, [d for d in extra if d is not None]))
         if len(run) > 1:
             results.append(_check_steps(run, options))
+    between = _rules(Scope.SERIES, options)
+    if between and views and all(len(run) < 2 for run in runs):
+        # not one boot of two captures: the rules between captures never ran, and say so
+        why = "no two captures of one boot to compare (each starts a boot: series.reboot)"
+        name = "series:" + " -> ".join(v.capture.name for v in views)
+        skipped = {rule.id: why for rule in between}
+        results.append(replace(_result(name, (), (), set(), options, skipped), series=True))
     return results
 
 
@@ -210,18 +230,25 @@ def _result(
     )
 
 
+def _balloon_related(parsed: ParsedFile) -> bool:
+    """Every file read is, but the features of a virtio device other than a balloon."""
+    return parsed.result.format != "virtio-features" or is_balloon_device(parsed)
+
+
 def _kept(diagnostic_id: str, options: CheckOptions) -> bool:
     """A selection never hides that nothing was checked; only naming it ignores it."""
     if diagnostic_id == "capture.empty":
         return diagnostic_id not in options.ignore
-    return _selected(diagnostic_id, options)
+    return selected(diagnostic_id, options)
 
 
 def _refused(capture: Capture) -> bool:
     """Whether the reader already said, as an error on the whole capture, why nothing was
-    read (a link refused, a member gone): one finding per fault, no ``capture.empty`` too."""
+    read (a link refused, a member gone), or that it is no capture (a fleet's stray file):
+    one finding per fault, no ``capture.empty`` too."""
     return any(
-        d.severity is Severity.ERROR and d.location.path == capture.name
+        (d.severity is Severity.ERROR or d.id == "capture.unknown-file")
+        and d.location.path == capture.name
         for d in capture.diagnostics
     )
 
@@ -242,10 +269,10 @@ def _plan(
 def _rules(scope: Scope, options: CheckOptions) -> tuple[Rule, ...]:
     """The selected rules of ``scope`` (schema-backed ones too: they count as evaluated);
     the same for every capture of a run, so chosen once."""
-    return tuple(r for r in RULES if r.scope is scope and _selected(r.id, options))
+    return tuple(r for r in RULES if r.scope is scope and selected(r.id, options))
 
 
-def _selected(rule_id: str, options: CheckOptions) -> bool:
+def selected(rule_id: str, options: CheckOptions) -> bool:
     def matches(patterns: frozenset[str]) -> bool:
         return any(
             rule_id == p

@@ -13,9 +13,8 @@ import contextlib
 import importlib
 import json
 import os
-import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
@@ -25,6 +24,7 @@ from .entry import interrupted
 from .errors import BalloonError, InputError
 from .escape import escape, json_text, safe_text
 from .model import Layout
+from .stopping import Terminated, terminable
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED, EXIT_TERMINATED = 128 + 2, 128 + 15  # as a shell reports SIGINT, SIGTERM
@@ -34,9 +34,48 @@ MAX_INPUT_BYTES = 16 * 1024 * 1024
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    output.prepare_standard_streams()  # a closed stream, an encoding short of characters
+    try:
+        status = _run(argv)
+    except SystemExit:  # argparse's --version, --help or usage error, all written now
+        failed = _flush_stdout()
+        if failed is None:
+            raise
+        return failed
+    # what is still buffered goes now, where a full disk (ENOSPC) can still be said
+    failed = _flush_stdout()
+    return status if failed is None else failed
+
+
+def _flush_stdout() -> int | None:
+    """Flush standard output: None when all of it went, else the exit status to end
+    with, 141 when the reader went away, 2 (said on standard error) when it failed."""
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        return _stdout_failed(exc)
+    return None
+
+
+def _stdout_failed(exc: OSError) -> int:
+    """The exit status after writing to standard output failed: 141 when the reader went
+    away, else 2, said on standard error."""
+    if not isinstance(exc, BrokenPipeError):
+        print(f"balloon-conform: error: standard output: {_os_error(exc)}", file=sys.stderr)
+    with contextlib.suppress(OSError, ValueError):  # a stand-in stdout without descriptor
+        _silence_stdout()  # what stayed buffered goes nowhere: the exit has nothing to say
+    return EXIT_PIPE if isinstance(exc, BrokenPipeError) else EXIT_USAGE
+
+
+def _run(argv: Sequence[str] | None) -> int:
     try:
         parser = _parser(argv)
         args = parser.parse_args(argv)
+    except BalloonError as exc:  # standard output closed for --version or --help
+        print(f"balloon-conform: error: {escape(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # --version or --help could not be written (see _Parser)
+        return _stdout_failed(exc)
     except Exception as exc:  # Ctrl-C inside an import can come wrapped (see interrupted)
         if interrupted(exc):
             return EXIT_INTERRUPTED
@@ -48,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        with _terminable():
+        with terminable():
             return handler(args)
     except BalloonError as exc:
         print(f"balloon-conform: error: {escape(str(exc))}", file=sys.stderr)
@@ -63,15 +102,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return EXIT_PIPE
     except OSError as exc:  # the file system refused a path (too long, a link loop ...)
-        print(f"balloon-conform: error: {_os_error(exc)}", file=sys.stderr)
-        return EXIT_USAGE
+        # ... or standard output did (a full disk): then what it still holds fails again
+        failed = _flush_stdout() if exc.filename is None else None
+        if failed is None:
+            print(f"balloon-conform: error: {_os_error(exc)}", file=sys.stderr)
+        return failed or EXIT_USAGE
     except Exception as exc:  # a bug: say so plainly, keep the traceback for --debug
         if interrupted(exc):  # Ctrl-C during an import a command made on its own
             return EXIT_INTERRUPTED
         if args.debug:
             raise
         print(
-            f"balloon-conform: internal error: {escape(repr(exc))} (run with --debug)",
+            f"balloon-conform: internal error: {safe_text(repr(exc), 500)} (run with --debug)",
             file=sys.stderr,
         )
         return EXIT_USAGE
@@ -84,53 +126,6 @@ def _os_error(exc: OSError) -> str:
         return escape(reason)
     name = exc.filename if isinstance(exc.filename, str) else os.fsdecode(exc.filename)
     return f"{safe_text(name, 200)}: {escape(reason)}"
-
-
-class Terminated(BaseException):
-    """SIGTERM arrived: unwinds like a Ctrl-C, so that worker processes are ended."""
-
-
-@contextlib.contextmanager
-def _terminable() -> Iterator[None]:
-    """While the command runs, SIGINT raises KeyboardInterrupt and SIGTERM raises
-    :class:`Terminated` (unless someone else already chose what they do), and either
-    first silences :mod:`logging` for the rest of the process.
-
-    The user asked the run to stop, and the exit status says it stopped: what the
-    libraries' own threads log while the run unwinds and the process exits (Dask's event
-    loop reporting the work it was told to drop, with a traceback) is not theirs to read.
-    Silencing in the handler, before the exception is raised, leaves no moment in which
-    another thread can log because of the signal and still be heard."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        hush()
-        raise KeyboardInterrupt
-
-    def terminated(signum: int, frame: object) -> None:
-        hush()
-        raise Terminated
-
-    def hush() -> None:
-        # not loaded yet: nothing can log, and start-up stays without it
-        logging = sys.modules.get("logging")
-        if logging is not None:
-            logging.disable(logging.CRITICAL)
-
-    taken = []
-    for signum, ours, theirs in (
-        (signal.SIGINT, interrupt, signal.default_int_handler),
-        (signal.SIGTERM, terminated, signal.SIG_DFL),
-    ):
-        try:
-            if signal.getsignal(signum) == theirs:
-                taken.append((signum, signal.signal(signum, ours)))
-        except ValueError:  # not the main thread: signals are not ours to take
-            break
-    try:
-        yield
-    finally:
-        for signum, previous in taken:
-            signal.signal(signum, previous)
 
 
 def _silence_stdout() -> None:
@@ -198,6 +193,12 @@ class _Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, **kwargs)
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        # argparse's own drops an OSError: --version or --help written to a full disk
+        # would be lost and exit 0
+        if message:
+            (file or sys.stderr).write(message)
 
 
 def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:

@@ -16,20 +16,28 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import __version__, cli_capture
-from .capture import Limits, fleet_members, has_guest_root, is_capture, read_capture
-from .check import CheckOptions, check_series, kernel_version
+from . import __version__, cli_capture, output
+from .capture import (
+    Capture,
+    Limits,
+    fleet_members,
+    fleet_strays,
+    has_guest_root,
+    is_capture,
+    read_capture,
+)
+from .check import CheckOptions, check_series, kernel_version, stray_result
 from .errors import InputError, UsageError
 from .escape import safe_text
 from .fleet import Spool, Summary, spool_results
 from .records import replace
 from .report import REPORTERS, ReportOptions, part_options
 from .report.model import CaptureResult, Report
-from .report.targets import targets, write_targets
+from .report.targets import STDOUT, Target, targets, write_targets
 from .rules import (
     EXPLANATIONS,
     RULES,
@@ -129,7 +137,7 @@ def run_check(args: argparse.Namespace) -> int:
             f"--kernel {safe_text(args.kernel, 60)!r} is not a kernel release such as 6.1.0 "
             "or 6.15.0-100-generic"
         )
-    chosen = targets(args.report, args.output_format, args.output)
+    chosen = destinations(targets(args.report, args.output_format, args.output))
     report_options = ReportOptions(
         verbose=args.verbose,
         base_dir=args.base_dir or os.getcwd(),  # SARIF says where %SRCROOT% was
@@ -158,10 +166,71 @@ def run_check(args: argparse.Namespace) -> int:
     if not results:
         raise InputError("no capture found: nothing to check")
     report = Report(__version__, results, _catalogue(results))
+    if nothing_checked(report, options):
+        raise InputError(_why_nothing(results, options))
     if args.timestamp:
         report_options = replace(report_options, timestamp=_utc_now())
     write_targets(report, chosen, report_options, annotations=not args.no_annotations)
     return EXIT_ERRORS if report.failed and not args.exit_zero else EXIT_OK
+
+
+PARSING = ("capture", "text", "parse", "layout", "schema")
+"""The families of the checks every capture read gets (its reading, and its files'
+parser, layout and schema)."""
+
+
+def nothing_checked(report: Report, options: CheckOptions) -> bool:
+    """True when the run checked nothing: no rule ran on any capture and nothing beyond a
+    note was found, and either no file was read or the selection left out what reading
+    a file checks. Such a run is never a success (exit status 2), whatever the reason:
+    a selection of checks that could not run here, captures of no balloon driver's."""
+    totals = report.totals()
+    if totals.checked:
+        return False
+    parsing = not options.select or any(p.split(".")[0] in PARSING for p in options.select)
+    return not (parsing and totals.files)
+
+
+def _why_nothing(results: Iterable[CaptureResult], options: CheckOptions) -> str:
+    """What the user reads when nothing was checked: the checks selected, and why each
+    could not run (the first few)."""
+    reasons: dict[str, str] = {}
+    for result in results:
+        for skip in result.skipped:
+            reasons.setdefault(skip.rule, skip.reason)
+    said = "; ".join(f"{rule}: {why}" for rule, why in list(reasons.items())[:3])
+    more = f" (and {len(reasons) - 3} more)" if len(reasons) > 3 else ""
+    chosen = f"--select {','.join(sorted(options.select))}" if options.select else "the checks"
+    if not reasons:
+        return f"nothing was checked: {chosen} matched no check that could run on these captures"
+    return f"nothing was checked: {chosen} could not run here ({said}{more})"
+
+
+def destinations(chosen: Sequence[Target]) -> list[Target]:
+    """``chosen`` with each name of standard output (``/dev/stdout``, ``/dev/fd/1`` ...)
+    spelled ``-``, so that the report is written as ``-`` is (last, and a reader that goes
+    away is exit status 141); refuses, before anything is written, two reports for one
+    place however its names are spelled (``a`` and ``$PWD/a``, a folder and a link to it,
+    ``-`` and ``/dev/stdout``, a file and standard output open on it) and a report for a
+    standard stream that is closed."""
+    found = [Target(t.format, STDOUT) if output.standard_stream(t.path) == 1 else t for t in chosen]
+    streams = [t.format for t in found if t.path == STDOUT]
+    if len(streams) > 1:
+        raise UsageError(f"only one report can go to standard output, not {', '.join(streams)}")
+    seen: dict[tuple[object, ...], str] = {}
+    for target in found:
+        fd = output.standard_stream(target.path)
+        if fd is not None:
+            output.standard(fd)
+        place = output.destination(target.path)
+        if place in seen:
+            raise UsageError(f"{_named(target.path)} is named for two reports (as {seen[place]})")
+        seen[place] = _named(target.path)
+    return found
+
+
+def _named(path: str) -> str:
+    return "standard output" if path == STDOUT else safe_text(path, 200)
 
 
 def _utc_now() -> str:
@@ -202,7 +271,26 @@ def _check_paths(
     members: list[Path] = []
     for path in paths:
         members += _members(path)
-    return spool_results(members, options, jobs, limits, debug, parts, report)
+    strays = _strays(paths)
+    spool = spool_results(members, options, jobs, limits, debug, parts, report)
+    return _with(spool, strays, options)
+
+
+def _strays(paths: list[Path]) -> list[Capture]:
+    """A capture of one note for each file beside the captures of a fleet named in
+    ``paths`` (a README, a capture's file one level too high), listed with the members:
+    said after the captures, never dropped without a word."""
+    strays: list[Capture] = []
+    for path in paths:
+        if _is_real_directory(path) and not is_capture(path):
+            strays += fleet_strays(path)
+    return strays
+
+
+def _with(spool: Spool, strays: list[Capture], options: CheckOptions) -> Spool:
+    for stray in strays:
+        spool.append(stray_result(stray, options))
+    return spool
 
 
 def _dask_fits(args: argparse.Namespace) -> None:
@@ -225,7 +313,8 @@ def _check_on_dask(
         if not path.exists():
             raise InputError(f"{path}: no such capture")
         members += _members(path)
-    return fleet_dask.spool_dask(address, members, options, limits, debug)
+    strays = _strays(paths)
+    return _with(fleet_dask.spool_dask(address, members, options, limits, debug), strays, options)
 
 
 def snapshots(path: Path) -> list[Path]:

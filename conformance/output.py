@@ -10,18 +10,27 @@ as it does SIGTERM), so the previous file stays as it was.
 
 The rename replaces a name and never writes through it: a link put in place of the
 destination after the check is replaced, not followed.
+
+The standard streams are destinations too, and the command line's own: the names the
+system gives them (``/dev/stdout``, ``/dev/fd/2``, ``/proc/self/fd/1`` ...) mean the
+stream whatever it is open on (:func:`standard_stream`), :func:`destination` tells when
+two spellings name one place, and :func:`prepare_standard_streams` makes a closed stream
+a usage error and a character the terminal's encoding lacks an escape, instead of a
+traceback or text lost without a word.
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
+import io
 import os
 import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import Callable, NoReturn, TextIO
 
 from .errors import UsageError
 
@@ -69,13 +78,16 @@ def write_atomically(
 
 
 def write_output(path: str | Path, content: Callable[[TextIO], object]) -> None:
-    """Write a report to ``path`` as a user means it: ``-`` is standard output; a stream
-    (``/dev/null``, ``/dev/stdout``, a named pipe), even through a link, is written in
+    """Write a report to ``path`` as a user means it: ``-`` and every name of standard
+    output (``/dev/stdout``, ``/dev/fd/1`` ...) are standard output, and the names of
+    standard error are standard error, whatever they are open on (a file, a pipe, a
+    terminal); a stream (``/dev/null``, a named pipe), even through a link, is written in
     place, since there is no file to replace and nothing to clobber; any other path is
     replaced whole by :func:`write_atomically`, never through a link."""
     target = os.fspath(path)
-    if target == "-":
-        content(sys.stdout)
+    fd = standard_stream(target)
+    if fd is not None:
+        content(standard(fd))
         return
     if _is_stream(target):
         with open(target, "w", encoding="utf-8", newline="\n") as stream:
@@ -90,6 +102,160 @@ def _is_stream(path: str) -> bool:
     except OSError:
         return False
     return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+_STREAM_NAMES = {"-": 1, "/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+_STREAM_NUMBERS = {"0": 0, "1": 1, "2": 2}  # how /proc spells them: "01" is no name there
+_STREAM_WORDS = ("input", "output", "error")
+
+
+def standard_stream(path: str) -> int | None:
+    """0, 1 or 2 when ``path`` is ``-`` or a name the system gives this process's own
+    standard input, output or error (``/dev/stdout``, ``/dev/fd/1``, ``/proc/self/fd/1``,
+    ``/proc/PID/fd/1``), else None.
+
+    Told from the name alone: it means the stream whatever that is open on, a file
+    included, and a link of someone else's that happens to lead there is no such name."""
+    if path in _STREAM_NAMES:
+        return _STREAM_NAMES[path]
+    try:
+        absolute = os.path.abspath(path)
+    except OSError:  # the working directory is gone: a relative name names nothing of ours
+        return None
+    if "/../" in f"/{path}/":
+        return None  # ".." after a link is not what it reads as: never guessed at
+    name = "/" + absolute.lstrip("/")
+    if name in _STREAM_NAMES:
+        return _STREAM_NAMES[name]
+    folder, _, number = name.rpartition("/")
+    own = ("/dev/fd", "/proc/self/fd", "/proc/thread-self/fd", f"/proc/{os.getpid()}/fd")
+    return _STREAM_NUMBERS.get(number) if folder in own else None
+
+
+def standard(fd: int) -> TextIO:
+    """The text stream of standard output (1) or standard error (2), to write a report to;
+    :class:`~conformance.errors.UsageError` for standard input and for a stream that was
+    closed when the command started."""
+    if fd == 0:
+        raise UsageError("standard input is no place for a report")
+    stream = sys.stdout if fd == 1 else sys.stderr
+    if stream is None or isinstance(stream, ClosedStream):
+        raise UsageError(f"standard {_STREAM_WORDS[fd]} is closed: the report has nowhere to go")
+    return stream
+
+
+def destination(path: str) -> tuple[object, ...]:
+    """Where writing to ``path`` lands, the same for every spelling of one place (``a``,
+    ``./a``, ``$PWD/a``, ``sub/a`` through a link ``sub`` to ``.``, ``-`` and
+    ``/dev/stdout``): an existing regular file by device and inode (a standard stream open
+    on one too), a standard stream by number, else the name in its folder, the folder by
+    device and inode however it is reached."""
+    fd = standard_stream(path)
+    if fd is not None:
+        return _regular_file(lambda: os.fstat(_fileno(fd))) or ("stream", fd)
+    found = _regular_file(lambda: os.stat(path, follow_symlinks=False))
+    if found:
+        return found
+    folder, name = os.path.split(path)
+    if name not in ("", ".", ".."):
+        try:
+            info = os.stat(folder or ".")  # followed: the folder itself, however reached
+        except (OSError, ValueError):
+            pass
+        else:
+            return ("name", info.st_dev, info.st_ino, name)
+    return ("path", os.path.normpath(path))
+
+
+def _fileno(fd: int) -> int:
+    """The descriptor the stream for ``fd`` writes to (another one, or none, in a test)."""
+    stream = (sys.stdin, sys.stdout, sys.stderr)[fd]
+    return stream.fileno() if stream is not None else fd
+
+
+def _regular_file(status: Callable[[], os.stat_result]) -> tuple[object, ...] | None:
+    try:
+        info = status()
+    except (OSError, ValueError):
+        return None
+    return ("file", info.st_dev, info.st_ino) if stat.S_ISREG(info.st_mode) else None
+
+
+class ClosedStream(io.TextIOBase):
+    """What stands for a standard stream that was closed when the command started
+    (``>&-``, ``<&-``, a parent that closed it): reading it, or writing to standard
+    output, is a :class:`~conformance.errors.UsageError` that says so, where Python would
+    drop what :func:`print` writes or fail on ``None``. What is written to a closed
+    standard error, the messages themselves, has nowhere to go and is dropped."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self.fd = fd
+
+    def _refuse(self, *args: object) -> NoReturn:
+        word = _STREAM_WORDS[self.fd]
+        doing = "nothing to read" if self.fd == 0 else "nothing can be written to it"
+        raise UsageError(f"standard {word} is closed: {doing}")
+
+    read = readline = _refuse
+
+    def write(self, text: str) -> int:
+        if self.fd != 2:
+            self._refuse()
+        return len(text)
+
+    def flush(self) -> None:
+        """Nothing is kept to flush: the interpreter's flush at exit has nothing to fail on."""
+
+    @property
+    def buffer(self) -> ClosedStream:
+        """The binary side (``sys.stdin.buffer``): as closed."""
+        return self
+
+
+_ESCAPE = "balloon-conform-escape"
+
+
+def _escape_unencodable(exc: UnicodeError) -> tuple[str, int]:
+    """A character the stream's encoding lacks as ``\\uXXXX`` (two for one beyond the
+    BMP, as JSON writes it, so a JSON report stays JSON), for ``codecs.register_error``."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    units = exc.object[exc.start : exc.end].encode("utf-16-be", "surrogatepass")
+    escaped = "".join(
+        f"\\u{int.from_bytes(units[i : i + 2], 'big'):04x}" for i in range(0, len(units), 2)
+    )
+    return escaped, exc.end
+
+
+def prepare_standard_streams() -> None:
+    """Make the process's standard streams safe to use, at start-up: a closed one becomes
+    a :class:`ClosedStream` (and its descriptor ``/dev/null``, so that no file opened
+    later takes its number, to be written by whoever still takes it for the stream), and
+    a character the encoding of standard output or error lacks (``PYTHONIOENCODING=ascii``,
+    a Latin-1 terminal) is written as an escape instead of failing with an exception."""
+    for fd, name in enumerate(("stdin", "stdout", "stderr")):
+        if getattr(sys, name) is None:
+            _fill(fd)
+            setattr(sys, name, ClosedStream(fd))
+    codecs.register_error(_ESCAPE, _escape_unencodable)
+    for stream in (sys.__stdout__, sys.__stderr__):
+        # only the interpreter's own streams: a test's capture is left as it is
+        if isinstance(stream, io.TextIOWrapper) and stream.errors in ("strict", "surrogateescape"):
+            stream.reconfigure(errors=_ESCAPE)
+
+
+def _fill(fd: int) -> None:
+    """``/dev/null`` on descriptor ``fd`` when it is closed."""
+    try:
+        os.fstat(fd)
+        return  # open after all: not ours to replace
+    except OSError:
+        pass
+    null = os.open(os.devnull, os.O_RDWR)
+    if null != fd:
+        os.dup2(null, fd, inheritable=False)
+        os.close(null)
 
 
 def destination_mode(path: str, dir_fd: int | None = None) -> int | None:

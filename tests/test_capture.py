@@ -139,10 +139,12 @@ def test_fleet(tmp_path: Path) -> None:
 def test_not_a_capture_is_a_finding_not_an_exception(tmp_path: Path) -> None:
     (tmp_path / "file.txt").write_text("x")
     os.mkfifo(tmp_path / "fifo.tar")  # opening it could block: it is never opened
+    (tmp_path / "x.tar.xz").write_bytes(b"\xfd7zXZ\x00")
     for name, found in (
         ("file.txt", "capture.unreadable"),
         ("gone", "capture.unreadable"),
         ("fifo.tar", "capture.special-file"),
+        ("x.tar.xz", "capture.unreadable"),  # a capture, in a compression not read
     ):
         capture = read_capture(tmp_path / name, name=name)
         assert capture.files == ()

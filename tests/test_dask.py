@@ -178,7 +178,7 @@ runner.start()
 gate = threading.Event()
 runner.loop.add_callback(gate.wait)  # the loop is busy: sync's coroutine cannot start
 signal_soon = lambda: (gate.wait(0.5), os.kill(os.getpid(), signal.SIGINT))
-with cli._terminable():
+with cli.terminable():
     threading.Thread(target=signal_soon).start()
     try:
         sync(runner.loop, asyncio.sleep, 0)

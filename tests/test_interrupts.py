@@ -407,7 +407,7 @@ def test_after_a_signal_the_libraries_threads_log_nothing(signum: int) -> None:
 
     level = logging.root.manager.disable
     try:
-        with cli._terminable():
+        with cli.terminable():
             log("while the run goes on")
             try:
                 os.kill(os.getpid(), signum)

@@ -113,6 +113,9 @@ class Totals:
     """Checks not run, counted once per capture (or series) they could not run on."""
     guest: bool = False
     """True when a capture is a guest checked in place (its paths are the guest's)."""
+    checked: int = 0
+    """Results (captures or series) on which a rule ran or something was found that is
+    more than a note: none means the run checked nothing but, at most, parsed files."""
 
     def count(self, severity: Severity) -> int:
         return {Severity.ERROR: self.errors, Severity.WARNING: self.warnings}.get(
@@ -125,7 +128,7 @@ class Tally:
 
     def __init__(self) -> None:
         self._counts = dict.fromkeys(Severity, 0)
-        self._files = self._captures = self._skipped = 0
+        self._files = self._captures = self._skipped = self._checked = 0
         self._ids: set[str] = set()
         self._guest = False
 
@@ -135,9 +138,18 @@ class Tally:
             self._captures += 1
             self._files += len(capture.files)
         self._skipped += len(capture.skipped)
+        noted: set[str] = set()
+        heard = False
         for diagnostic in capture.diagnostics:
             self._counts[diagnostic.severity] += 1
             self._ids.add(diagnostic.id)
+            if diagnostic.severity is Severity.NOTE:
+                noted.add(diagnostic.id)
+            else:
+                heard = True
+        # its rules: those that ran, and the ids it reported (no rule's own is a note)
+        if heard or any(rule not in noted for rule in capture.rules):
+            self._checked += 1
 
     def merge(self, other: Tally) -> None:
         """Add what ``other`` counted (a worker's, say)."""
@@ -146,6 +158,7 @@ class Tally:
         self._files += other._files
         self._captures += other._captures
         self._skipped += other._skipped
+        self._checked += other._checked
         self._ids |= other._ids
         self._guest = self._guest or other._guest
 
@@ -159,6 +172,7 @@ class Tally:
             frozenset(self._ids),
             self._skipped,
             self._guest,
+            self._checked,
         )
 
 

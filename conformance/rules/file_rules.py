@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 from ..diagnostics import Diagnostic, Location, Severity
 from ..records import replace
-from .base import Rule, Scope
+from .base import Needs, Rule, Scope
 
 if TYPE_CHECKING:
-    from ..view import ParsedFile
+    from ..view import CaptureView, ParsedFile
 
 
 def _at_most(
@@ -102,14 +102,22 @@ ACCESS_PLATFORM, VERSION_1 = 33, 32
 MODERN_ONLY = {3: "FREE_PAGE_HINT", 4: "PAGE_POISON", 5: "REPORTING"}
 
 
-def _is_balloon(parsed: ParsedFile) -> bool:
+def is_balloon_device(parsed: ParsedFile) -> bool:
+    """Whether a virtio-features file is a balloon's (device id 5, or no id to say)."""
     device = parsed.instance.get("device")
     return not isinstance(device, dict) or device.get("id") == 5
 
 
+def _has_balloon_features(view: CaptureView) -> str | None:
+    """A virtio rule reads only a balloon's features: without one, it did not run."""
+    if any(is_balloon_device(parsed) for parsed in view.all("virtio-features")):
+        return None
+    return "no virtio device in the capture is a balloon (device id 5)"
+
+
 def virtio_no_access_platform(rule: Rule, parsed: ParsedFile) -> Iterator[Diagnostic]:
     bits = parsed.instance.get("set_bits", [])
-    if _is_balloon(parsed) and ACCESS_PLATFORM in bits:
+    if is_balloon_device(parsed) and ACCESS_PLATFORM in bits:
         yield rule.diagnostic(
             "a balloon never negotiates VIRTIO_F_ACCESS_PLATFORM (bit 33): "
             "virtballoon_validate() clears it",
@@ -119,7 +127,7 @@ def virtio_no_access_platform(rule: Rule, parsed: ParsedFile) -> Iterator[Diagno
 
 def virtio_modern_features(rule: Rule, parsed: ParsedFile) -> Iterator[Diagnostic]:
     bits = parsed.instance.get("set_bits", [])
-    if not _is_balloon(parsed) or VERSION_1 in bits:
+    if not is_balloon_device(parsed) or VERSION_1 in bits:
         return
     for bit, name in MODERN_ONLY.items():
         if bit in bits:
@@ -223,6 +231,7 @@ FILE_RULES = (
         "(drivers/virtio/virtio_balloon.c; kernel-formats.md §4.2).",
         example="bit 33 set in /sys/bus/virtio/drivers/virtio_balloon/virtio0/features",
         formats=("virtio-features",),
+        needs=Needs(condition=_has_balloon_features),
         check=virtio_no_access_platform,
     ),
     Rule(
@@ -235,6 +244,7 @@ FILE_RULES = (
         "kernel-formats.md §4.2).",
         example="bit 5 (REPORTING) set and bit 32 clear",
         formats=("virtio-features",),
+        needs=Needs(condition=_has_balloon_features),
         check=virtio_modern_features,
     ),
 )
