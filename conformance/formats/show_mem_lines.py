@@ -71,32 +71,32 @@ _SIMPLE: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 @dataclass(frozen=True)
 class LogLine:
-    """One log line split into its prefix and the kernel's text."""
+    """One log line split into its prefix and the kernel's text; made by :func:`split_prefix`.
+
+    The content and where it starts are worked out once per line, not per question: a
+    free list or a node line of a megabyte has a value every few characters, and the
+    column of each must not cost a copy of the line (quadratic time).
+    """
 
     number: int
     text: str
     prefix: str
-
-    @property
-    def body(self) -> str:
-        """The kernel's text: the line without its log prefix."""
-        return self.text[len(self.prefix) :]
-
-    @property
-    def content(self) -> str:
-        """The body without the spaces around it (what the line grammars read)."""
-        return self.body.strip()
+    content: str
+    """The kernel's text without the spaces around it (what the line grammars read)."""
+    start: int
+    """Index in ``text`` of ``content[0]``: the prefix and the spaces after it."""
 
     def column(self, index: int) -> int:
         """1-based column in the original line of ``content[index]``."""
-        body = self.body
-        return len(self.prefix) + len(body) - len(body.lstrip()) + index + 1
+        return self.start + index + 1
 
 
 def split_prefix(number: int, text: str) -> LogLine:
     """The line with its log prefix recognised (possibly empty)."""
     match = PREFIX.match(text)
-    return LogLine(number, text, match.group(0) if match else "")
+    prefix = match.group(0) if match else ""
+    body = text[len(prefix) :].lstrip()
+    return LogLine(number, text, prefix, body.rstrip(), len(text) - len(body))
 
 
 @dataclass(frozen=True)

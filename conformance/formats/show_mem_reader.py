@@ -188,11 +188,16 @@ class DumpReader(SummaryReader):
         if ok and self.builder.exact:
             groups = t.global_groups(list(values))
             where = {key: index for index, group in enumerate(groups) for key in group}
+            # several input lines may fall in one kernel line: it is rendered once
+            rendered: dict[int, str] = {}
             for (line, _, _), keys in zip(dump.global_lines, per_line):
                 if keys:
                     index = where[keys[0]]
-                    expected = t.render_global_line(values, groups[index], index == 0, style)
-                    self.layout(line, expected)
+                    if index not in rendered:
+                        rendered[index] = t.render_global_line(
+                            values, groups[index], index == 0, style
+                        )
+                    self.layout(line, rendered[index])
 
     # -- zones and their lowmem_reserve[] -------------------------------------------
     def _close_zone(self, dump: Dump) -> None:
