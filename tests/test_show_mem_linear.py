@@ -184,3 +184,28 @@ def test_content_and_columns_are_those_of_the_line_less_prefix_and_spaces(text: 
     lead = len(line.prefix) + len(body) - len(body.lstrip())
     assert [line.column(i) for i in range(3)] == [lead + 1, lead + 2, lead + 3]
     assert text[line.column(0) - 1 :].startswith(line.content)
+
+
+@pytest.mark.parametrize("lines", [200, 800])
+def test_a_kernel_line_spread_over_many_input_lines_is_compared_once(
+    monkeypatch: pytest.MonkeyPatch, lines: int
+) -> None:
+    """One global line of the kernel continued over many input lines (keys no kernel
+    prints never start a line of their own): the whole kernel line is compared with the
+    first of them only, and each other one is said to belong above. Compared with every
+    one of them, a dump of thousands of such lines cost their number times the ever
+    longer line (489 KB took 32 s)."""
+    looked_at: list[int] = []
+    real = ParseBuilder.layout
+
+    def layout(builder: ParseBuilder, line: Any, expected: str) -> None:
+        looked_at.append(len(expected))
+        real(builder, line, expected)
+
+    monkeypatch.setattr(ParseBuilder, "layout", layout)
+    text = PREFIX + "Mem-Info:\n" + PREFIX + "active_anon:1\n"
+    text += "".join(f"{PREFIX} k{i}:{i}\n" for i in range(lines))
+    result = parse(text, format="show-mem", layout=Layout.EXACT, validate=False)
+    assert sum(looked_at) <= 2 * len(text)  # linear: each character compared about once
+    continued = [d for d in result.diagnostics if "on the line above" in d.message]
+    assert continued and continued[0].id == "layout.text" and continued[0].location.line == 3

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..text import ParseBuilder
+from ..text import ParseBuilder, clip
 from . import show_mem_lines as g
 from . import show_mem_render as t
 from .show_mem_fields import Dump
@@ -188,16 +188,24 @@ class DumpReader(SummaryReader):
         if ok and self.builder.exact:
             groups = t.global_groups(list(values))
             where = {key: index for index, group in enumerate(groups) for key in group}
-            # several input lines may fall in one kernel line: it is rendered once
-            rendered: dict[int, str] = {}
+            begun: set[int] = set()
             for (line, _, _), keys in zip(dump.global_lines, per_line):
-                if keys:
-                    index = where[keys[0]]
-                    if index not in rendered:
-                        rendered[index] = t.render_global_line(
-                            values, groups[index], index == 0, style
-                        )
-                    self.layout(line, rendered[index])
+                if not keys:
+                    continue
+                index = where[keys[0]]
+                if index in begun:
+                    # the rest of a kernel line an earlier input line began: said, without
+                    # comparing it with that whole line again (a dump of thousands of such
+                    # lines would cost their number times the line's length)
+                    self.builder.warning(
+                        "layout.text",
+                        f"the kernel prints {clip(keys[0])} on the line above, as one line",
+                        line.number,
+                        line.column(0),
+                    )
+                    continue
+                begun.add(index)
+                self.layout(line, t.render_global_line(values, groups[index], index == 0, style))
 
     # -- zones and their lowmem_reserve[] -------------------------------------------
     def _close_zone(self, dump: Dump) -> None:
