@@ -98,10 +98,13 @@ def fallback_target(
 def _in_output(app: Sphinx, node: Element) -> Callable[[SampleRecord], bool]:
     """Whether this builder's page holds a sample of the page ``node`` is in: not one in
     an ``.. only::`` of another builder (links resolve before those are taken out)."""
-    document = node.document
+    root: Node = node
+    while root.parent is not None:  # the document (docutils 0.16 may not set .document)
+        root = root.parent
+    ids = root.ids if isinstance(root, nodes.document) else {}
 
     def shown(sample: SampleRecord) -> bool:
-        found = document.ids.get(sample.anchor) if document is not None else None
+        found = ids.get(sample.anchor)
         while found is not None:
             if isinstance(found, addnodes.only) and not app.builder.tags.eval_condition(
                 found["expr"]
