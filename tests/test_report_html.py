@@ -150,3 +150,21 @@ def test_a_headless_browser_draws_the_page(tmp_path: Path) -> None:
     screenshot(browser, tmp_path / "empty.html", empty)
     assert _png_size(shot) == _png_size(empty) == (800, 620)
     assert len(shot.read_bytes()) > 4 * len(empty.read_bytes())
+
+
+def test_the_page_reads_a_capture_as_the_check_does(tmp_path: Path) -> None:
+    """The page's values come from the capture as the reader reads it: a link in it is
+    not followed, so its target's numbers never reach the page."""
+    import os
+
+    series = tmp_path / "linked"
+    shutil.copytree(RUNS / SERIES, series)
+    outside = tmp_path / "outside"
+    outside.write_text("MemTotal:        4242424 kB\nMemAvailable:    4242424 kB\n")
+    (series / "t1/proc/meminfo").unlink()
+    os.symlink(outside, series / "t1/proc/meminfo")
+    _, soup, text = page(tmp_path, series)  # the check says so: capture.symlink
+    assert "4242" not in text and "4143" not in text  # 4242424 kB, in kB or MiB
+    rows = soup.select("section.series table.steps tr")[1:]
+    values = [[td.get_text() for td in row.find_all("td")] for row in rows]
+    assert values[0][5:7] != ["", ""] and values[1][5:7] == ["", ""], values

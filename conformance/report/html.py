@@ -15,7 +15,6 @@ again from the paths the report names; a value it cannot read is left out of the
 from __future__ import annotations
 
 import html
-import json
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -29,11 +28,12 @@ from .options import ReportOptions
 
 if TYPE_CHECKING:  # checked as the dataclasses they behave as (records.py)
     from dataclasses import dataclass
+
+    from ..capture import Capture
 else:
     from ..records import dataclass
 
 SNAPSHOT = re.compile(r"t(\d+)")
-MAX_BYTES = 1 << 20  # a guest's meminfo and vmstat are a few kB; more is not one
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 760, 300, 70, 60, 34, 44
 LINES = (
     # field of Step, label, colour, dash pattern
@@ -114,13 +114,18 @@ def _groups(captures: Iterable[CaptureResult]) -> list[tuple[str, list[CaptureRe
 
 
 def _step(name: str) -> Step:
-    """The values of the capture directory ``name``, as far as they can be read."""
+    """The values of the capture directory ``name``, as far as they can be read: read as
+    every capture is (:func:`~conformance.capture.read_capture`: links refused, reads
+    bounded, the manifest's unsound members left out), never by following its paths."""
+    from ..capture import read_capture  # the reader loads for an html report only
+
     folder = Path(name)
-    manifest = _json(folder / "capture.json")
+    capture = read_capture(folder)
+    manifest = capture.manifest or {}
     record = manifest.get("host")
     host: dict = record if isinstance(record, dict) else {}  # type: ignore[type-arg]
-    meminfo = _numbers(folder / "proc/meminfo")
-    vmstat = _numbers(folder / "proc/vmstat")
+    meminfo = _numbers(capture, "meminfo")
+    vmstat = _numbers(capture, "vmstat")
     memory = host.get("memory")
     size = manifest.get("page_size")
     page = size if isinstance(size, int) else 4096
@@ -138,20 +143,13 @@ def _step(name: str) -> Step:
     )
 
 
-def _json(path: Path) -> dict:  # type: ignore[type-arg]
-    try:
-        value = json.loads(path.read_bytes()[:MAX_BYTES])
-    except (OSError, ValueError):
+def _numbers(capture: Capture, format_id: str) -> dict[str, int]:
+    """``Name: value kB`` and ``name value`` lines of the capture's first file of
+    ``format_id`` as numbers; other lines are skipped."""
+    files = capture.of_format(format_id)
+    if not files:
         return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _numbers(path: Path) -> dict[str, int]:
-    """``Name: value kB`` and ``name value`` lines as numbers; other lines are skipped."""
-    try:
-        text = path.read_bytes()[:MAX_BYTES].decode("utf-8", errors="replace")
-    except OSError:
-        return {}
+    text = files[0].data.decode("utf-8", errors="replace")
     found = {}
     for line in text.splitlines():
         words = line.replace(":", " ").split()
