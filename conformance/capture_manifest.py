@@ -38,7 +38,6 @@ SCHEMA = "capture.schema.json"
 LEFT_OUT = "a member that is not valid is not used: the check goes on as if it were absent"
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 """What JSON allows between tokens (as :mod:`json` itself skips it)."""
-_PLAIN_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9_]*\Z")
 _DATE_TIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})\Z"
 )
@@ -95,7 +94,7 @@ def _single(members: list[_Member], problems: _Problems) -> dict[str, _Member]:
         by_name.setdefault(member.name, []).append(member)
     kept = {}
     for name, given in by_name.items():
-        where = _json_path(name)
+        where = schemas.path_of([name])
         if len(given) > 1:
             lines = ", ".join(str(m.line) for m in given)
             message = (
@@ -116,28 +115,29 @@ def _unsound(kept: dict[str, _Member], problems: _Problems) -> set[str]:
     records, formats = _shapes()
     manifest = {name: member.value for name, member in kept.items()}
     unsound: set[str] = set()
-    said: set[str] = set()
+    told: set[str] = set()
     for error in schemas.iter_errors(SCHEMA, manifest):
         name = error.absolute_path[0] if error.absolute_path else None
-        message = f"{schemas.json_path(error)}: {_said(error)}"
+        message = f"{schemas.json_path(error)}: {said(error)}"
         # a record is validated by the check; a message said twice (a wrong type where
         # an enumeration is, each with the enumeration's sentence) is said once
-        if isinstance(name, str) and name not in records and message not in said:
+        if isinstance(name, str) and name not in records and message not in told:
             problems.add(message, kept[name], LEFT_OUT)
             unsound.add(name)
-            said.add(message)
+            told.add(message)
     for name, (sound, sentence) in formats.items():
         value = manifest.get(name)
         if name not in unsound and isinstance(value, str) and not sound(value):
-            message = f"{_json_path(name)}: {_shown(value)}, but {name} {sentence}"
+            message = f"{schemas.path_of([name])}: {_shown(value)}, but {name} {sentence}"
             problems.add(message, kept[name], LEFT_OUT)
             unsound.add(name)
     return unsound
 
 
-def _said(error: Any) -> str:
-    # as the check says a schema error (an enumeration's message names no value; its
-    # x-invariant lists them)
+def said(error: Any) -> str:
+    """What a schema error in a manifest says of its value: an enumeration is a oneOf of
+    described consts, whose own message ("not valid under any of the given schemas")
+    names no value; its x-invariant lists them."""
     invariant = error.schema.get("x-invariant") if isinstance(error.schema, dict) else None
     if not isinstance(invariant, str):
         return str(error.message)
@@ -147,13 +147,6 @@ def _said(error: Any) -> str:
 def _shown(value: Any) -> str:
     found = repr(value)
     return found if len(found) <= 80 else found[:77] + "..."
-
-
-def _json_path(name: str) -> str:
-    """The JSONPath of a top-level member, written as :func:`schemas.json_path` writes it."""
-    if _PLAIN_NAME.match(name):
-        return f"$.{name}"
-    return "$['" + name.replace("\\", "\\\\").replace("'", "\\'") + "']"
 
 
 def is_date_time(value: str) -> bool:

@@ -15,10 +15,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import schemas, series
 from .capture import MANIFEST, Capture
+from .capture_manifest import said
 from .diagnostics import Diagnostic, Location, Severity, sorted_diagnostics
 from .errors import BalloonError
 from .model import Layout
@@ -99,20 +100,10 @@ def _manifest_findings(view: CaptureView) -> list[Diagnostic]:
     where = Location(path=f"{view.capture.name}/{MANIFEST}")
     return [
         Diagnostic(
-            "capture.manifest", Severity.ERROR, f"{schemas.json_path(error)}: {_said(error)}", where
+            "capture.manifest", Severity.ERROR, f"{schemas.json_path(error)}: {said(error)}", where
         )
         for error in view.manifest_errors
     ]
-
-
-def _said(error: Any) -> str:
-    # an enumeration is a oneOf of described consts, whose own message ("not valid under
-    # any of the given schemas") names no value; its x-invariant lists them
-    invariant = error.schema.get("x-invariant") if isinstance(error.schema, dict) else None
-    if not isinstance(invariant, str):
-        return str(error.message)
-    found = repr(error.instance)
-    return f"{found if len(found) <= 80 else found[:77] + '...'}, but {invariant}"
 
 
 def check_capture(capture: Capture, options: CheckOptions = CheckOptions()) -> CaptureResult:

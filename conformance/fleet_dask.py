@@ -87,7 +87,8 @@ def check_address(address: str) -> None:
         if scheme == "inproc":
             raise ValueError("an in-process address, which only this process could serve")
         backend: Any = registry.get_backend(scheme)  # its methods are not typed
-        with contextlib.suppress(NotImplementedError):  # not host:port (ucx): it says
+        # a backend whose addresses are not host:port (ucx) cannot tell here: connecting says
+        with contextlib.suppress(NotImplementedError):
             backend.get_address_host_port(location)
     except (ValueError, TypeError, ImportError) as exc:
         raise UsageError(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -303,8 +303,14 @@ def json_path(error: ValidationError) -> str:
     """The JSONPath of the value ``error`` is about (``$.files['proc/meminfo'].status``),
     written as jsonschema 4.18 and later write ``error.json_path``, on every version:
     4.10 (Debian 12's) writes the same member as ``$.files.proc/meminfo``."""
+    return path_of(error.absolute_path)
+
+
+def path_of(parts: Iterable[str | int]) -> str:
+    """The JSONPath of the member at ``parts`` (names and indexes), as :func:`json_path`
+    writes it."""
     path = "$"
-    for part in error.absolute_path:
+    for part in parts:
         if isinstance(part, int):
             path += f"[{part}]"
         elif _PLAIN_NAME.match(part):
